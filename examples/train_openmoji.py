@@ -1,0 +1,67 @@
+"""Train a line-art colorizer on OpenMoji: the artists' line art -> their colour emoji.
+
+Reproduces pix2color's bundled "sketch" model (seeded):
+
+    pip install -e ".[openmoji]"
+    python examples/train_openmoji.py --out pix2color/weights/sketch
+
+The emoji reserved for independent evaluation are never used, flags are left out (their
+line art is an empty box), and skin-tone variants of one drawing stay in one split.
+OpenMoji is CC BY-SA 4.0: a model trained on it carries that notice.
+"""
+
+import argparse
+from pathlib import Path
+
+from pix2color import Colorizer, TrainConfig, Trainer
+from pix2color.data import OPENMOJI_CREDIT, openmoji_pairs, split_pairs
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cache", default=str(Path.home() / ".cache/pix2color/openmoji-128"),
+                        help="where the rendered PNG pairs go (made once, reused)")
+    parser.add_argument("--mode", default="gan", choices=("gan", "l1", "mse"))
+    parser.add_argument("--width", type=int, default=32)
+    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--warmup-epochs", type=float, default=6,
+                        help="gan mode: epochs of L1-only training before the adversarial term")
+    parser.add_argument("--gan-loss", default="lsgan", choices=("vanilla", "lsgan", "hinge"))
+    parser.add_argument("--steps", type=int, default=0, help="stop after this many steps")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--precision", default="auto", choices=("auto", "mixed", "float32"))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--logdir", default="runs")
+    parser.add_argument("--run-name", default=None)
+    parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--out", default=None, help="also save the final model here (float16)")
+    args = parser.parse_args()
+
+    pairs = openmoji_pairs(args.cache)
+    splits = split_pairs(pairs, by="folder")
+    print({name: len(split) for name, split in splits.items()}, "pairs (train / val / test)")
+    steps_per_epoch = -(-len(splits["train"]) // args.batch_size)
+    config = TrainConfig(
+        mode=args.mode, size=128, width=args.width, gan_loss=args.gan_loss,
+        batch_size=args.batch_size, epochs=args.epochs, max_steps=args.steps,
+        warmup_steps=round(args.warmup_epochs * steps_per_epoch) if args.mode == "gan" else 0,
+        decay_fraction=0.3, precision=args.precision, seed=args.seed,
+        image_every=steps_per_epoch, checkpoint_every=steps_per_epoch)
+    trainer = Trainer(config, splits["train"], splits["val"], logdir=args.logdir,
+                      run_name=args.run_name or f"openmoji-{args.mode}-w{args.width}",
+                      data_info={"name": "OpenMoji 17.0.0 line art -> colour, 128x128",
+                                 "split": "by drawing (folder), 10% val, 10% test",
+                                 "credit": OPENMOJI_CREDIT})
+    if args.resume:
+        print("resumed from", trainer.restore())
+    print(f"logs and checkpoints: {trainer.run_dir}   (tensorboard --logdir {args.logdir})")
+    trainer.fit()
+    if args.out:
+        colorizer = Colorizer.load(trainer.run_dir / "model")
+        colorizer.save(args.out, weights_dtype="float16")
+        (Path(args.out) / "LICENSE-OpenMoji.txt").write_text(OPENMOJI_CREDIT + "\n")
+        print("saved", args.out)
+
+
+if __name__ == "__main__":
+    main()

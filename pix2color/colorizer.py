@@ -1,0 +1,185 @@
+"""Inference: `Colorizer.load().colorize(img)` on images of any size and mode.
+
+How sizes are handled: a model is trained at one size (128 for the bundled ones), and the
+scale of its strokes is what it learned. So an input is resized, keeping its aspect ratio,
+until its longer side equals that size, padded (with white) to a multiple of 2**depth so the
+fully convolutional U-Net can run on it, and the result is cropped and resized back to the
+input's own size. Nothing is squashed into a square.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .models import load_generator, save_generator
+
+BUNDLED_DIR = Path(__file__).parent / "weights"
+BUNDLED = ("sketch", "gray")
+
+
+class ImageReadError(ValueError):
+    """An input that is not a readable image; the message names it and says why."""
+
+
+def read_image(image, name=None):
+    """Any supported input -> (RGB float32 HxWx3 in [0, 1] on white, alpha HxW or None).
+
+    Accepts a path, a PIL image in any mode Pillow opens, or a numpy array (HxW, HxWx1,
+    HxWx3, HxWx4; uint8, uint16 or float in [0, 1]). EXIF orientation is applied.
+    """
+    if isinstance(image, (str, Path)):
+        name = str(image)
+        try:
+            with Image.open(image) as opened:
+                opened.load()
+                image = ImageOps.exif_transpose(opened)
+        except FileNotFoundError:
+            raise ImageReadError(f"{name}: no such file") from None
+        except IsADirectoryError:
+            raise ImageReadError(f"{name}: is a folder, not an image") from None
+        except UnidentifiedImageError:
+            raise ImageReadError(f"{name}: not an image Pillow can read") from None
+        except Image.DecompressionBombError as error:
+            raise ImageReadError(f"{name}: too large to open safely ({error})") from None
+        except (OSError, SyntaxError, ValueError) as error:
+            raise ImageReadError(f"{name}: broken or truncated image ({error})") from None
+    name = name or "image"
+    if isinstance(image, Image.Image):
+        array = _pil_to_array(image)
+    elif isinstance(image, np.ndarray):
+        array = _scale_array(image, name)
+    else:
+        raise ImageReadError(f"{name}: expected a path, PIL image or numpy array, "
+                             f"got {type(image).__name__}")
+    if array.ndim == 2:
+        array = array[..., None]
+    if array.ndim != 3 or array.shape[-1] not in (1, 2, 3, 4) or min(array.shape[:2]) < 1:
+        raise ImageReadError(f"{name}: unsupported image shape {array.shape}")
+    alpha = array[..., -1] if array.shape[-1] in (2, 4) else None
+    colour = array[..., :3] if array.shape[-1] >= 3 else np.repeat(array[..., :1], 3, axis=-1)
+    if alpha is not None:
+        colour = colour * alpha[..., None] + (1.0 - alpha[..., None])
+    return colour.astype(np.float32), alpha
+
+
+def _pil_to_array(image):
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        return np.asarray(image, dtype=np.float32) / (65535.0 if image.mode != "I" or
+                                                      np.asarray(image).max() > 255 else 255.0)
+    if image.mode == "F":
+        return np.clip(np.asarray(image, dtype=np.float32), 0.0, 1.0)
+    if image.mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    elif image.mode not in ("L", "LA", "RGB", "RGBA"):
+        image = image.convert("RGBA" if "A" in image.mode else "RGB")  # CMYK, YCbCr, 1, PA...
+    return np.asarray(image, dtype=np.float32) / 255.0
+
+
+def _scale_array(array, name):
+    if array.dtype == np.uint8:
+        return array.astype(np.float32) / 255.0
+    if array.dtype == np.uint16:
+        return array.astype(np.float32) / 65535.0
+    if np.issubdtype(array.dtype, np.floating):
+        if not np.all(np.isfinite(array)):
+            raise ImageReadError(f"{name}: array holds NaN or infinite values")
+        return np.clip(array, 0.0, 1.0).astype(np.float32)
+    raise ImageReadError(f"{name}: unsupported array dtype {array.dtype} "
+                         f"(use uint8, uint16, or float in [0, 1])")
+
+
+class Colorizer:
+    """A trained generator plus what is needed to use it on real images."""
+
+    def __init__(self, model, info):
+        self.model = model
+        self.info = info
+        self.task = info["task"]                 # "sketch" (line art) or "gray" (photos)
+        self.size = int(info["size"])            # the training size (longer side at inference)
+        self.colour_space = info.get("colour_space", "rgb")
+        args = info["generator"]["args"]
+        self.multiple = 2 ** args.get("depth", 3)
+        channels = int(model.input_shape[-1])
+        self._run = tf.function(lambda x: model(x, training=False), input_signature=[
+            tf.TensorSpec([None, None, None, channels], tf.float32)])
+
+    @classmethod
+    def load(cls, model=None):
+        """Load a bundled model (`None` or "sketch": line art; "gray": grayscale photos)
+        or a model folder saved by training or by `Colorizer.save`."""
+        if model is None or model in BUNDLED:
+            path = BUNDLED_DIR / (model or "sketch")
+            if not path.exists():
+                raise FileNotFoundError(f"the bundled {model!r} model is not part of this "
+                                        f"install ({path} is missing)")
+        else:
+            path = Path(model)
+        return cls(*load_generator(path))
+
+    def save(self, path, weights_dtype="float32"):
+        """Write this model as a folder `Colorizer.load(path)` turns back into it."""
+        spec = self.info["generator"]
+        info = {k: v for k, v in self.info.items() if k not in ("generator", "format")}
+        return save_generator(path, self.model, spec["kind"], spec["args"], info, weights_dtype)
+
+    def __repr__(self):
+        return (f"Colorizer(task={self.task!r}, size={self.size}, "
+                f"colour_space={self.colour_space!r}, parameters={self.model.count_params():,})")
+
+    # --- inference ----------------------------------------------------------------------
+
+    def working_shape(self, height, width):
+        """The (h, w) the network runs at: longer side = `size`, each side padded up to a
+        multiple of 2**depth."""
+        scale = self.size / max(height, width)
+        h, w = max(1, round(height * scale)), max(1, round(width * scale))
+        return h, w
+
+    def _prepare(self, rgb):
+        h, w = self.working_shape(*rgb.shape[:2])
+        small = tf.image.resize(rgb, (h, w), antialias=True).numpy()
+        pad_h, pad_w = -h % self.multiple, -w % self.multiple
+        return np.pad(small, ((0, pad_h), (0, pad_w), (0, 0)), constant_values=1.0), (h, w)
+
+    def _finish(self, output, crop, original_shape, alpha, saturation):
+        """Network output in [-1, 1] -> PIL image of the input's size, with its alpha."""
+        rgb = (output[: crop[0], : crop[1]] + 1.0) / 2.0
+        rgb = tf.image.resize(rgb, original_shape, method="bicubic", antialias=True).numpy()
+        if saturation != 1.0:
+            luma = rgb @ np.array([0.299, 0.587, 0.114], np.float32)
+            rgb = luma[..., None] + saturation * (rgb - luma[..., None])
+        rgb8 = np.round(np.clip(rgb, 0.0, 1.0) * 255.0).astype(np.uint8)
+        if alpha is None:
+            return Image.fromarray(rgb8, "RGB")
+        alpha8 = np.round(alpha * 255.0).astype(np.uint8)[..., None]
+        return Image.fromarray(np.concatenate([rgb8, alpha8], axis=-1), "RGBA")
+
+    def colorize(self, image, saturation=1.0):
+        """Colour one image; returns a PIL image of the input's own size (RGB, or RGBA when
+        the input had alpha, which is kept). `saturation` scales the output's chroma."""
+        return self.colorize_batch([image], batch_size=1, saturation=saturation)[0]
+
+    def colorize_batch(self, images, batch_size=16, saturation=1.0):
+        """Colour many images; images that share a working shape run together in batches."""
+        if self.task != "sketch":
+            raise NotImplementedError(f"task {self.task!r} is not supported by this version")
+        prepared = []
+        for image in images:
+            rgb, alpha = read_image(image)
+            network_input, crop = self._prepare(rgb)
+            prepared.append((network_input, crop, rgb.shape[:2], alpha))
+        results = [None] * len(prepared)
+        by_shape = {}
+        for i, item in enumerate(prepared):
+            by_shape.setdefault(item[0].shape, []).append(i)
+        for indices in by_shape.values():
+            for start in range(0, len(indices), batch_size):
+                chunk = indices[start: start + batch_size]
+                batch = np.stack([prepared[i][0] for i in chunk]) * 2.0 - 1.0
+                outputs = self._run(tf.constant(batch, tf.float32)).numpy()
+                for i, output in zip(chunk, outputs):
+                    _, crop, shape, alpha = prepared[i]
+                    results[i] = self._finish(output, crop, shape, alpha, saturation)
+        return results

@@ -1,0 +1,227 @@
+"""Model builders: the article's U-Net generator, the grayscale post's Lab baseline, a PatchGAN.
+
+Every builder returns a functional `keras.Model`. `dtype` is a Keras dtype policy name
+("float32", "mixed_bfloat16", "mixed_float16") applied layer by layer, so a mixed-precision
+model can be built without touching Keras's global policy; outputs are always float32.
+"""
+
+import keras
+
+NORMS = ("batch", "instance", "none")
+UPSAMPLINGS = ("transpose", "resize")
+
+
+def _norm(kind, dtype, name):
+    if kind == "batch":
+        return keras.layers.BatchNormalization(momentum=0.9, dtype=dtype, name=name)
+    if kind == "instance":
+        # Instance normalization, the Keras 3 replacement for tensorflow-addons' layer.
+        return keras.layers.GroupNormalization(groups=-1, dtype=dtype, name=name)
+    if kind == "none":
+        return keras.layers.Identity(dtype=dtype, name=name)
+    raise ValueError(f"norm must be one of {NORMS}, got {kind!r}")
+
+
+def _up(filters, upsample, dtype, name, activation=None):
+    """A x2 upsampling convolution: the article's transposed conv, or resize-then-conv."""
+    if upsample == "transpose":
+        return [keras.layers.Conv2DTranspose(filters, 5, strides=2, padding="same",
+                                             activation=activation, dtype=dtype, name=name)]
+    if upsample == "resize":
+        # Resize-then-conv avoids the checkerboard a stride-2 transposed conv leaves in flat fills.
+        return [keras.layers.UpSampling2D(2, interpolation="bilinear", dtype=dtype,
+                                          name=f"{name}_resize"),
+                keras.layers.Conv2D(filters, 5, padding="same", activation=activation,
+                                    dtype=dtype, name=name)]
+    raise ValueError(f"upsample must be one of {UPSAMPLINGS}, got {upsample!r}")
+
+
+def unet(size=128, in_channels=3, out_channels=3, width=64, depth=5, norm="batch",
+         upsample="transpose", dropout=0.0, dtype="float32", name="unet"):
+    """The sketch-painting article's U-Net generator.
+
+    The defaults build it exactly: five 5x5 stride-2 conv blocks (LeakyReLU 0.2, BatchNorm
+    momentum 0.9), a transposed-conv decoder whose skips are *added*, tanh out; 21,730,307
+    parameters. `size=None` gives a model that runs at any size divisible by 2**depth.
+    """
+    if size is not None and size % 2**depth:
+        raise ValueError(f"size {size} is not divisible by 2**depth = {2**depth}")
+    filters = [width * min(2**i, 8) for i in range(depth)]  # 64, 128, 256, 512, 512
+
+    inputs = keras.Input((size, size, in_channels), name="input")
+    # e1: plain conv, no norm.                                  (batch, 64, 64, 64)
+    x = keras.layers.Conv2D(filters[0], 5, strides=2, padding="same", dtype=dtype, name="e1")(inputs)
+    skips = [x]
+    # e2..e5: LeakyReLU -> conv -> norm.              (batch, 32, 32, 128) ... (batch, 4, 4, 512)
+    for i, f in enumerate(filters[1:], start=2):
+        x = keras.layers.LeakyReLU(0.2, dtype=dtype, name=f"e{i}_lrelu")(x)
+        x = keras.layers.Conv2D(f, 5, strides=2, padding="same", dtype=dtype, name=f"e{i}")(x)
+        x = _norm(norm, dtype, f"e{i}_norm")(x)
+        skips.append(x)
+
+    # d4..d1: upsample (relu) -> norm -> [dropout] -> add the encoder block of the same size.
+    #                                              (batch, 8, 8, 512) ... (batch, 64, 64, 64)
+    for level in range(depth - 1, 0, -1):
+        f = filters[level - 1]
+        for layer in _up(f, upsample, dtype, f"d{level}", activation="relu"):
+            x = layer(x)
+        x = _norm(norm, dtype, f"d{level}_norm")(x)
+        if dropout and level >= depth - 3:  # pix2pix puts dropout in the innermost three
+            x = keras.layers.Dropout(dropout, dtype=dtype, name=f"d{level}_dropout")(x)
+        x = keras.layers.Add(dtype=dtype, name=f"d{level}_skip")([x, skips[level - 1]])
+
+    # out: back to full size.                                  (batch, 128, 128, out_channels)
+    for layer in _up(out_channels, upsample, dtype, "out"):
+        x = layer(x)
+    outputs = keras.layers.Activation("tanh", dtype="float32", name="out_tanh")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def simple_lab(size=None, dtype="float32", name="simple_lab"):
+    """The grayscale post's encoder-decoder: L in, ab / 128 out, no skips, 3x3 relu convs."""
+    def conv(filters, strides=1, activation="relu", layer_name=None):
+        return keras.layers.Conv2D(filters, 3, strides=strides, padding="same",
+                                   activation=activation, dtype=dtype, name=layer_name)
+
+    inputs = keras.Input((size, size, 1), name="input")
+    x = conv(8, 2, layer_name="conv1")(inputs)                  # (batch, H/2, W/2, 8)
+    x = conv(8, layer_name="conv2")(x)
+    x = conv(16, layer_name="conv3")(x)
+    x = conv(16, 2, layer_name="conv4")(x)                      # (batch, H/4, W/4, 16)
+    x = conv(32, layer_name="conv5")(x)
+    x = conv(32, 2, layer_name="conv6")(x)                      # (batch, H/8, W/8, 32)
+    for i, filters in enumerate((32, 16), start=1):
+        x = keras.layers.UpSampling2D(2, dtype=dtype, name=f"up{i}")(x)
+        x = conv(filters, layer_name=f"upconv{i}")(x)           # (batch, H/4 then H/2, ...)
+    x = keras.layers.UpSampling2D(2, dtype=dtype, name="up3")(x)
+    x = conv(2, activation=None, layer_name="upconv3")(x)       # (batch, H, W, 2)
+    outputs = keras.layers.Activation("tanh", dtype="float32", name="out_tanh")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def patchgan(in_channels=3, out_channels=3, width=64, n_layers=3, norm="batch",
+             dtype="float32", name="patchgan"):
+    """Conditional PatchGAN: judges (condition, image) pairs patch by patch, logits out.
+
+    `n_layers=3` gives pix2pix's 70x70 receptive field (4x4 kernels, three stride-2 convs,
+    then two stride-1 convs).
+    """
+    condition = keras.Input((None, None, in_channels), name="condition")
+    image = keras.Input((None, None, out_channels), name="image")
+    x = keras.layers.Concatenate(dtype=dtype, name="pair")([condition, image])
+    for i in range(n_layers + 1):
+        filters = width * min(2**i, 8)
+        strides = 2 if i < n_layers else 1
+        x = keras.layers.Conv2D(filters, 4, strides=strides, padding="same", dtype=dtype,
+                                name=f"c{i + 1}")(x)              # (batch, H/2, W/2, 64) ...
+        if i > 0:
+            x = _norm(norm, dtype, f"c{i + 1}_norm")(x)
+        x = keras.layers.LeakyReLU(0.2, dtype=dtype, name=f"c{i + 1}_lrelu")(x)
+    x = keras.layers.Conv2D(1, 4, padding="same", dtype=dtype, name="logits")(x)
+    logits = keras.layers.Activation("linear", dtype="float32", name="logits_f32")(x)
+    return keras.Model([condition, image], logits, name=name)
+
+
+def generator(kind, **kwargs):
+    """Build a generator by the name stored in a model file ("unet" or "simple_lab")."""
+    if kind == "unet":
+        return unet(**kwargs)
+    if kind == "simple_lab":
+        return simple_lab(**kwargs)
+    raise ValueError(f"unknown generator {kind!r}; expected 'unet' or 'simple_lab'")
+
+
+# --- the model file: one folder, a Keras 3 `.keras` generator plus a JSON description ----
+
+MODEL_FILE = "generator.keras"
+INFO_FILE = "pix2color.json"
+FORMAT = "pix2color-model"
+
+
+def save_generator(path, model, kind, args, info, weights_dtype="float32"):
+    """Write `path/generator.keras` and `path/pix2color.json`.
+
+    The generator is rebuilt in `weights_dtype` ("float32", or "float16" to halve the file)
+    whatever precision it was trained in, so a saved model never depends on a mixed policy.
+    """
+    import json
+    from pathlib import Path
+
+    from . import __version__
+
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    stored = generator(kind, **args, dtype=weights_dtype)
+    stored.set_weights([w.astype(weights_dtype) for w in model.get_weights()])
+    info = dict(info, format=FORMAT, pix2color_version=__version__,
+                generator={"kind": kind, "args": args, "parameters": stored.count_params(),
+                           "weights_dtype": weights_dtype},
+                in_channels=int(stored.input_shape[-1]), out_channels=int(stored.output_shape[-1]))
+    tmp = path / (MODEL_FILE + ".tmp.keras")
+    stored.save(tmp)
+    tmp.replace(path / MODEL_FILE)  # a crash mid-save never leaves a half-written model
+    (path / (INFO_FILE + ".tmp")).write_text(json.dumps(info, indent=2))
+    (path / (INFO_FILE + ".tmp")).replace(path / INFO_FILE)
+    return path
+
+
+class ModelFileError(ValueError):
+    """A path that is not a loadable pix2color model."""
+
+
+_TASK_CHANNELS = {"sketch": (3, 3), "gray": (1, 2)}
+
+
+def load_generator(path):
+    """Read a model folder written by `save_generator`; returns `(model, info)`.
+
+    Keras safe mode is on: a model file cannot run code (Lambda layers are refused).
+    Weights stored as float16 are brought back into a float32 model.
+    """
+    import json
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no model at {path}")
+    if path.is_file():
+        path = path.parent if path.name in (MODEL_FILE, INFO_FILE) else path
+    if not (path / INFO_FILE).is_file() or not (path / MODEL_FILE).is_file():
+        raise ModelFileError(f"{path} is not a pix2color model: expected a folder holding "
+                             f"{MODEL_FILE} and {INFO_FILE}")
+    try:
+        info = json.loads((path / INFO_FILE).read_text())
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ModelFileError(f"{path / INFO_FILE} is not valid JSON: {error}") from None
+    _check_info(info, path / INFO_FILE)
+    try:
+        model = keras.saving.load_model(path / MODEL_FILE, compile=False, safe_mode=True)
+    except Exception as error:  # Keras raises many kinds; all mean "not a usable model"
+        raise ModelFileError(f"cannot load {path / MODEL_FILE}: {error}") from None
+    expected = _TASK_CHANNELS[info["task"]]
+    got = (int(model.input_shape[-1]), int(model.output_shape[-1]))
+    if got != expected:
+        raise ModelFileError(f"{path / MODEL_FILE} maps {got[0]} to {got[1]} channels, but a "
+                             f"{info['task']!r} model maps {expected[0]} to {expected[1]}")
+    if any(w.dtype != "float32" for w in model.get_weights()):
+        spec = info["generator"]
+        float32_model = generator(spec["kind"], **spec["args"])
+        float32_model.set_weights([w.astype("float32") for w in model.get_weights()])
+        model = float32_model
+    return model, info
+
+
+def _check_info(info, where):
+    if not isinstance(info, dict) or info.get("format") != FORMAT:
+        raise ModelFileError(f"{where} does not describe a pix2color model (format is not {FORMAT!r})")
+    task = info.get("task")
+    if task not in _TASK_CHANNELS:
+        raise ModelFileError(f"{where}: unknown task {task!r}; expected one of {sorted(_TASK_CHANNELS)}")
+    if (info.get("in_channels"), info.get("out_channels")) != _TASK_CHANNELS[task]:
+        raise ModelFileError(f"{where}: a {task!r} model needs {_TASK_CHANNELS[task]} input/output "
+                             f"channels, the file says {(info.get('in_channels'), info.get('out_channels'))}")
+    spec = info.get("generator")
+    if not isinstance(spec, dict) or spec.get("kind") not in ("unet", "simple_lab"):
+        raise ModelFileError(f"{where}: missing or unknown generator description")
+    if not isinstance(info.get("size"), int) or info["size"] <= 0:
+        raise ModelFileError(f"{where}: missing or invalid working size")

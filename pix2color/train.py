@@ -1,0 +1,399 @@
+"""Training: a frozen `TrainConfig` and a `Trainer` that owns the generator, the
+discriminator, both optimizers, the checkpoints and the TensorBoard logs of one run.
+
+The compiled step only computes and applies gradients and returns its losses; progress
+bars, logging, validation, checkpoints and NaN checks happen outside it, in `fit`.
+"""
+
+import dataclasses
+import json
+import math
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+from tqdm.auto import tqdm
+
+from . import __version__
+from .data import paired_dataset
+from .losses import discriminator_loss, generator_loss, regression_loss
+from .models import patchgan, save_generator, unet
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run. Saved as `config.json` in the run folder."""
+
+    mode: str = "gan"                 # gan (L1 + adversarial), l1 (the article), mse (baseline)
+    size: int = 128                   # training images are resized to size x size
+    width: int = 64                   # generator width (64 = the article)
+    depth: int = 5                    # encoder blocks (5 = the article)
+    norm: str = "batch"               # batch (the article), instance, none
+    upsample: str = "transpose"       # transpose (the article) or resize (no checkerboard)
+    dropout: float = 0.0              # decoder dropout; inference never uses it
+    disc_width: int = 0               # 0 = the generator's width
+    disc_layers: int = 3              # 3 = pix2pix's 70x70 PatchGAN
+    disc_norm: str = "batch"
+    gan_loss: str = "vanilla"         # vanilla (BCE on logits), lsgan, hinge
+    l1_weight: float = 100.0
+    learning_rate: float = 2e-4
+    beta_1: float = 0.5
+    batch_size: int = 16
+    epochs: int = 1
+    max_steps: int = 0                # 0 = no cap: epochs decide
+    warmup_steps: int = 0             # L1-only steps before the adversarial term starts
+    decay_fraction: float = 0.0       # linear learning-rate decay to 0 over this last fraction
+    precision: str = "auto"           # auto, mixed, float32
+    jit: bool = False                 # XLA; measured ~5x slower for the GAN step on CPU
+    seed: int = 0
+    deterministic: bool = False       # deterministic TF ops (exact resume; slower)
+    log_every: int = 10
+    image_every: int = 200
+    val_every: int = 0                # 0 = validate at the end of every epoch
+    val_batches: int = 0              # 0 = the whole validation split
+    checkpoint_every: int = 500
+    keep_checkpoints: int = 3
+
+    def __post_init__(self):
+        choices = {"mode": ("gan", "l1", "mse"), "norm": ("batch", "instance", "none"),
+                   "disc_norm": ("batch", "instance", "none"), "upsample": ("transpose", "resize"),
+                   "gan_loss": ("vanilla", "lsgan", "hinge"),
+                   "precision": ("auto", "mixed", "float32")}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        if self.size % 2**self.depth:
+            raise ValueError(f"size {self.size} must be divisible by 2**depth = {2**self.depth}")
+
+
+def resolve_precision(precision):
+    """The Keras dtype policy for `precision`: `auto` takes mixed precision where the
+    hardware runs it natively (float16 on CUDA GPUs, bfloat16 on CPUs with AVX512-BF16 or
+    AMX), float32 otherwise; `mixed` takes it everywhere."""
+    if precision == "float32":
+        return "float32"
+    if tf.config.list_physical_devices("GPU"):
+        return "mixed_float16"
+    if precision == "mixed" or _cpu_has_native_bfloat16():
+        return "mixed_bfloat16"
+    return "float32"
+
+
+def _cpu_has_native_bfloat16():
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+class ConstantThenLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """Constant learning rate, then linear decay to zero over the last `decay_steps`."""
+
+    def __init__(self, learning_rate, total_steps, decay_steps):
+        self.learning_rate = learning_rate
+        self.total_steps = total_steps
+        self.decay_steps = decay_steps
+
+    def __call__(self, step):
+        remaining = tf.cast(self.total_steps, tf.float32) - tf.cast(step, tf.float32)
+        fraction = tf.clip_by_value(remaining / max(self.decay_steps, 1), 0.0, 1.0)
+        return self.learning_rate * fraction
+
+    def get_config(self):
+        return {"learning_rate": self.learning_rate, "total_steps": self.total_steps,
+                "decay_steps": self.decay_steps}
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or infinite; nothing after the last good checkpoint was saved."""
+
+
+class Trainer:
+    """Trains one pix2pix (or L1 / MSE regression) colorizer and keeps its run folder:
+
+    runs/<run_name>/config.json        the resolved configuration
+    runs/<run_name>/train, validation  TensorBoard events
+    runs/<run_name>/checkpoints/       step, both nets, both optimizers (tf.train.Checkpoint)
+    runs/<run_name>/model/, best/      the final and the best generator, ready for Colorizer.load
+    """
+
+    def __init__(self, config, train_pairs, val_pairs=(), logdir="runs", run_name=None,
+                 data_info=None):
+        self.config = c = config
+        self.train_pairs, self.val_pairs = list(train_pairs), list(val_pairs)
+        if not self.train_pairs:
+            raise ValueError("no training pairs")
+        self.run_dir = Path(logdir) / (run_name or time.strftime(f"%Y%m%d-%H%M%S-{c.mode}"))
+        self._prepare_run_dir()
+        if c.deterministic:
+            tf.config.experimental.enable_op_determinism()
+        keras.utils.set_random_seed(c.seed)
+        self.policy = resolve_precision(c.precision)
+
+        self.generator_args = dict(size=None, in_channels=3, out_channels=3, width=c.width,
+                                   depth=c.depth, norm=c.norm, upsample=c.upsample,
+                                   dropout=c.dropout)
+        self.generator = unet(**self.generator_args, dtype=self.policy)
+        self.discriminator = None
+        if c.mode == "gan":
+            self.discriminator = patchgan(3, 3, width=c.disc_width or c.width, n_layers=c.disc_layers,
+                                          norm=c.disc_norm, dtype=self.policy)
+
+        self.steps_per_epoch = math.ceil(len(self.train_pairs) / c.batch_size)
+        self.total_steps = c.epochs * self.steps_per_epoch
+        if c.max_steps:
+            self.total_steps = min(self.total_steps, c.max_steps)
+        # Each optimizer counts its own updates; the discriminator's start after the warm-up.
+        decay_steps = round(c.decay_fraction * self.total_steps)
+        self.g_optimizer = self._optimizer(
+            ConstantThenLinearDecay(c.learning_rate, self.total_steps, decay_steps), self.generator)
+        self.d_optimizer = None
+        if self.discriminator is not None:
+            d_steps = max(self.total_steps - c.warmup_steps, 1)
+            self.d_optimizer = self._optimizer(
+                ConstantThenLinearDecay(c.learning_rate, d_steps, min(decay_steps, d_steps)),
+                self.discriminator)
+
+        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        self.best = tf.Variable(np.inf, dtype=tf.float32, trainable=False, name="best_val_l1")
+        nets = {"generator": self.generator, "g_optimizer": self.g_optimizer}
+        if self.discriminator is not None:
+            nets.update(discriminator=self.discriminator, d_optimizer=self.d_optimizer)
+        self.checkpoint = tf.train.Checkpoint(step=self.step, best=self.best, **nets)
+        self.checkpoints = tf.train.CheckpointManager(
+            self.checkpoint, self.run_dir / "checkpoints", max_to_keep=c.keep_checkpoints)
+        self.regression_mode = "l1" if c.mode == "gan" else c.mode
+        self._compiled_gan_step = tf.function(self._gan_step, jit_compile=c.jit,
+                                              reduce_retracing=True)
+        self._compiled_regression_step = tf.function(self._regression_step, jit_compile=c.jit,
+                                                     reduce_retracing=True)
+        self._predict = tf.function(lambda x: self.generator(x, training=False),
+                                    reduce_retracing=True)
+        self.data_info = dict(data_info or {}, train_pairs=len(self.train_pairs),
+                              val_pairs=len(self.val_pairs))
+        self.skipped = {}  # path -> times skipped as unreadable
+        self._write_json("config.json", self.describe())
+
+    # --- set-up -------------------------------------------------------------------------
+
+    def _prepare_run_dir(self):
+        try:
+            (self.run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+            probe = self.run_dir / ".write-test"
+            probe.write_bytes(b"\0" * 1024 * 1024)  # fail now, not hours in, on a full disk
+            probe.unlink()
+        except OSError as error:
+            raise OSError(f"cannot write the run folder {self.run_dir}: {error.strerror or error}") from None
+
+    def _optimizer(self, schedule, model):
+        optimizer = keras.optimizers.Adam(schedule, beta_1=self.config.beta_1)
+        if self.policy == "mixed_float16":
+            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+        optimizer.build(model.trainable_variables)  # so a checkpoint can restore its slots
+        return optimizer
+
+    def describe(self):
+        """The resolved run description saved next to the checkpoints and in the model."""
+        return {"pix2color_version": __version__, "config": dataclasses.asdict(self.config),
+                "precision": self.policy, "data": self.data_info,
+                "generator_parameters": self.generator.count_params()}
+
+    def _write_json(self, name, value):
+        path = self.run_dir / name
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(value, indent=2))
+        tmp.replace(path)
+
+    # --- the compiled steps -------------------------------------------------------------
+
+    def _gan_step(self, inputs, targets):
+        c, G, D = self.config, self.generator, self.discriminator
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            fake = G(inputs, training=True)
+            real_logits = D([inputs, targets], training=True)
+            fake_logits = D([inputs, fake], training=True)
+            g_losses = generator_loss(fake_logits, fake, targets, c.l1_weight, c.gan_loss)
+            d_losses = discriminator_loss(real_logits, fake_logits, c.gan_loss)
+            g_scaled = self.g_optimizer.scale_loss(g_losses["total"])
+            d_scaled = self.d_optimizer.scale_loss(d_losses["total"])
+        g_grads = g_tape.gradient(g_scaled, G.trainable_variables)
+        d_grads = d_tape.gradient(d_scaled, D.trainable_variables)
+        self.g_optimizer.apply_gradients(zip(g_grads, G.trainable_variables))
+        self.d_optimizer.apply_gradients(zip(d_grads, D.trainable_variables))
+        return {**{f"g_{k}": v for k, v in g_losses.items()},
+                **{f"d_{k}": v for k, v in d_losses.items()}}
+
+    def _regression_step(self, inputs, targets):
+        G = self.generator
+        with tf.GradientTape() as tape:
+            losses = regression_loss(G(inputs, training=True), targets, self.regression_mode)
+            scaled = self.g_optimizer.scale_loss(losses["total"])
+        grads = tape.gradient(scaled, G.trainable_variables)
+        self.g_optimizer.apply_gradients(zip(grads, G.trainable_variables))
+        return {f"g_{k}": v for k, v in losses.items()}
+
+    def train_step(self, inputs, targets):
+        """One update on one batch; returns the losses as floats. In `gan` mode the first
+        `warmup_steps` train the generator on L1 alone (the discriminator waits)."""
+        warming_up = self.discriminator is None or int(self.step) < self.config.warmup_steps
+        step = self._compiled_regression_step if warming_up else self._compiled_gan_step
+        losses = step(inputs, targets)
+        self.step.assign_add(1)
+        return {k: float(v) for k, v in losses.items()}
+
+    # --- the loop -----------------------------------------------------------------------
+
+    def restore(self):
+        """Continue from the newest checkpoint in the run folder, if there is one."""
+        latest = self.checkpoints.latest_checkpoint
+        if latest:
+            self.checkpoint.restore(latest).assert_existing_objects_matched()
+        return latest
+
+    def fit(self):
+        """Train until `total_steps`; returns the final validation metrics (if any)."""
+        c = self.config
+        self._val_writer = tf.summary.create_file_writer(str(self.run_dir / "validation"))
+        train_writer = tf.summary.create_file_writer(str(self.run_dir / "train"))
+        val_writer = self._val_writer
+        if int(self.step) == 0:
+            self._log_hparams(train_writer)
+        image_batch = self._image_batch()
+        metrics = {}
+        try:
+            while int(self.step) < self.total_steps:
+                epoch, done = divmod(int(self.step), self.steps_per_epoch)
+                self._train_epoch(epoch, done, train_writer, image_batch)
+                if not c.val_every or int(self.step) == self.total_steps:
+                    metrics = self._validate(val_writer)
+                self.checkpoints.save(checkpoint_number=int(self.step))
+        except KeyboardInterrupt:
+            self.checkpoints.save(checkpoint_number=int(self.step))
+            tqdm.write(f"interrupted: saved a checkpoint at step {int(self.step)} in "
+                       f"{self.checkpoints.directory}; continue with --resume")
+            raise
+        finally:
+            train_writer.flush()
+            val_writer.flush()
+        self.save_generator(self.run_dir / "model", metrics)
+        return metrics
+
+    def _train_epoch(self, epoch, done, writer, image_batch):
+        c = self.config
+        steps = min(self.steps_per_epoch, self.total_steps - epoch * self.steps_per_epoch)
+        data = paired_dataset(self.train_pairs, c.size, c.batch_size, training=True, seed=c.seed,
+                              epoch=epoch, skip=done * c.batch_size)
+        seen = []
+        bar = tqdm(total=steps, initial=done, desc=f"epoch {epoch + 1}/{c.epochs}",
+                   unit="step", dynamic_ncols=True)
+        start, images = time.perf_counter(), 0
+        for inputs, targets, indices in data:
+            losses = self.train_step(inputs, targets)
+            step = int(self.step)
+            seen.append(indices.numpy())
+            images += int(inputs.shape[0])
+            self._check_finite(losses, step)
+            bar.update(1)
+            bar.set_postfix({**{k: f"{v:.3f}" for k, v in losses.items() if k.endswith("l1") or
+                                k.endswith("total")},
+                             "img/s": f"{images / (time.perf_counter() - start):.1f}"})
+            if step % c.log_every == 0 or step == 1:
+                with writer.as_default(step=step):
+                    for name, value in losses.items():
+                        tf.summary.scalar(f"loss/{name}", value)
+                    tf.summary.scalar("learning_rate",
+                                      float(self.g_optimizer.learning_rate))
+                    tf.summary.scalar("images_per_second", images / (time.perf_counter() - start))
+            if image_batch is not None and (step % c.image_every == 0 or step == 1):
+                self._log_images(writer, image_batch, step)
+            if c.val_every and step % c.val_every == 0:
+                self._validate(self._val_writer)
+            if step % c.checkpoint_every == 0:
+                self.checkpoints.save(checkpoint_number=step)
+            if step >= self.total_steps:
+                break
+        bar.close()
+        if done == 0 and int(self.step) == (epoch + 1) * self.steps_per_epoch:
+            self._report_skipped(self.train_pairs, seen, "training", writer)
+
+    def _check_finite(self, losses, step):
+        bad = {k: v for k, v in losses.items() if not math.isfinite(v)}
+        if bad:
+            raise TrainingDiverged(
+                f"loss became {bad} at step {step}; stopped without saving. The last good "
+                f"checkpoint is {self.checkpoints.latest_checkpoint or 'none (no checkpoint yet)'}")
+
+    def _report_skipped(self, pairs, seen, split, writer):
+        seen_indices = set(np.concatenate(seen).tolist()) if seen else set()
+        missing = [pairs[i] for i in range(len(pairs)) if i not in seen_indices]
+        with writer.as_default(step=int(self.step)):
+            tf.summary.scalar(f"data/skipped_{split}_files", len(missing))
+        for pair in missing:
+            for path in pair:
+                self.skipped[path] = self.skipped.get(path, 0) + 1
+        if missing:
+            listing = "\n".join(f"  {a}  |  {b}" for a, b in missing[:20])
+            more = f"\n  ... and {len(missing) - 20} more" if len(missing) > 20 else ""
+            tqdm.write(f"skipped {len(missing)} unreadable {split} pair(s) of {len(pairs)}:\n"
+                       f"{listing}{more}")
+            self._write_json("skipped_files.json", self.skipped)
+
+    def _validate(self, writer):
+        """Mean L1, PSNR and SSIM over the validation split, generator in inference mode."""
+        c = self.config
+        if not self.val_pairs:
+            return {}
+        data = paired_dataset(self.val_pairs, c.size, c.batch_size)
+        if c.val_batches:
+            data = data.take(c.val_batches)
+        sums, count, seen = {"l1": 0.0, "psnr": 0.0, "ssim": 0.0}, 0, []
+        for inputs, targets, indices in data:
+            fake = self._predict(inputs)
+            a, b = (fake + 1.0) / 2.0, (targets + 1.0) / 2.0
+            sums["l1"] += float(tf.reduce_sum(tf.reduce_mean(tf.abs(fake - targets), [1, 2, 3])))
+            sums["psnr"] += float(tf.reduce_sum(tf.image.psnr(a, b, max_val=1.0)))
+            sums["ssim"] += float(tf.reduce_sum(tf.image.ssim(a, b, max_val=1.0)))
+            count += int(inputs.shape[0])
+            seen.append(indices.numpy())
+        if not c.val_batches:
+            self._report_skipped(self.val_pairs, seen, "validation", writer)
+        metrics = {k: v / max(count, 1) for k, v in sums.items()}
+        with writer.as_default(step=int(self.step)):
+            for name, value in metrics.items():
+                tf.summary.scalar(f"metrics/{name}", value)
+        writer.flush()
+        if count and metrics["l1"] < float(self.best):
+            self.best.assign(metrics["l1"])
+            self.save_generator(self.run_dir / "best", metrics)
+        return metrics
+
+    def _image_batch(self):
+        """A fixed batch of (up to 4) validation pairs, drawn at every image log."""
+        pairs = self.val_pairs or self.train_pairs
+        for inputs, targets, _ in paired_dataset(pairs[:4], self.config.size, 4):
+            return inputs, targets
+        return None
+
+    def _log_images(self, writer, batch, step):
+        inputs, targets = batch
+        outputs = self._predict(inputs)
+        grid = tf.concat([inputs, targets, tf.cast(outputs, tf.float32)], axis=2)  # side by side
+        with writer.as_default(step=step):
+            tf.summary.image("input | target | output", (grid + 1.0) / 2.0, max_outputs=4)
+
+    def _log_hparams(self, writer):
+        from tensorboard.plugins.hparams import api as hp
+
+        hparams = {k: v for k, v in dataclasses.asdict(self.config).items()
+                   if isinstance(v, (bool, int, float, str))}
+        with writer.as_default():
+            hp.hparams(hparams, trial_id=self.run_dir.name)
+
+    def save_generator(self, path, metrics=None):
+        """Save the generator as a pix2color model folder (see `models.save_generator`)."""
+        info = {"task": "sketch", "colour_space": "rgb", "size": self.config.size,
+                "training": dict(self.describe(), step=int(self.step), metrics=metrics or {})}
+        return save_generator(path, self.generator, "unet", self.generator_args, info)
