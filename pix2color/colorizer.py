@@ -23,6 +23,24 @@ class ImageReadError(ValueError):
     """An input that is not a readable image; the message names it and says why."""
 
 
+def open_image(path):
+    """Open an image file with Pillow, EXIF orientation applied; a clear error if it can't be."""
+    try:
+        with Image.open(path) as opened:
+            opened.load()
+            return ImageOps.exif_transpose(opened)
+    except FileNotFoundError:
+        raise ImageReadError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ImageReadError(f"{path}: is a folder, not an image") from None
+    except UnidentifiedImageError:
+        raise ImageReadError(f"{path}: not an image Pillow can read") from None
+    except Image.DecompressionBombError as error:
+        raise ImageReadError(f"{path}: too large to open safely ({error})") from None
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ImageReadError(f"{path}: broken or truncated image ({error})") from None
+
+
 def read_image(image, name=None):
     """Any supported input -> (RGB float32 HxWx3 in [0, 1] on white, alpha HxW or None).
 
@@ -30,21 +48,7 @@ def read_image(image, name=None):
     HxWx3, HxWx4; uint8, uint16 or float in [0, 1]). EXIF orientation is applied.
     """
     if isinstance(image, (str, Path)):
-        name = str(image)
-        try:
-            with Image.open(image) as opened:
-                opened.load()
-                image = ImageOps.exif_transpose(opened)
-        except FileNotFoundError:
-            raise ImageReadError(f"{name}: no such file") from None
-        except IsADirectoryError:
-            raise ImageReadError(f"{name}: is a folder, not an image") from None
-        except UnidentifiedImageError:
-            raise ImageReadError(f"{name}: not an image Pillow can read") from None
-        except Image.DecompressionBombError as error:
-            raise ImageReadError(f"{name}: too large to open safely ({error})") from None
-        except (OSError, SyntaxError, ValueError) as error:
-            raise ImageReadError(f"{name}: broken or truncated image ({error})") from None
+        name, image = str(image), open_image(image)
     name = name or "image"
     if isinstance(image, Image.Image):
         array = _pil_to_array(image)

@@ -98,8 +98,10 @@ class ConstantThenLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
         self.decay_steps = decay_steps
 
     def __call__(self, step):
+        if not self.decay_steps:
+            return tf.constant(self.learning_rate, tf.float32)
         remaining = tf.cast(self.total_steps, tf.float32) - tf.cast(step, tf.float32)
-        fraction = tf.clip_by_value(remaining / max(self.decay_steps, 1), 0.0, 1.0)
+        fraction = tf.clip_by_value(remaining / self.decay_steps, 0.0, 1.0)
         return self.learning_rate * fraction
 
     def get_config(self):

@@ -1,0 +1,44 @@
+import math
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from pix2color.losses import (adversarial_generator_loss, discriminator_loss, generator_loss,
+                              regression_loss)
+
+
+def test_vanilla_loss_is_binary_cross_entropy_on_logits():
+    zeros = tf.zeros((2, 4, 4, 1))
+    assert float(adversarial_generator_loss(zeros, "vanilla")) == pytest.approx(math.log(2), 1e-5)
+    confident = discriminator_loss(tf.fill((1, 2, 2, 1), 20.0), tf.fill((1, 2, 2, 1), -20.0))
+    assert float(confident["total"]) < 1e-6
+    fooled = discriminator_loss(tf.fill((1, 2, 2, 1), -20.0), tf.fill((1, 2, 2, 1), 20.0))
+    assert float(fooled["real"]) == pytest.approx(20.0, 1e-4)
+
+
+def test_lsgan_and_hinge():
+    real, fake = tf.fill((1, 2, 2, 1), 1.0), tf.fill((1, 2, 2, 1), 0.0)
+    assert float(discriminator_loss(real, fake, "lsgan")["total"]) == 0.0
+    assert float(adversarial_generator_loss(fake, "lsgan")) == 1.0
+    hinge = discriminator_loss(tf.fill((1, 1, 1, 1), 0.5), tf.fill((1, 1, 1, 1), -2.0), "hinge")
+    assert float(hinge["real"]) == 0.5 and float(hinge["fake"]) == 0.0
+    assert float(adversarial_generator_loss(tf.fill((1, 1, 1, 1), 3.0), "hinge")) == -3.0
+    with pytest.raises(ValueError, match="gan_loss"):
+        adversarial_generator_loss(fake, "wasserstein")
+
+
+def test_generator_loss_adds_weighted_l1_and_returns_parts():
+    target = tf.zeros((1, 4, 4, 3))
+    fake = tf.fill((1, 4, 4, 3), 0.5)
+    parts = generator_loss(tf.zeros((1, 2, 2, 1)), fake, target, l1_weight=100.0)
+    assert float(parts["l1"]) == pytest.approx(0.5)
+    assert float(parts["total"]) == pytest.approx(math.log(2) + 50.0, 1e-5)
+
+
+def test_regression_losses():
+    target = tf.constant(np.zeros((1, 2, 2, 1), np.float32))
+    fake = tf.constant(np.full((1, 2, 2, 1), -2.0, np.float32))
+    assert float(regression_loss(fake, target, "l1")["total"]) == 2.0
+    mse = regression_loss(fake, target, "mse")
+    assert float(mse["total"]) == 4.0 and float(mse["l1"]) == 2.0

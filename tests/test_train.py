@@ -1,0 +1,142 @@
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from pix2color.data import find_pairs, paired_dataset
+from pix2color.models import load_generator
+from pix2color.train import TrainConfig, Trainer, TrainingDiverged
+
+TINY = dict(size=32, width=4, disc_width=4, batch_size=4, precision="float32", log_every=1,
+            image_every=2)
+
+
+def pairs_of(tree):
+    return find_pairs(tree / "sketch", tree / "src")[0]
+
+
+@pytest.mark.parametrize("mode, key", [("l1", "g_l1"), ("mse", "g_mse"), ("gan", "g_l1")])
+def test_each_mode_overfits_a_fixed_batch(pair_tree, tmp_path, mode, key):
+    pairs = pairs_of(pair_tree)
+    config = TrainConfig(mode=mode, **dict(TINY, width=8), depth=3, learning_rate=2e-3)
+    trainer = Trainer(config, pairs, logdir=tmp_path, run_name=mode)
+    inputs, targets, _ = next(iter(paired_dataset(pairs[:4], 32, 4)))
+    first = trainer.train_step(inputs, targets)[key]
+    for _ in range(80):
+        last = trainer.train_step(inputs, targets)
+    assert last[key] < first / 3, (first, last)
+    if mode == "gan":
+        assert {"g_adversarial", "d_total", "d_real", "d_fake"} <= set(last)
+
+
+def weights(model):
+    return [w.copy() for w in model.get_weights()]
+
+
+def test_interrupted_run_resumes_to_the_same_weights(pair_tree, tmp_path):
+    pairs = pairs_of(pair_tree)[:12]  # 3 steps an epoch, 6 in all
+    config = TrainConfig(mode="gan", **TINY, epochs=2, warmup_steps=2, decay_fraction=0.5,
+                         deterministic=True, seed=7)
+    straight = Trainer(config, pairs, pairs[:4], logdir=tmp_path, run_name="straight")
+    straight.fit()
+
+    class Interrupted(Trainer):
+        def train_step(self, inputs, targets):
+            losses = super().train_step(inputs, targets)
+            if int(self.step) == 4:
+                raise KeyboardInterrupt
+            return losses
+
+    with pytest.raises(KeyboardInterrupt):
+        Interrupted(config, pairs, pairs[:4], logdir=tmp_path, run_name="resumed").fit()
+    resumed = Trainer(config, pairs, pairs[:4], logdir=tmp_path, run_name="resumed")
+    assert resumed.restore().endswith("ckpt-4") and int(resumed.step) == 4
+    resumed.fit()
+    assert int(resumed.step) == int(straight.step) == 6
+    for a, b in zip(weights(straight.generator) + weights(straight.discriminator),
+                    weights(resumed.generator) + weights(resumed.discriminator)):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    # The resumed run's events continue at the right steps, with no step logged twice.
+    steps = [e.step for e in scalar_events(tmp_path / "resumed" / "train", "loss/g_l1")]
+    # (step 4's own scalars were never written: the interrupt came before they were logged)
+    assert steps == sorted(set(steps)) and steps[:3] == [1, 2, 3] and steps[-2:] == [5, 6]
+
+
+def scalar_events(folder, tag):
+    events = EventAccumulator(str(folder), size_guidance={"tensors": 0})
+    events.Reload()
+    return events.Tensors(tag)
+
+
+def test_fit_writes_tensorboard_events_checkpoints_and_models(pair_tree, tmp_path):
+    pairs = pairs_of(pair_tree)
+    trainer = Trainer(TrainConfig(mode="gan", **TINY, epochs=1), pairs[:16], pairs[16:],
+                      logdir=tmp_path, run_name="run")
+    metrics = trainer.fit()
+    assert set(metrics) == {"l1", "psnr", "ssim"} and 0 < metrics["l1"] < 2
+    train = EventAccumulator(str(tmp_path / "run" / "train"), size_guidance={"tensors": 0})
+    train.Reload()
+    tags = set(train.Tags()["tensors"])
+    assert {"loss/g_total", "loss/g_l1", "loss/g_adversarial", "loss/d_total",
+            "learning_rate", "images_per_second", "input | target | output"} <= tags
+    image = train.Tensors("input | target | output")[0]
+    assert image.step == 1
+    hparams = train.PluginTagToContent("hparams")["_hparams_/session_start_info"]
+    assert b"l1_weight" in hparams and b"gan_loss" in hparams
+    val = scalar_events(tmp_path / "run" / "validation", "metrics/l1")
+    assert val[-1].step == 4 and abs(float(tf.make_ndarray(val[-1].tensor_proto)) - metrics["l1"]) < 1e-5
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert saved["config"]["mode"] == "gan" and saved["data"]["train_pairs"] == 16
+    assert (tmp_path / "run" / "checkpoints" / "checkpoint").exists()
+    for folder in ("model", "best"):
+        model, info = load_generator(tmp_path / "run" / folder)
+        assert info["training"]["config"]["width"] == 4 and model.count_params() > 0
+
+
+def test_bad_files_are_skipped_counted_and_reported(pair_tree, tmp_path, capsys):
+    pairs = pairs_of(pair_tree)[:8]
+    broken = pairs[3][1]
+    open(broken, "wb").close()
+    trainer = Trainer(TrainConfig(mode="l1", **TINY, epochs=1), pairs, logdir=tmp_path,
+                      run_name="bad")
+    trainer.fit()
+    assert trainer.skipped == {pairs[3][0]: 1, broken: 1}
+    assert "skipped 1 unreadable training pair" in capsys.readouterr().out
+    assert json.loads((tmp_path / "bad" / "skipped_files.json").read_text())[broken] == 1
+    counts = scalar_events(tmp_path / "bad" / "train", "data/skipped_training_files")
+    assert float(tf.make_ndarray(counts[-1].tensor_proto)) == 1.0
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(pair_tree, tmp_path):
+    pairs = pairs_of(pair_tree)[:16]
+    trainer = Trainer(TrainConfig(mode="l1", **TINY, epochs=1, checkpoint_every=2), pairs,
+                      logdir=tmp_path, run_name="nan")
+    real_step = trainer._compiled_regression_step
+
+    def poisoned(inputs, targets):
+        losses = real_step(inputs, targets)
+        if int(trainer.step) == 2:
+            return dict(losses, g_total=tf.constant(np.nan))
+        return losses
+
+    trainer._compiled_regression_step = poisoned
+    with pytest.raises(TrainingDiverged, match="at step 3.*ckpt-2"):
+        trainer.fit()
+    assert tf.train.latest_checkpoint(tmp_path / "nan" / "checkpoints").endswith("ckpt-2")
+    assert not (tmp_path / "nan" / "model").exists()
+
+
+def test_unwritable_run_folder_fails_before_training(pair_tree, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(OSError, match="cannot write the run folder"):
+        Trainer(TrainConfig(mode="l1", **TINY), pairs_of(pair_tree), logdir=blocker)
+
+
+def test_config_rejects_unknown_choices():
+    with pytest.raises(ValueError, match="mode"):
+        TrainConfig(mode="diffusion")
+    with pytest.raises(ValueError, match="divisible"):
+        TrainConfig(size=100)
