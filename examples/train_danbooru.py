@@ -16,7 +16,8 @@ pix2color's `gan` mode; `--mode l1` is the article's own recipe. Every option of
 import argparse
 import sys
 
-from pix2color.cli import DANBOORU_LIMIT, add_training_arguments, train_from_args
+from pix2color.cli import (DANBOORU_LIMIT, add_training_arguments, run_reporting_errors,
+                           train_from_args)
 
 
 def main(argv=None):
@@ -25,7 +26,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if not args.data and not args.input_dir:
         parser.error("--data is required: the folder of the Danbooru sketch-pair data set")
-    return train_from_args(args)
+    return run_reporting_errors(train_from_args, args, "train_danbooru")
 
 
 if __name__ == "__main__":

@@ -93,6 +93,8 @@ def add_training_arguments(parser, limit=None, epochs=10):
     run.add_argument("--jit", action="store_true", help="XLA (measured ~5x slower on CPU)")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--logdir", default="runs")
+    run.add_argument("--log-every", type=int, default=10, help="steps between scalar logs")
+    run.add_argument("--image-every", type=int, default=200, help="steps between image grids")
     run.add_argument("--run-name", default=None)
     run.add_argument("--resume", action="store_true", help="continue from the run's last checkpoint")
 
@@ -123,7 +125,7 @@ def train_from_args(args):
         learning_rate=args.lr, batch_size=args.batch_size, epochs=args.epochs,
         max_steps=args.steps, warmup_steps=args.warmup_steps,
         decay_fraction=args.decay_fraction, precision=args.precision, jit=args.jit,
-        seed=args.seed)
+        seed=args.seed, log_every=args.log_every, image_every=args.image_every)
     trainer = Trainer(config, splits["train"], splits["val"], logdir=args.logdir,
                       run_name=args.run_name,
                       data_info={"source": source, "pairs": len(pairs),
@@ -187,16 +189,22 @@ def build_parser():
     return parser
 
 
-def main(argv=None):
-    args = build_parser().parse_args(argv)
+def run_reporting_errors(command, args, name):
+    """Run a command; a user's mistake (bad path, bad file, bad option) is one line, not a
+    traceback."""
     from .colorizer import ImageReadError
     from .models import ModelFileError
 
     try:
-        return args.run(args)
-    except (ModelFileError, FileNotFoundError, ImageReadError, ValueError) as error:
-        print(f"pix2color {args.command}: error: {error}", file=sys.stderr)
+        return command(args)
+    except (ModelFileError, FileNotFoundError, ImageReadError, ValueError, OSError) as error:
+        print(f"{name}: error: {error}", file=sys.stderr)
         return 2
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    return run_reporting_errors(args.run, args, f"pix2color {args.command}")
 
 
 if __name__ == "__main__":

@@ -114,9 +114,10 @@ class Colorizer:
         """Load a bundled model (`None` or "sketch": line art; "gray": grayscale photos)
         or a model folder saved by training or by `Colorizer.save`."""
         if model is None or model in BUNDLED:
-            path = BUNDLED_DIR / (model or "sketch")
+            name = model or "sketch"
+            path = BUNDLED_DIR / name
             if not path.exists():
-                raise FileNotFoundError(f"the bundled {model!r} model is not part of this "
+                raise FileNotFoundError(f"the bundled {name!r} model is not part of this "
                                         f"install ({path} is missing)")
         else:
             path = Path(model)

@@ -1,0 +1,170 @@
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from pix2color import Colorizer
+from pix2color.colorizer import ImageReadError
+from pix2color.data import find_pairs
+from pix2color.models import ModelFileError
+from pix2color.train import TrainConfig, Trainer
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    from conftest import make_pair_tree
+
+    root = tmp_path_factory.mktemp("tiny")
+    tree = make_pair_tree(root / "data", count=16)
+    pairs = find_pairs(tree / "sketch", tree / "src")[0]
+    config = TrainConfig(mode="l1", size=32, width=4, batch_size=8, epochs=1,
+                         precision="float32", learning_rate=2e-3)
+    trainer = Trainer(config, pairs, pairs[:4], logdir=root / "runs", run_name="tiny")
+    trainer.fit()
+    return trainer.run_dir / "model"
+
+
+@pytest.fixture(scope="module")
+def colorizer(tiny_model):
+    return Colorizer.load(tiny_model)
+
+
+def sketch(width, height, mode="RGB"):
+    image = Image.new("RGB", (width, height), "white")
+    pixels = np.asarray(image).copy()
+    pixels[height // 3, :] = 0
+    pixels[:, width // 2] = 0
+    return Image.fromarray(pixels).convert(mode)
+
+
+def test_save_and_reload_gives_identical_output(colorizer, tmp_path):
+    image = sketch(40, 24)
+    before = np.asarray(colorizer.colorize(image))
+    colorizer.save(tmp_path / "copy")
+    again = Colorizer.load(tmp_path / "copy")
+    np.testing.assert_array_equal(before, np.asarray(again.colorize(image)))
+    assert (again.task, again.size, again.colour_space) == ("sketch", 32, "rgb")
+    half = Colorizer.load(colorizer.save(tmp_path / "half", weights_dtype="float16"))
+    assert half.model.weights[0].dtype == "float32"
+    assert np.abs(np.asarray(half.colorize(image), int) - before).max() <= 3
+    np.testing.assert_array_equal(before, np.asarray(colorizer.colorize(image)))  # deterministic
+
+
+@pytest.mark.parametrize("size", [(300, 177), (177, 300), (1, 1), (10000, 1), (33, 31)])
+def test_output_has_the_inputs_size(colorizer, size):
+    assert colorizer.colorize(sketch(*size)).size == size
+
+
+@pytest.mark.parametrize("mode", ["1", "L", "LA", "P", "RGB", "RGBA", "CMYK", "I;16", "I", "F"])
+def test_every_pillow_mode(colorizer, mode):
+    image = sketch(30, 20, "L" if mode in ("I;16", "I", "F") else mode)
+    if mode in ("I;16", "I"):
+        image = Image.fromarray(np.asarray(image).astype(np.uint16) * 257)
+        image = image if mode == "I;16" else image.convert("I")
+    if mode == "F":
+        image = Image.fromarray(np.asarray(image).astype(np.float32) / 255.0, "F")
+    out = colorizer.colorize(image)
+    assert out.size == (30, 20)
+    assert out.mode == ("RGBA" if mode in ("LA", "RGBA") else "RGB")
+
+
+def test_16_bit_input_matches_8_bit(colorizer):
+    eight = sketch(32, 32, "L")
+    sixteen = Image.fromarray(np.asarray(eight).astype(np.uint16) * 257)
+    assert sixteen.mode.startswith("I;16")
+    np.testing.assert_array_equal(np.asarray(colorizer.colorize(eight)),
+                                  np.asarray(colorizer.colorize(sixteen)))
+
+
+@pytest.mark.parametrize("shape", [(20, 30), (20, 30, 1), (20, 30, 3), (20, 30, 4)])
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_numpy_arrays(colorizer, shape, dtype):
+    array = np.ones(shape, dtype) * (255 if dtype == np.uint8 else 1.0)
+    out = colorizer.colorize(array.astype(dtype))
+    assert out.size == (30, 20)
+
+
+def test_alpha_is_kept(colorizer):
+    image = sketch(30, 20, "RGBA")
+    alpha = np.zeros((20, 30), np.uint8)
+    alpha[5:15, 5:25] = 255
+    image.putalpha(Image.fromarray(alpha))
+    out = colorizer.colorize(image)
+    assert out.mode == "RGBA"
+    np.testing.assert_array_equal(np.asarray(out)[..., 3], alpha)
+
+
+def test_palette_with_transparency_and_exif_rotation(colorizer, tmp_path):
+    palette = sketch(30, 20).convert("P")
+    palette.info["transparency"] = 0
+    assert colorizer.colorize(palette).mode == "RGBA"
+    rotated = tmp_path / "rotated.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 CW to display"
+    sketch(40, 20).save(rotated, exif=exif)
+    assert colorizer.colorize(rotated).size == (20, 40)
+    assert colorizer.colorize(str(rotated)).size == (20, 40)
+
+
+def test_saturation_scales_chroma(colorizer):
+    image = sketch(32, 32)
+    gray = np.asarray(colorizer.colorize(image, saturation=0.0)).astype(int)
+    assert (gray.max(-1) - gray.min(-1)).max() <= 1
+    normal = np.asarray(colorizer.colorize(image)).astype(int)
+    vivid = np.asarray(colorizer.colorize(image, saturation=2.0)).astype(int)
+    spread = lambda a: (a.max(-1) - a.min(-1)).mean()  # noqa: E731
+    assert spread(vivid) > spread(normal) > 0
+
+
+def test_batch_matches_one_by_one(colorizer):
+    images = [sketch(30, 20), sketch(64, 64), sketch(30, 20, "L"), sketch(7, 50)]
+    batch = colorizer.colorize_batch(images, batch_size=2)
+    for image, out in zip(images, batch):
+        np.testing.assert_array_equal(np.asarray(out), np.asarray(colorizer.colorize(image)))
+
+
+def test_bad_inputs_give_clear_errors(colorizer, tmp_path):
+    text = tmp_path / "notes.png"
+    text.write_text("hello")
+    with pytest.raises(ImageReadError, match="notes.png: not an image"):
+        colorizer.colorize(text)
+    truncated = tmp_path / "cut.png"
+    buffer = io.BytesIO()
+    sketch(64, 64).save(buffer, "PNG")
+    truncated.write_bytes(buffer.getvalue()[:100])
+    with pytest.raises(ImageReadError, match="cut.png"):
+        colorizer.colorize(truncated)
+    with pytest.raises(ImageReadError, match="missing.png: no such file"):
+        colorizer.colorize(tmp_path / "missing.png")
+    with pytest.raises(ImageReadError, match="dtype"):
+        colorizer.colorize(np.zeros((4, 4), np.int64))
+
+
+def test_loading_something_that_is_not_a_model(tmp_path, tiny_model):
+    with pytest.raises(FileNotFoundError, match="no model at"):
+        Colorizer.load(tmp_path / "nothing")
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(ModelFileError, match="is not a pix2color model"):
+        Colorizer.load(tmp_path / "folder")
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "generator.keras").write_bytes(b"PK not really a zip")
+    (broken / "pix2color.json").write_text((tiny_model / "pix2color.json").read_text())
+    with pytest.raises(ModelFileError, match="cannot load"):
+        Colorizer.load(broken)
+    (broken / "pix2color.json").write_text('{"format": "something else"}')
+    with pytest.raises(ModelFileError, match="does not describe a pix2color model"):
+        Colorizer.load(broken)
+
+
+def test_bundled_model_loads_offline_and_colours_a_sketch():
+    from pathlib import Path
+
+    colorizer = Colorizer.load()
+    assert colorizer.task == "sketch" and colorizer.size == 128
+    sample = Path(__file__).parent.parent / "examples" / "sketch.png"
+    out = np.asarray(colorizer.colorize(sample)).astype(int)
+    assert out.shape[:2] == np.asarray(Image.open(sample)).shape[:2]
+    chroma = out.max(-1) - out.min(-1)
+    assert (chroma > 40).mean() > 0.05  # a real colouring, not gray lines
