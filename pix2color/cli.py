@@ -166,6 +166,33 @@ def info_command(args):
     return 0
 
 
+def evaluate_command(args):
+    from .data import danbooru_pairs, openmoji_pairs, split_pairs
+    from .evaluate import evaluate, markdown_table
+
+    if args.task != "sketch":
+        raise ValueError("only --task sketch is evaluated by this version")
+    if args.data == "openmoji":
+        pairs, split_by = openmoji_pairs(args.cache), "folder"
+    else:
+        pairs, split_by = danbooru_pairs(args.data)[0], args.split_by
+    splits = split_pairs(pairs, args.val_fraction, args.test_fraction, by=split_by)
+    chosen = pairs if args.split == "all" else splits[args.split]
+    chosen = chosen[: args.limit] if args.limit else chosen
+    if not chosen:
+        raise ValueError(f"the {args.split} split of {args.data} is empty")
+    grid = Path(args.out).with_suffix(".png") if args.out else Path("evaluation.png")
+    rows = evaluate(args.models, chosen, splits["train"], args.batch_size, grid_path=grid)
+    table = markdown_table(rows)
+    header = (f"{len(chosen)} images: {args.split} split of {args.data} (split by {split_by}, "
+              f"val {args.val_fraction}, test {args.test_fraction})")
+    print(f"\n{header}\n\n{table}\n\ngrid (input | target | models): {grid}")
+    if args.out:
+        Path(args.out).write_text(f"{header}\n\n{table}\n\n![grid]({grid.name})\n")
+        print(f"report: {args.out}")
+    return 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="pix2color", description="Colorize line art and "
                                      "grayscale images the pix2pix way.")
@@ -182,6 +209,23 @@ def build_parser():
     train = commands.add_parser("train", help="train on paired folders")
     add_training_arguments(train)
     train.set_defaults(run=train_from_args)
+
+    evaluate = commands.add_parser("evaluate", help="score models and baselines on one split")
+    evaluate.add_argument("models", nargs="+", help="model folders, sketch, gray, or the "
+                          "baselines identity and mean-colour")
+    evaluate.add_argument("--data", required=True, help="a folder with sketch/ and src/ (as for "
+                          "training), or `openmoji` for the OpenMoji line-art split")
+    evaluate.add_argument("--cache", default=str(Path.home() / ".cache/pix2color/openmoji-128"),
+                          help="where OpenMoji renders are kept (with --data openmoji)")
+    evaluate.add_argument("--task", choices=("sketch", "gray"), default="sketch")
+    evaluate.add_argument("--split", choices=("train", "val", "test", "all"), default="test")
+    evaluate.add_argument("--split-by", choices=("name", "folder"), default="name")
+    evaluate.add_argument("--val-fraction", type=float, default=0.1)
+    evaluate.add_argument("--test-fraction", type=float, default=0.1)
+    evaluate.add_argument("--limit", type=int, default=0, help="evaluate the first N images")
+    evaluate.add_argument("--batch-size", type=int, default=16)
+    evaluate.add_argument("--out", help="write the table here (markdown); the grid goes beside it")
+    evaluate.set_defaults(run=evaluate_command)
 
     info = commands.add_parser("info", help="describe a model")
     info.add_argument("model", help="sketch, gray, or a model folder")

@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 from . import __version__
 from .data import paired_dataset
 from .losses import discriminator_loss, generator_loss, regression_loss
+from .metrics import batch_metrics, summarize
 from .models import patchgan, save_generator, unet
 
 
@@ -55,12 +56,16 @@ class TrainConfig:
     val_batches: int = 0              # 0 = the whole validation split
     checkpoint_every: int = 500
     keep_checkpoints: int = 3
+    best_metric: str = "ciede2000"    # keeps best/ by: l1, psnr, ssim, ciede2000,
+                                      # ciede2000_fg or colourfulness_ratio (closest to 1)
 
     def __post_init__(self):
         choices = {"mode": ("gan", "l1", "mse"), "norm": ("batch", "instance", "none"),
                    "disc_norm": ("batch", "instance", "none"), "upsample": ("transpose", "resize"),
                    "gan_loss": ("vanilla", "lsgan", "hinge"),
-                   "precision": ("auto", "mixed", "float32")}
+                   "precision": ("auto", "mixed", "float32"),
+                   "best_metric": ("l1", "psnr", "ssim", "ciede2000", "ciede2000_fg",
+                                   "colourfulness_ratio")}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
@@ -109,6 +114,15 @@ class ConstantThenLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
                 "decay_steps": self.decay_steps}
 
 
+def _badness(metric, value):
+    """A validation metric as "lower is better", for choosing the best checkpoint."""
+    if metric in ("psnr", "ssim"):
+        return -value
+    if metric == "colourfulness_ratio":
+        return abs(1.0 - value)
+    return value
+
+
 class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite; nothing after the last good checkpoint was saved."""
 
@@ -119,7 +133,8 @@ class Trainer:
     runs/<run_name>/config.json        the resolved configuration
     runs/<run_name>/train, validation  TensorBoard events
     runs/<run_name>/checkpoints/       step, both nets, both optimizers (tf.train.Checkpoint)
-    runs/<run_name>/model/, best/      the final and the best generator, ready for Colorizer.load
+    runs/<run_name>/model/, best/      the final generator, and the best by validation
+                                       `best_metric`; both ready for Colorizer.load
     """
 
     def __init__(self, config, train_pairs, val_pairs=(), logdir="runs", run_name=None,
@@ -160,7 +175,7 @@ class Trainer:
                 self.discriminator)
 
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-        self.best = tf.Variable(np.inf, dtype=tf.float32, trainable=False, name="best_val_l1")
+        self.best = tf.Variable(np.inf, dtype=tf.float32, trainable=False, name="best_score")
         nets = {"generator": self.generator, "g_optimizer": self.g_optimizer}
         if self.discriminator is not None:
             nets.update(discriminator=self.discriminator, d_optimizer=self.d_optimizer)
@@ -344,31 +359,33 @@ class Trainer:
             self._write_json("skipped_files.json", self.skipped)
 
     def _validate(self, writer):
-        """Mean L1, PSNR and SSIM over the validation split, generator in inference mode."""
+        """L1, PSNR, SSIM, CIEDE2000 and colourfulness over the validation split, generator
+        in inference mode; keeps the best generator by `best_metric`."""
         c = self.config
         if not self.val_pairs:
             return {}
         data = paired_dataset(self.val_pairs, c.size, c.batch_size)
         if c.val_batches:
             data = data.take(c.val_batches)
-        sums, count, seen = {"l1": 0.0, "psnr": 0.0, "ssim": 0.0}, 0, []
+        per_image, seen = {}, []
         for inputs, targets, indices in data:
-            fake = self._predict(inputs)
-            a, b = (fake + 1.0) / 2.0, (targets + 1.0) / 2.0
-            sums["l1"] += float(tf.reduce_sum(tf.reduce_mean(tf.abs(fake - targets), [1, 2, 3])))
-            sums["psnr"] += float(tf.reduce_sum(tf.image.psnr(a, b, max_val=1.0)))
-            sums["ssim"] += float(tf.reduce_sum(tf.image.ssim(a, b, max_val=1.0)))
-            count += int(inputs.shape[0])
+            outputs = self._predict(inputs)
+            per_image.setdefault("l1", []).append(tf.reduce_mean(tf.abs(outputs - targets), [1, 2, 3]))
+            for name, values in batch_metrics(outputs, targets).items():
+                per_image.setdefault(name, []).append(values)
             seen.append(indices.numpy())
         if not c.val_batches:
             self._report_skipped(self.val_pairs, seen, "validation", writer)
-        metrics = {k: v / max(count, 1) for k, v in sums.items()}
+        if not seen:
+            return {}
+        metrics = summarize(per_image)
         with writer.as_default(step=int(self.step)):
             for name, value in metrics.items():
                 tf.summary.scalar(f"metrics/{name}", value)
         writer.flush()
-        if count and metrics["l1"] < float(self.best):
-            self.best.assign(metrics["l1"])
+        score = _badness(c.best_metric, metrics[c.best_metric])
+        if score < float(self.best):
+            self.best.assign(score)
             self.save_generator(self.run_dir / "best", metrics)
         return metrics
 

@@ -36,7 +36,8 @@ def test_danbooru_example_trains_and_logs(pair_tree, tmp_path):
     validation = EventAccumulator(str(tmp_path / "runs" / "example" / "validation"),
                                   size_guidance={"tensors": 0})
     validation.Reload()
-    assert {"metrics/l1", "metrics/psnr", "metrics/ssim"} <= set(validation.Tags()["tensors"])
+    assert {"metrics/l1", "metrics/psnr", "metrics/ssim", "metrics/ciede2000",
+            "metrics/colourfulness_ratio"} <= set(validation.Tags()["tensors"])
     assert (tmp_path / "runs" / "example" / "model" / "generator.keras").exists()
 
     # `pix2color info` describes the model it wrote; `--resume` picks the run up again.

@@ -75,7 +75,8 @@ def test_fit_writes_tensorboard_events_checkpoints_and_models(pair_tree, tmp_pat
     trainer = Trainer(TrainConfig(mode="gan", **TINY, epochs=1), pairs[:16], pairs[16:],
                       logdir=tmp_path, run_name="run")
     metrics = trainer.fit()
-    assert set(metrics) == {"l1", "psnr", "ssim"} and 0 < metrics["l1"] < 2
+    assert set(metrics) == {"l1", "psnr", "ssim", "ciede2000", "ciede2000_fg", "colourfulness",
+                            "colourfulness_ratio"} and 0 < metrics["l1"] < 2
     train = EventAccumulator(str(tmp_path / "run" / "train"), size_guidance={"tensors": 0})
     train.Reload()
     tags = set(train.Tags()["tensors"])

@@ -1,0 +1,74 @@
+"""Image-quality metrics for colorization, batched TF ops.
+
+Images are `(batch, H, W, 3)`: uint8 in [0, 255], or float in [-1, 1] (the networks' range).
+PSNR and SSIM are TensorFlow's own; CIEDE2000 and colourfulness are written here.
+"""
+
+import tensorflow as tf
+
+from .color import ciede2000, rgb_to_lab
+
+METRICS = ("psnr", "ssim", "ciede2000", "ciede2000_fg", "colourfulness", "colourfulness_ratio")
+BACKGROUND = 0.95  # target pixels lighter than this in every channel count as background
+
+
+def to_unit(images):
+    """uint8 [0, 255] or float [-1, 1] -> float32 [0, 1]."""
+    images = tf.convert_to_tensor(images)
+    if images.dtype == tf.uint8:
+        return tf.cast(images, tf.float32) / 255.0
+    return (tf.cast(images, tf.float32) + 1.0) / 2.0
+
+
+def psnr(output, target):
+    """Peak signal-to-noise ratio in dB, per image."""
+    return tf.image.psnr(to_unit(output), to_unit(target), max_val=1.0)
+
+
+def ssim(output, target):
+    """Structural similarity, per image."""
+    return tf.image.ssim(to_unit(output), to_unit(target), max_val=1.0)
+
+
+def colour_difference(output, target):
+    """CIEDE2000 per pixel, (batch, H, W)."""
+    return ciede2000(rgb_to_lab(to_unit(output)), rgb_to_lab(to_unit(target)))
+
+
+def mean_ciede2000(output, target, foreground_only=False):
+    """Mean CIEDE2000 per image; `foreground_only` skips the target's white background
+    (most of a line-art image), where every model scores well."""
+    difference = colour_difference(output, target)
+    if not foreground_only:
+        return tf.reduce_mean(difference, axis=[1, 2])
+    mask = tf.cast(tf.reduce_any(to_unit(target) < BACKGROUND, axis=-1), tf.float32)
+    return tf.reduce_sum(difference * mask, [1, 2]) / tf.maximum(tf.reduce_sum(mask, [1, 2]), 1.0)
+
+
+def colourfulness(images):
+    """Hasler & Suesstrunk (2003) colourfulness per image, on the 0-255 scale; 0 for gray."""
+    rgb = to_unit(images) * 255.0
+    r, g, b = tf.unstack(rgb, axis=-1)
+    rg, yb = r - g, 0.5 * (r + g) - b
+    spread = tf.sqrt(tf.math.reduce_variance(rg, [1, 2]) + tf.math.reduce_variance(yb, [1, 2]))
+    mean = tf.sqrt(tf.reduce_mean(rg, [1, 2]) ** 2 + tf.reduce_mean(yb, [1, 2]) ** 2)
+    return spread + 0.3 * mean
+
+
+def batch_metrics(output, target):
+    """Every per-image metric for one batch, as a dict of (batch,) tensors."""
+    return {"psnr": psnr(output, target), "ssim": ssim(output, target),
+            "ciede2000": mean_ciede2000(output, target),
+            "ciede2000_fg": mean_ciede2000(output, target, foreground_only=True),
+            "colourfulness": colourfulness(output),
+            "target_colourfulness": colourfulness(target)}
+
+
+def summarize(per_image):
+    """Means over images of lists of per-image values; the colourfulness ratio is the
+    output's mean colourfulness over the target's (a dull model scores well under 1)."""
+    means = {k: float(tf.reduce_mean(tf.concat(v, 0))) for k, v in per_image.items()}
+    if "colourfulness" in means:
+        means["colourfulness_ratio"] = means["colourfulness"] / max(
+            means.pop("target_colourfulness"), 1e-6)
+    return means
