@@ -1,9 +1,12 @@
 """Train a line-art colorizer on OpenMoji: the artists' line art -> their colour emoji.
 
-Reproduces pix2color's bundled "sketch" model (seeded):
+Reproduces pix2color's bundled models (seeded):
 
     pip install -e ".[openmoji]"
     python examples/train_openmoji.py --out pix2color/weights/sketch
+    python examples/train_openmoji.py --task gray --out pix2color/weights/gray
+
+`--task gray` trains the same recipe in Lab on the colour renders alone (L in, ab out).
 
 The emoji reserved for independent evaluation are never used, flags are left out (their
 line art is an empty box), and skin-tone variants of one drawing stay in one split.
@@ -21,6 +24,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cache", default=str(Path.home() / ".cache/pix2color/openmoji-128"),
                         help="where the rendered PNG pairs go (made once, reused)")
+    parser.add_argument("--task", default="sketch", choices=("sketch", "gray"))
     parser.add_argument("--mode", default="gan", choices=("gan", "l1", "mse"))
     parser.add_argument("--width", type=int, default=32)
     parser.add_argument("--epochs", type=int, default=12)
@@ -38,18 +42,21 @@ def main():
     args = parser.parse_args()
 
     pairs = openmoji_pairs(args.cache)
+    if args.task == "gray":
+        pairs = [(colour, colour) for _, colour in pairs]
     splits = split_pairs(pairs, by="folder")
     print({name: len(split) for name, split in splits.items()}, "pairs (train / val / test)")
     steps_per_epoch = -(-len(splits["train"]) // args.batch_size)
     config = TrainConfig(
-        mode=args.mode, size=128, width=args.width, gan_loss=args.gan_loss,
+        task=args.task, mode=args.mode, size=128, width=args.width, gan_loss=args.gan_loss,
         batch_size=args.batch_size, epochs=args.epochs, max_steps=args.steps,
         warmup_steps=round(args.warmup_epochs * steps_per_epoch) if args.mode == "gan" else 0,
         decay_fraction=0.3, precision=args.precision, seed=args.seed,
         image_every=steps_per_epoch, checkpoint_every=steps_per_epoch)
     trainer = Trainer(config, splits["train"], splits["val"], logdir=args.logdir,
-                      run_name=args.run_name or f"openmoji-{args.mode}-w{args.width}",
-                      data_info={"name": "OpenMoji 17.0.0 line art -> colour, 128x128",
+                      run_name=args.run_name or f"openmoji-{args.task}-{args.mode}-w{args.width}",
+                      data_info={"name": "OpenMoji 17.0.0 line art -> colour, 128x128"
+                                 if args.task == "sketch" else "OpenMoji 17.0.0 colour, 128x128",
                                  "split": "by drawing (folder), 10% val, 10% test",
                                  "credit": OPENMOJI_CREDIT})
     if args.resume:

@@ -50,8 +50,8 @@ def colorize_command(args):
                     targets.append(target)
                 except ImageReadError as error:
                     failed.append(str(error))
-            for image, target in zip(colorizer.colorize_batch(images, args.batch_size,
-                                                              args.saturation), targets):
+            for image, target in zip(colorizer.colorize_batch(
+                    images, args.batch_size, args.saturation, args.render_size), targets):
                 target.parent.mkdir(parents=True, exist_ok=True)
                 image.save(target)
             bar.update(len(jobs[start: start + args.batch_size]))
@@ -65,6 +65,8 @@ def colorize_command(args):
 def add_training_arguments(parser, limit=None, epochs=10):
     """The training options shared by `pix2color train` and examples/train_danbooru.py."""
     data = parser.add_argument_group("data")
+    data.add_argument("--task", choices=("sketch", "gray"), default="sketch",
+                      help="sketch: paired folders; gray: any folder of colour images (Lab)")
     data.add_argument("--data", help="a folder holding sketch/ and src/ with matching file names "
                            "(the Kaggle Danbooru root or its color/ folder work too)")
     data.add_argument("--input-dir", help="input images (instead of --data)")
@@ -80,6 +82,9 @@ def add_training_arguments(parser, limit=None, epochs=10):
     run.add_argument("--steps", type=int, default=0, help="stop after this many steps (0: no cap)")
     run.add_argument("--batch-size", type=int, default=16)
     run.add_argument("--size", type=int, default=128)
+    run.add_argument("--generator", choices=("unet", "simple_lab"), default="unet",
+                     help="simple_lab: the grayscale post's network (--task gray)")
+    run.add_argument("--optimizer", choices=("adam", "rmsprop"), default="adam")
     run.add_argument("--width", type=int, default=64)
     run.add_argument("--depth", type=int, default=5)
     run.add_argument("--norm", choices=("batch", "instance", "none"), default="batch")
@@ -101,10 +106,16 @@ def add_training_arguments(parser, limit=None, epochs=10):
 
 def train_from_args(args):
     """Build the pairs, the config and the trainer from parsed arguments, and train."""
-    from .data import danbooru_pairs, find_pairs, split_pairs
+    from .data import colour_images, danbooru_pairs, find_pairs, split_pairs
     from .train import TrainConfig, Trainer
 
-    if args.data:
+    if args.task == "gray":
+        if not args.data:
+            raise SystemExit("--task gray needs --data FOLDER of colour images")
+        pairs, unmatched = colour_images(args.data), []
+        pairs = pairs[: args.limit] if args.limit else pairs
+        source = str(args.data)
+    elif args.data:
         pairs, unmatched = danbooru_pairs(args.data, args.limit)
         source = str(args.data)
     elif args.input_dir and args.target_dir:
@@ -120,6 +131,7 @@ def train_from_args(args):
     print(f"{len(pairs)} pairs: {len(splits['train'])} train / {len(splits['val'])} val / "
           f"{len(splits['test'])} test")
     config = TrainConfig(
+        task=args.task, generator=args.generator, optimizer=args.optimizer,
         mode=args.mode, size=args.size, width=args.width, depth=args.depth, norm=args.norm,
         upsample=args.upsample, gan_loss=args.gan_loss, l1_weight=args.l1_weight,
         learning_rate=args.lr, batch_size=args.batch_size, epochs=args.epochs,
@@ -167,13 +179,15 @@ def info_command(args):
 
 
 def evaluate_command(args):
-    from .data import danbooru_pairs, openmoji_pairs, split_pairs
+    from .data import colour_images, danbooru_pairs, openmoji_pairs, split_pairs
     from .evaluate import evaluate, markdown_table
 
-    if args.task != "sketch":
-        raise ValueError("only --task sketch is evaluated by this version")
     if args.data == "openmoji":
         pairs, split_by = openmoji_pairs(args.cache), "folder"
+        if args.task == "gray":
+            pairs = [(colour, colour) for _, colour in pairs]
+    elif args.task == "gray":
+        pairs, split_by = colour_images(args.data), args.split_by
     else:
         pairs, split_by = danbooru_pairs(args.data)[0], args.split_by
     splits = split_pairs(pairs, args.val_fraction, args.test_fraction, by=split_by)
@@ -182,7 +196,8 @@ def evaluate_command(args):
     if not chosen:
         raise ValueError(f"the {args.split} split of {args.data} is empty")
     grid = Path(args.out).with_suffix(".png") if args.out else Path("evaluation.png")
-    rows = evaluate(args.models, chosen, splits["train"], args.batch_size, grid_path=grid)
+    rows = evaluate(args.models, chosen, splits["train"], args.batch_size, grid_path=grid,
+                    task=args.task)
     table = markdown_table(rows)
     header = (f"{len(chosen)} images: {args.split} split of {args.data} (split by {split_by}, "
               f"val {args.val_fraction}, test {args.test_fraction})")
@@ -204,6 +219,8 @@ def build_parser():
     colorize.add_argument("--model", default=None, help="sketch, gray, or a model folder")
     colorize.add_argument("--batch-size", type=int, default=16)
     colorize.add_argument("--saturation", type=float, default=1.0)
+    colorize.add_argument("--render-size", type=int, default=None,
+                          help="longer side the network sees (default: its training size)")
     colorize.set_defaults(run=colorize_command)
 
     train = commands.add_parser("train", help="train on paired folders")
@@ -213,8 +230,8 @@ def build_parser():
     evaluate = commands.add_parser("evaluate", help="score models and baselines on one split")
     evaluate.add_argument("models", nargs="+", help="model folders, sketch, gray, or the "
                           "baselines identity and mean-colour")
-    evaluate.add_argument("--data", required=True, help="a folder with sketch/ and src/ (as for "
-                          "training), or `openmoji` for the OpenMoji line-art split")
+    evaluate.add_argument("--data", required=True, help="as for training: a folder with sketch/ "
+                          "and src/ (sketch) or of colour images (gray); or `openmoji`")
     evaluate.add_argument("--cache", default=str(Path.home() / ".cache/pix2color/openmoji-128"),
                           help="where OpenMoji renders are kept (with --data openmoji)")
     evaluate.add_argument("--task", choices=("sketch", "gray"), default="sketch")

@@ -3,8 +3,10 @@
 Neither TensorFlow nor Keras has Lab, so it is written here once. Inputs are sRGB in [0, 1]
 with channels last; L is in [0, 100], a and b roughly in [-128, 127].
 
-Normalization used for the `gray` task, as the grayscale post did it: the network sees
-L / 50 - 1 (in [-1, 1]) and predicts ab / 128 (tanh range).
+Normalization for the `gray` task (`lab_to_network`): the data pipeline gives the network
+L / 50 - 1 (in [-1, 1]) and asks for ab / 128 (tanh range), as the grayscale post scaled ab.
+The post fed L unscaled (0..100); `simple_lab` undoes the scaling in its first layer, so the
+baseline sees exactly what the post's network saw.
 """
 
 import tensorflow as tf
@@ -41,13 +43,7 @@ def rgb_to_lab(rgb):
 
 def lab_to_rgb(lab):
     """Lab (..., 3) -> sRGB in [0, 1] (..., 3), clipped to the gamut."""
-    lab = tf.convert_to_tensor(lab, tf.float32)
-    l, a, b = tf.unstack(lab, axis=-1)
-    fy = (l + 16.0) / 116.0
-    f = tf.stack([fy + a / 500.0, fy, fy - b / 200.0], axis=-1)
-    xyz = tf.where(f > _DELTA, f**3, 3.0 * _DELTA**2 * (f - 4.0 / 29.0)) * _WHITE_D65
-    linear = tf.tensordot(xyz, tf.transpose(_XYZ_TO_RGB), 1)
-    return tf.clip_by_value(_gamma(tf.clip_by_value(linear, 0.0, 1.0)), 0.0, 1.0)
+    return tf.clip_by_value(_unclipped_rgb(tf.convert_to_tensor(lab, tf.float32)), 0.0, 1.0)
 
 
 def ciede2000(lab1, lab2):
@@ -95,3 +91,37 @@ def ciede2000(lab1, lab2):
     r_t = -tf.sin(2.0 * d_theta) * r_c
     return tf.cast(tf.sqrt((dL / s_l) ** 2 + (dC / s_c) ** 2 + (dH / s_h) ** 2
                            + r_t * (dC / s_c) * (dH / s_h)), tf.float32)
+
+
+def lab_to_rgb_keeping_lightness(lab, steps=4):
+    """Lab -> sRGB in [0, 1] that keeps L: a colour outside the sRGB gamut loses chroma (in
+    `steps` steps down to gray) instead of being clipped, which would change its lightness."""
+    lab = tf.convert_to_tensor(lab, tf.float32)
+    result = lab_to_rgb(lab * tf.constant([1.0, 0.0, 0.0]))  # gray of the same L: always fits
+    for i in range(1, steps + 1):
+        scaled = lab * tf.constant([1.0, i / steps, i / steps])
+        rgb = _unclipped_rgb(scaled)
+        fits = tf.reduce_all((rgb >= -1e-3) & (rgb <= 1.0 + 1e-3), axis=-1, keepdims=True)
+        result = tf.where(fits, tf.clip_by_value(rgb, 0.0, 1.0), result)
+    return result
+
+
+def _unclipped_rgb(lab):
+    l, a, b = tf.unstack(lab, axis=-1)
+    fy = (l + 16.0) / 116.0
+    f = tf.stack([fy + a / 500.0, fy, fy - b / 200.0], axis=-1)
+    xyz = tf.where(f > _DELTA, f**3, 3.0 * _DELTA**2 * (f - 4.0 / 29.0)) * _WHITE_D65
+    linear = tf.tensordot(xyz, tf.transpose(_XYZ_TO_RGB), 1)
+    return tf.sign(linear) * _gamma(tf.abs(linear))
+
+
+# --- the `gray` task's network scaling, in one place ---------------------------------------
+
+def lab_to_network(lab):
+    """Lab -> (L / 50 - 1, ab / 128): the generator's input in [-1, 1], its target in tanh range."""
+    return lab[..., :1] / 50.0 - 1.0, lab[..., 1:] / AB_SCALE
+
+
+def network_to_lab(l_input, ab_output):
+    """The inverse of `lab_to_network`."""
+    return tf.concat([(l_input + 1.0) * 50.0, ab_output * AB_SCALE], axis=-1)

@@ -2,9 +2,12 @@
 
 How sizes are handled: a model is trained at one size (128 for the bundled ones), and the
 scale of its strokes is what it learned. So an input is resized, keeping its aspect ratio,
-until its longer side equals that size, padded (with white) to a multiple of 2**depth so the
-fully convolutional U-Net can run on it, and the result is cropped and resized back to the
-input's own size. Nothing is squashed into a square.
+until its longer side equals that size (or `render_size`), padded (with white) to a multiple
+of 2**depth so the fully convolutional network can run on it, and the result is cropped and
+resized back to the input's own size. Nothing is squashed into a square.
+
+A `gray` model predicts only chroma: its ab is upsampled and put back onto the input's own
+full-resolution L, so a large scan keeps every detail of its lightness.
 """
 
 from pathlib import Path
@@ -13,6 +16,8 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .color import (lab_to_network, lab_to_rgb_keeping_lightness, network_to_lab,
+                    rgb_to_lab)
 from .models import load_generator, save_generator
 
 BUNDLED_DIR = Path(__file__).parent / "weights"
@@ -135,46 +140,54 @@ class Colorizer:
 
     # --- inference ----------------------------------------------------------------------
 
-    def working_shape(self, height, width):
-        """The (h, w) the network runs at: longer side = `size`, each side padded up to a
-        multiple of 2**depth."""
-        scale = self.size / max(height, width)
-        h, w = max(1, round(height * scale)), max(1, round(width * scale))
-        return h, w
+    def working_shape(self, height, width, render_size=None):
+        """The (h, w) the network sees before padding: longer side = `render_size` (default:
+        the training size), aspect ratio kept."""
+        scale = (render_size or self.size) / max(height, width)
+        return max(1, round(height * scale)), max(1, round(width * scale))
 
-    def _prepare(self, rgb):
-        h, w = self.working_shape(*rgb.shape[:2])
-        small = tf.image.resize(rgb, (h, w), antialias=True).numpy()
-        pad_h, pad_w = -h % self.multiple, -w % self.multiple
-        return np.pad(small, ((0, pad_h), (0, pad_w), (0, 0)), constant_values=1.0), (h, w)
+    def _prepare(self, image, render_size):
+        rgb, alpha = read_image(image)
+        h, w = self.working_shape(*rgb.shape[:2], render_size)
+        small = tf.image.resize(rgb, (h, w), antialias=True)
+        if self.task == "gray":
+            network_input = lab_to_network(rgb_to_lab(small))[0]  # L, scaled
+        else:
+            network_input = small * 2.0 - 1.0
+        pad = ((0, -h % self.multiple), (0, -w % self.multiple), (0, 0))
+        return np.pad(network_input.numpy(), pad, constant_values=1.0), (h, w), rgb, alpha
 
-    def _finish(self, output, crop, original_shape, alpha, saturation):
-        """Network output in [-1, 1] -> PIL image of the input's size, with its alpha."""
-        rgb = (output[: crop[0], : crop[1]] + 1.0) / 2.0
-        rgb = tf.image.resize(rgb, original_shape, method="bicubic", antialias=True).numpy()
-        if saturation != 1.0:
-            luma = rgb @ np.array([0.299, 0.587, 0.114], np.float32)
-            rgb = luma[..., None] + saturation * (rgb - luma[..., None])
+    def _finish(self, output, crop, rgb, alpha, saturation):
+        """Network output -> PIL image of the input's size, with its alpha."""
+        output = output[: crop[0], : crop[1]]
+        if self.task == "gray":
+            # Only the chroma comes from the network: it is upsampled and put back onto the
+            # input's own full-resolution lightness.
+            ab = tf.image.resize(network_to_lab(tf.zeros_like(output[..., :1]), output)[..., 1:],
+                                 rgb.shape[:2], method="bilinear")
+            lab = tf.concat([rgb_to_lab(rgb)[..., :1], ab * saturation], axis=-1)
+            rgb = lab_to_rgb_keeping_lightness(lab).numpy()
+        else:
+            rgb = tf.image.resize((output + 1.0) / 2.0, rgb.shape[:2], method="bicubic",
+                                  antialias=True).numpy()
+            if saturation != 1.0:
+                luma = rgb @ np.array([0.299, 0.587, 0.114], np.float32)
+                rgb = luma[..., None] + saturation * (rgb - luma[..., None])
         rgb8 = np.round(np.clip(rgb, 0.0, 1.0) * 255.0).astype(np.uint8)
         if alpha is None:
             return Image.fromarray(rgb8, "RGB")
         alpha8 = np.round(alpha * 255.0).astype(np.uint8)[..., None]
         return Image.fromarray(np.concatenate([rgb8, alpha8], axis=-1), "RGBA")
 
-    def colorize(self, image, saturation=1.0):
+    def colorize(self, image, saturation=1.0, render_size=None):
         """Colour one image; returns a PIL image of the input's own size (RGB, or RGBA when
-        the input had alpha, which is kept). `saturation` scales the output's chroma."""
-        return self.colorize_batch([image], batch_size=1, saturation=saturation)[0]
+        the input had alpha, which is kept). `saturation` scales the output's chroma;
+        `render_size` sets the longer side the network sees (default: its training size)."""
+        return self.colorize_batch([image], 1, saturation, render_size)[0]
 
-    def colorize_batch(self, images, batch_size=16, saturation=1.0):
+    def colorize_batch(self, images, batch_size=16, saturation=1.0, render_size=None):
         """Colour many images; images that share a working shape run together in batches."""
-        if self.task != "sketch":
-            raise NotImplementedError(f"task {self.task!r} is not supported by this version")
-        prepared = []
-        for image in images:
-            rgb, alpha = read_image(image)
-            network_input, crop = self._prepare(rgb)
-            prepared.append((network_input, crop, rgb.shape[:2], alpha))
+        prepared = [self._prepare(image, render_size) for image in images]
         results = [None] * len(prepared)
         by_shape = {}
         for i, item in enumerate(prepared):
@@ -182,9 +195,8 @@ class Colorizer:
         for indices in by_shape.values():
             for start in range(0, len(indices), batch_size):
                 chunk = indices[start: start + batch_size]
-                batch = np.stack([prepared[i][0] for i in chunk]) * 2.0 - 1.0
+                batch = np.stack([prepared[i][0] for i in chunk])
                 outputs = self._run(tf.constant(batch, tf.float32)).numpy()
                 for i, output in zip(chunk, outputs):
-                    _, crop, shape, alpha = prepared[i]
-                    results[i] = self._finish(output, crop, shape, alpha, saturation)
+                    results[i] = self._finish(output, *prepared[i][1:], saturation)
         return results

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from .color import lab_to_network, rgb_to_lab
+
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif")
 JITTER_SCALE = 286 / 256  # pix2pix: upscale to 286, randomly crop back to 256
 
@@ -96,31 +98,40 @@ def decode_rgb(data):
     return colour * alpha + (1.0 - alpha)
 
 
-def _load_pair(index, input_path, target_path, size, jitter, flip, seed):
-    x = decode_rgb(tf.io.read_file(input_path))
-    y = decode_rgb(tf.io.read_file(target_path))
-    both_size = round(size * JITTER_SCALE) if jitter else size
-    both = tf.concat([tf.image.resize(x, [both_size, both_size], antialias=True),
-                      tf.image.resize(y, [both_size, both_size], antialias=True)], axis=-1)
+def _load_pair(index, input_path, target_path, size, task, augment, seed):
+    target = decode_rgb(tf.io.read_file(target_path))
+    # For `gray` the input is made from the target after augmentation, so the two can
+    # never be cropped differently (and the file is read once).
+    images = [target] if task == "gray" else [decode_rgb(tf.io.read_file(input_path)), target]
+    both_size = round(size * JITTER_SCALE) if augment else size
+    both = tf.concat([tf.image.resize(im, [both_size, both_size], antialias=True)
+                      for im in images], axis=-1)
     # One random crop and flip for both images, so input and target can never disagree.
-    if jitter:
-        both = tf.image.stateless_random_crop(both, [size, size, 6], seed=seed)
-    if flip:
+    if augment:
+        both = tf.image.stateless_random_crop(both, [size, size, 3 * len(images)], seed=seed)
         both = tf.image.stateless_random_flip_left_right(both, seed=seed[::-1])
-    both = tf.clip_by_value(both, 0.0, 1.0) * 2.0 - 1.0  # [-1, 1], as the article scaled
-    return both[..., :3], both[..., 3:], index
+    both = tf.clip_by_value(both, 0.0, 1.0)
+    if task == "gray":
+        l_input, ab_target = lab_to_network(rgb_to_lab(both))
+        return l_input, ab_target, index
+    return both[..., :3] * 2.0 - 1.0, both[..., 3:] * 2.0 - 1.0, index  # [-1, 1], as the article
 
 
-def paired_dataset(pairs, size=128, batch_size=16, training=False, seed=0, epoch=0, skip=0):
-    """Stream `(inputs, targets, pair_indices)` batches in [-1, 1].
+def paired_dataset(pairs, size=128, batch_size=16, training=False, seed=0, epoch=0, skip=0,
+                   task="sketch"):
+    """Stream `(inputs, targets, pair_indices)` batches.
 
+    `sketch`: RGB input and target in [-1, 1]. `gray`: the pair's target is a colour image;
+    the input is its L / 50 - 1 and the target its ab / 128 (see `pix2color.color`).
     Training shuffles with a seed per epoch and applies pix2pix jitter (upscale ~1.12x,
-    random crop) and a horizontal flip, identical for both images of a pair; the randomness
+    random crop) and a horizontal flip, identical for input and target; the randomness
     is drawn from (seed, epoch, pair index), so a run resumed part-way (`skip` elements)
     sees exactly what the uninterrupted run saw.
     """
     if not pairs:
         raise ValueError("no image pairs to read")
+    if task not in ("sketch", "gray"):
+        raise ValueError(f"task must be 'sketch' or 'gray', got {task!r}")
     inputs, targets = zip(*[(str(a), str(b)) for a, b in pairs])
     ds = tf.data.Dataset.from_tensor_slices(
         (tf.range(len(pairs), dtype=tf.int64), list(inputs), list(targets)))
@@ -131,11 +142,20 @@ def paired_dataset(pairs, size=128, batch_size=16, training=False, seed=0, epoch
 
     def load(index, input_path, target_path):
         element_seed = tf.stack([tf.cast(seed * 100003 + epoch, tf.int64), index])
-        return _load_pair(index, input_path, target_path, size, training, training, element_seed)
+        return _load_pair(index, input_path, target_path, size, task, training, element_seed)
 
     ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     ds = ds.ignore_errors()  # unreadable files drop out here; the trainer reports them
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def colour_images(folder):
+    """Every image under `folder` as a `gray`-task pair `(path, path)`: any folder of colour
+    pictures is a training set for grayscale colorization."""
+    files = sorted(_image_files(folder).values()) if Path(folder).is_dir() else []
+    if not files:
+        raise FileNotFoundError(f"no images found under {folder}")
+    return [(str(p), str(p)) for p in files]
 
 
 # --- OpenMoji: real artist-drawn line art with its colour image --------------------------

@@ -32,36 +32,42 @@ def mean_chroma(pairs, limit=500):
     return tf.reduce_mean(tf.stack(sums), 0).numpy()
 
 
-def predictor(name, train_pairs=()):
-    """A function: list of input paths -> list of uint8 RGB arrays of the inputs' sizes."""
+def _with_chroma(path, ab):
+    """The image's own lightness with one fixed chroma (ab), as uint8 RGB."""
+    lab = rgb_to_lab(read_image(path)[0]).numpy()
+    lab[..., 1:] = ab
+    return np.round(lab_to_rgb(lab).numpy() * 255).astype(np.uint8)
+
+
+def predictor(name, train_pairs=(), task="sketch"):
+    """A function: list of input paths -> list of uint8 RGB arrays of the inputs' sizes.
+    For `gray` the input paths are colour images, of which only the lightness is used."""
     if name == "identity":
+        if task == "gray":
+            return lambda paths: [_with_chroma(p, (0.0, 0.0)) for p in paths]
         return lambda paths: [_rgb8(p) for p in paths]
     if name == "mean-colour":
         if not train_pairs:
             raise ValueError("the mean-colour baseline needs training pairs to average")
         ab = mean_chroma(train_pairs)
-
-        def mean_colour(paths):
-            outputs = []
-            for path in paths:
-                lab = rgb_to_lab(read_image(path)[0]).numpy()
-                lab[..., 1:] = ab
-                outputs.append(np.round(lab_to_rgb(lab).numpy() * 255).astype(np.uint8))
-            return outputs
-        return mean_colour
+        return lambda paths: [_with_chroma(p, ab) for p in paths]
     colorizer = Colorizer.load(name)
+    if colorizer.task != task:
+        raise ValueError(f"{name} is a {colorizer.task!r} model; this evaluation is {task!r}")
     return lambda paths: [np.asarray(im.convert("RGB")) for im in colorizer.colorize_batch(paths)]
 
 
-def evaluate(models, pairs, train_pairs=(), batch_size=16, grid_path=None, grid_rows=8):
-    """Score each model (a model path, "sketch", "gray", or a baseline name) on `pairs`.
+def evaluate(models, pairs, train_pairs=(), batch_size=16, grid_path=None, grid_rows=8,
+             task="sketch"):
+    """Score each model (a model path, "sketch", "gray", or a baseline name) on `pairs`
+    (for `gray`, pairs of a colour image with itself).
 
     Returns one dict a model: every metric's mean, and images/s of the prediction alone.
     """
     targets = [_rgb8(t) for _, t in pairs]
     rows, grid_columns = [], []
     for name in models:
-        predict = predictor(name, train_pairs)
+        predict = predictor(name, train_pairs, task)
         per_image, seconds, firsts = {}, 0.0, []
         for start in tqdm(range(0, len(pairs), batch_size), desc=str(name), unit="batch"):
             chunk = pairs[start: start + batch_size]
@@ -79,14 +85,15 @@ def evaluate(models, pairs, train_pairs=(), batch_size=16, grid_path=None, grid_
                      "images_per_second": len(pairs) / max(seconds, 1e-9)})
         grid_columns.append(firsts)
     if grid_path:
-        write_grid(grid_path, pairs[:grid_rows], grid_columns)
+        shown_inputs = predictor("identity", task=task)([i for i, _ in pairs[:grid_rows]])
+        write_grid(grid_path, shown_inputs, targets[:grid_rows], grid_columns)
     return rows
 
 
-def write_grid(path, pairs, columns, cell=128):
-    """input | target | each model, one row per image."""
-    rows = [[_rgb8(i), _rgb8(t)] + [column[r] for column in columns]
-            for r, (i, t) in enumerate(pairs)]
+def write_grid(path, inputs, targets, columns, cell=128):
+    """input | target | each model, one row per image (uint8 RGB arrays)."""
+    rows = [[i, t] + [column[r] for column in columns]
+            for r, (i, t) in enumerate(zip(inputs, targets))]
     grid = Image.new("RGB", (cell * len(rows[0]), cell * len(rows)), "white")
     for r, row in enumerate(rows):
         for c, image in enumerate(row):

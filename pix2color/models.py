@@ -77,14 +77,21 @@ def unet(size=128, in_channels=3, out_channels=3, width=64, depth=5, norm="batch
     return keras.Model(inputs, outputs, name=name)
 
 
-def simple_lab(size=None, dtype="float32", name="simple_lab"):
-    """The grayscale post's encoder-decoder: L in, ab / 128 out, no skips, 3x3 relu convs."""
+def simple_lab(size=None, raw_l=True, dtype="float32", name="simple_lab"):
+    """The grayscale post's encoder-decoder: L in, ab / 128 out, no skips, 3x3 relu convs.
+
+    The pipeline scales L to [-1, 1]; with `raw_l` the first layer maps it back to 0..100,
+    the unscaled L the post fed its network.
+    """
     def conv(filters, strides=1, activation="relu", layer_name=None):
         return keras.layers.Conv2D(filters, 3, strides=strides, padding="same",
                                    activation=activation, dtype=dtype, name=layer_name)
 
     inputs = keras.Input((size, size, 1), name="input")
-    x = conv(8, 2, layer_name="conv1")(inputs)                  # (batch, H/2, W/2, 8)
+    x = inputs
+    if raw_l:
+        x = keras.layers.Rescaling(50.0, offset=50.0, dtype=dtype, name="raw_l")(x)
+    x = conv(8, 2, layer_name="conv1")(x)                       # (batch, H/2, W/2, 8)
     x = conv(8, layer_name="conv2")(x)
     x = conv(16, layer_name="conv3")(x)
     x = conv(16, 2, layer_name="conv4")(x)                      # (batch, H/4, W/4, 16)

@@ -20,14 +20,18 @@ from . import __version__
 from .data import paired_dataset
 from .losses import discriminator_loss, generator_loss, regression_loss
 from .metrics import batch_metrics, summarize
-from .models import patchgan, save_generator, unet
+from .color import lab_to_rgb, network_to_lab
+from .models import generator, patchgan, save_generator
 
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
     """Everything that defines a training run. Saved as `config.json` in the run folder."""
 
+    task: str = "sketch"              # sketch (RGB -> RGB) or gray (Lab: L -> ab)
     mode: str = "gan"                 # gan (L1 + adversarial), l1 (the article), mse (baseline)
+    generator: str = "unet"           # unet (the article) or simple_lab (the grayscale post)
+    optimizer: str = "adam"           # adam, or rmsprop as the grayscale post
     size: int = 128                   # training images are resized to size x size
     width: int = 64                   # generator width (64 = the article)
     depth: int = 5                    # encoder blocks (5 = the article)
@@ -60,7 +64,9 @@ class TrainConfig:
                                       # ciede2000_fg or colourfulness_ratio (closest to 1)
 
     def __post_init__(self):
-        choices = {"mode": ("gan", "l1", "mse"), "norm": ("batch", "instance", "none"),
+        choices = {"task": ("sketch", "gray"), "generator": ("unet", "simple_lab"),
+                   "optimizer": ("adam", "rmsprop"),
+                   "mode": ("gan", "l1", "mse"), "norm": ("batch", "instance", "none"),
                    "disc_norm": ("batch", "instance", "none"), "upsample": ("transpose", "resize"),
                    "gan_loss": ("vanilla", "lsgan", "hinge"),
                    "precision": ("auto", "mixed", "float32"),
@@ -71,6 +77,8 @@ class TrainConfig:
                 raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
         if self.size % 2**self.depth:
             raise ValueError(f"size {self.size} must be divisible by 2**depth = {2**self.depth}")
+        if self.generator == "simple_lab" and self.task != "gray":
+            raise ValueError("simple_lab is the grayscale post's Lab model: use task='gray'")
 
 
 def resolve_precision(precision):
@@ -150,14 +158,18 @@ class Trainer:
         keras.utils.set_random_seed(c.seed)
         self.policy = resolve_precision(c.precision)
 
-        self.generator_args = dict(size=None, in_channels=3, out_channels=3, width=c.width,
-                                   depth=c.depth, norm=c.norm, upsample=c.upsample,
-                                   dropout=c.dropout)
-        self.generator = unet(**self.generator_args, dtype=self.policy)
+        channels = (3, 3) if c.task == "sketch" else (1, 2)
+        self.generator_args = dict(size=None)
+        if c.generator == "unet":
+            self.generator_args.update(in_channels=channels[0], out_channels=channels[1],
+                                       width=c.width, depth=c.depth, norm=c.norm,
+                                       upsample=c.upsample, dropout=c.dropout)
+        self.generator = generator(c.generator, **self.generator_args, dtype=self.policy)
         self.discriminator = None
-        if c.mode == "gan":
-            self.discriminator = patchgan(3, 3, width=c.disc_width or c.width, n_layers=c.disc_layers,
-                                          norm=c.disc_norm, dtype=self.policy)
+        if c.mode == "gan":  # conditional: sees the input (sketch, or L) with the colour
+            self.discriminator = patchgan(*channels, width=c.disc_width or c.width,
+                                          n_layers=c.disc_layers, norm=c.disc_norm,
+                                          dtype=self.policy)
 
         self.steps_per_epoch = math.ceil(len(self.train_pairs) / c.batch_size)
         self.total_steps = c.epochs * self.steps_per_epoch
@@ -206,7 +218,10 @@ class Trainer:
             raise OSError(f"cannot write the run folder {self.run_dir}: {error.strerror or error}") from None
 
     def _optimizer(self, schedule, model):
-        optimizer = keras.optimizers.Adam(schedule, beta_1=self.config.beta_1)
+        if self.config.optimizer == "rmsprop":
+            optimizer = keras.optimizers.RMSprop(schedule)
+        else:
+            optimizer = keras.optimizers.Adam(schedule, beta_1=self.config.beta_1)
         if self.policy == "mixed_float16":
             optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
         optimizer.build(model.trainable_variables)  # so a checkpoint can restore its slots
@@ -302,7 +317,7 @@ class Trainer:
         c = self.config
         steps = min(self.steps_per_epoch, self.total_steps - epoch * self.steps_per_epoch)
         data = paired_dataset(self.train_pairs, c.size, c.batch_size, training=True, seed=c.seed,
-                              epoch=epoch, skip=done * c.batch_size)
+                              epoch=epoch, skip=done * c.batch_size, task=c.task)
         seen = []
         bar = tqdm(total=steps, initial=done, desc=f"epoch {epoch + 1}/{c.epochs}",
                    unit="step", dynamic_ncols=True)
@@ -364,14 +379,15 @@ class Trainer:
         c = self.config
         if not self.val_pairs:
             return {}
-        data = paired_dataset(self.val_pairs, c.size, c.batch_size)
+        data = paired_dataset(self.val_pairs, c.size, c.batch_size, task=c.task)
         if c.val_batches:
             data = data.take(c.val_batches)
         per_image, seen = {}, []
         for inputs, targets, indices in data:
             outputs = self._predict(inputs)
             per_image.setdefault("l1", []).append(tf.reduce_mean(tf.abs(outputs - targets), [1, 2, 3]))
-            for name, values in batch_metrics(outputs, targets).items():
+            for name, values in batch_metrics(self.as_rgb(inputs, outputs),
+                                              self.as_rgb(inputs, targets)).items():
                 per_image.setdefault(name, []).append(values)
             seen.append(indices.numpy())
         if not c.val_batches:
@@ -392,14 +408,25 @@ class Trainer:
     def _image_batch(self):
         """A fixed batch of (up to 4) validation pairs, drawn at every image log."""
         pairs = self.val_pairs or self.train_pairs
-        for inputs, targets, _ in paired_dataset(pairs[:4], self.config.size, 4):
+        for inputs, targets, _ in paired_dataset(pairs[:4], self.config.size, 4,
+                                                 task=self.config.task):
             return inputs, targets
         return None
+
+    def as_rgb(self, inputs, outputs):
+        """Network tensors -> RGB in [-1, 1], what metrics and image logs take."""
+        outputs = tf.cast(outputs, tf.float32)
+        if self.config.task == "sketch":
+            return outputs
+        return lab_to_rgb(network_to_lab(inputs, outputs)) * 2.0 - 1.0
 
     def _log_images(self, writer, batch, step):
         inputs, targets = batch
         outputs = self._predict(inputs)
-        grid = tf.concat([inputs, targets, tf.cast(outputs, tf.float32)], axis=2)  # side by side
+        shown_input = inputs if self.config.task == "sketch" else self.as_rgb(
+            inputs, tf.zeros_like(targets))  # L alone, as gray
+        grid = tf.concat([shown_input, self.as_rgb(inputs, targets),
+                          self.as_rgb(inputs, outputs)], axis=2)  # side by side
         with writer.as_default(step=step):
             tf.summary.image("input | target | output", (grid + 1.0) / 2.0, max_outputs=4)
 
@@ -413,6 +440,8 @@ class Trainer:
 
     def save_generator(self, path, metrics=None):
         """Save the generator as a pix2color model folder (see `models.save_generator`)."""
-        info = {"task": "sketch", "colour_space": "rgb", "size": self.config.size,
+        c = self.config
+        info = {"task": c.task, "colour_space": "rgb" if c.task == "sketch" else "lab",
+                "size": c.size,
                 "training": dict(self.describe(), step=int(self.step), metrics=metrics or {})}
-        return save_generator(path, self.generator, "unet", self.generator_args, info)
+        return save_generator(path, self.generator, c.generator, self.generator_args, info)
