@@ -29,6 +29,8 @@ def best_of(repeats, fn):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default=None)
+    parser.add_argument("--gray-model", default="gray",
+                        help="also time a 2048x2048 grayscale image end to end with this model")
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
 
@@ -43,6 +45,17 @@ def main():
         colorizer.colorize_batch(images, batch_size=batch)  # warm-up: trace once
         seconds = best_of(args.repeats, lambda: colorizer.colorize_batch(images, batch_size=batch))
         rows.append((label, f"{batch / seconds:.1f}", seconds / batch * 1000))
+    if args.gray_model:
+        try:
+            gray = Colorizer.load(args.gray_model)
+        except FileNotFoundError as error:
+            print(f"(no gray row: {error})")
+        else:
+            image = rng.integers(0, 256, (2048, 2048), np.uint8)
+            gray.colorize(image)
+            seconds = best_of(args.repeats, lambda: gray.colorize(image))
+            rows.append(("gray model, 2048x2048 grayscale, end to end", f"{1 / seconds:.2f}",
+                         seconds * 1000))
     print(f"\n{colorizer!r}, {os.cpu_count()} CPUs, best of {args.repeats}")
     print("| case | images/s | ms per image (load: ms) |\n|---|---:|---:|")
     for label, per_second, ms in rows:
