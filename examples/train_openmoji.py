@@ -18,6 +18,7 @@ from pathlib import Path
 
 from pix2color import Colorizer, TrainConfig, Trainer
 from pix2color.data import OPENMOJI_CREDIT, openmoji_pairs, split_pairs
+from pix2color.evaluate import evaluate, markdown_table
 
 
 def main():
@@ -63,8 +64,14 @@ def main():
         print("resumed from", trainer.restore())
     print(f"logs and checkpoints: {trainer.run_dir}   (tensorboard --logdir {args.logdir})")
     trainer.fit()
+    model = str(trainer.run_dir / "model")
+    rows = evaluate([model, "identity", "mean-colour"], splits["test"], splits["train"],
+                    grid_path=trainer.run_dir / "test_grid.png", task=args.task)
+    table = markdown_table(rows)
+    (trainer.run_dir / "test_metrics.md").write_text(table + "\n")
+    print(f"test split ({len(splits['test'])} images):\n{table}")
     if args.out:
-        colorizer = Colorizer.load(trainer.run_dir / "model")
+        colorizer = Colorizer.load(model)
         colorizer.save(args.out, weights_dtype="float16")
         (Path(args.out) / "LICENSE-OpenMoji.txt").write_text(OPENMOJI_CREDIT + "\n")
         print("saved", args.out)

@@ -336,8 +336,11 @@ class Trainer:
                 with writer.as_default(step=step):
                     for name, value in losses.items():
                         tf.summary.scalar(f"loss/{name}", value)
-                    tf.summary.scalar("learning_rate",
+                    tf.summary.scalar("learning_rate/generator",
                                       float(self.g_optimizer.learning_rate))
+                    if self.d_optimizer is not None:
+                        tf.summary.scalar("learning_rate/discriminator",
+                                          float(self.d_optimizer.learning_rate))
                     tf.summary.scalar("images_per_second", images / (time.perf_counter() - start))
             if image_batch is not None and (step % c.image_every == 0 or step == 1):
                 self._log_images(writer, image_batch, step)

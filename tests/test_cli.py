@@ -31,7 +31,8 @@ def test_danbooru_example_trains_and_logs(pair_tree, tmp_path):
                               size_guidance={"tensors": 0})
     events.Reload()
     tags = set(events.Tags()["tensors"])
-    assert {"loss/g_l1", "loss/g_adversarial", "loss/d_total", "learning_rate"} <= tags
+    assert {"loss/g_l1", "loss/g_adversarial", "loss/d_total", "learning_rate/generator",
+            "learning_rate/discriminator"} <= tags
     assert [e.step for e in events.Tensors("loss/g_l1")] == [1, 2, 3]
     validation = EventAccumulator(str(tmp_path / "runs" / "example" / "validation"),
                                   size_guidance={"tensors": 0})

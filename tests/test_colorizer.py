@@ -168,3 +168,16 @@ def test_bundled_model_loads_offline_and_colours_a_sketch():
     assert out.shape[:2] == np.asarray(Image.open(sample)).shape[:2]
     chroma = out.max(-1) - out.min(-1)
     assert (chroma > 40).mean() > 0.05  # a real colouring, not gray lines
+
+
+def test_a_model_file_cannot_run_code(tmp_path, tiny_model):
+    import keras
+
+    inputs = keras.Input((None, None, 3))
+    outputs = keras.layers.Lambda(lambda x: x * 0.0)(inputs)
+    folder = tmp_path / "lambda"
+    folder.mkdir()
+    keras.Model(inputs, outputs).save(folder / "generator.keras")
+    (folder / "pix2color.json").write_text((tiny_model / "pix2color.json").read_text())
+    with pytest.raises(ModelFileError, match="cannot load"):
+        Colorizer.load(folder)

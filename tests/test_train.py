@@ -81,7 +81,8 @@ def test_fit_writes_tensorboard_events_checkpoints_and_models(pair_tree, tmp_pat
     train.Reload()
     tags = set(train.Tags()["tensors"])
     assert {"loss/g_total", "loss/g_l1", "loss/g_adversarial", "loss/d_total",
-            "learning_rate", "images_per_second", "input | target | output"} <= tags
+            "learning_rate/generator", "learning_rate/discriminator", "images_per_second",
+            "input | target | output"} <= tags
     image = train.Tensors("input | target | output")[0]
     assert image.step == 1
     hparams = train.PluginTagToContent("hparams")["_hparams_/session_start_info"]
@@ -141,3 +142,30 @@ def test_config_rejects_unknown_choices():
         TrainConfig(mode="diffusion")
     with pytest.raises(ValueError, match="divisible"):
         TrainConfig(size=100)
+
+
+def test_precision_auto_follows_the_hardware(monkeypatch):
+    from pix2color import train
+
+    assert train.resolve_precision("float32") == "float32"
+    monkeypatch.setattr(train.tf.config, "list_physical_devices", lambda kind: [])
+    monkeypatch.setattr(train, "_cpu_has_native_bfloat16", lambda: False)
+    assert train.resolve_precision("auto") == "float32"
+    assert train.resolve_precision("mixed") == "mixed_bfloat16"
+    monkeypatch.setattr(train, "_cpu_has_native_bfloat16", lambda: True)
+    assert train.resolve_precision("auto") == "mixed_bfloat16"
+    monkeypatch.setattr(train.tf.config, "list_physical_devices", lambda kind: ["GPU:0"])
+    assert train.resolve_precision("auto") == "mixed_float16"
+
+
+def test_mixed_precision_trainer_keeps_float32_variables_and_losses(pair_tree, tmp_path):
+    config = TrainConfig(mode="gan", **dict(TINY, precision="mixed"), epochs=1, max_steps=2)
+    trainer = Trainer(config, pairs_of(pair_tree), logdir=tmp_path, run_name="mixed")
+    assert trainer.policy in ("mixed_bfloat16", "mixed_float16")
+    x, y, _ = next(iter(paired_dataset(pairs_of(pair_tree)[:4], 32, 4)))
+    losses = trainer.train_step(x, y)
+    assert all(np.isfinite(v) for v in losses.values())
+    assert all(w.dtype == "float32" for w in trainer.generator.weights)
+    path = trainer.save_generator(tmp_path / "saved")
+    model, _ = load_generator(path)
+    assert model.layers[1].compute_dtype == "float32"  # saved models never keep the mixed policy
