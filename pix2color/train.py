@@ -8,6 +8,8 @@ bars, logging, validation, checkpoints and NaN checks happen outside it, in `fit
 import dataclasses
 import json
 import math
+import signal
+import threading
 import time
 from pathlib import Path
 
@@ -129,6 +131,17 @@ def _badness(metric, value):
     if metric == "colourfulness_ratio":
         return abs(1.0 - value)
     return value
+
+
+def _sigterm_as_interrupt():
+    """Make SIGTERM (what `kill` and job schedulers send) save a checkpoint like Ctrl-C does.
+    Returns the previous handler, or None where signals cannot be set (not the main thread)."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, interrupt)
 
 
 class TrainingDiverged(RuntimeError):
@@ -295,6 +308,7 @@ class Trainer:
             self._log_hparams(train_writer)
         image_batch = self._image_batch()
         metrics = {}
+        previous_handler = _sigterm_as_interrupt()
         try:
             while int(self.step) < self.total_steps:
                 epoch, done = divmod(int(self.step), self.steps_per_epoch)
@@ -304,12 +318,14 @@ class Trainer:
                 self.checkpoints.save(checkpoint_number=int(self.step))
         except KeyboardInterrupt:
             self.checkpoints.save(checkpoint_number=int(self.step))
-            tqdm.write(f"interrupted: saved a checkpoint at step {int(self.step)} in "
+            tqdm.write(f"\ninterrupted: saved a checkpoint at step {int(self.step)} in "
                        f"{self.checkpoints.directory}; continue with --resume")
             raise
         finally:
             train_writer.flush()
             val_writer.flush()
+            if previous_handler is not None:
+                signal.signal(signal.SIGTERM, previous_handler)
         self.save_generator(self.run_dir / "model", metrics)
         return metrics
 

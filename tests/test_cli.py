@@ -99,3 +99,35 @@ def test_cli_errors_are_clear(tmp_path):
     result = run("-m", "pix2color", "info", tmp_path)
     assert result.returncode == 2 and "is not a pix2color model" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_sigterm_saves_a_checkpoint_and_resume_continues(pair_tree, tmp_path):
+    import re
+    import signal
+    import threading
+    import time
+
+    args = [sys.executable, str(ROOT / "examples" / "train_danbooru.py"), "--data",
+            str(pair_tree), "--epochs", "200", "--width", "4", "--size", "32",
+            "--batch-size", "4", "--precision", "float32", "--logdir", str(tmp_path / "runs"),
+            "--run-name", "term", "--mode", "l1", "--log-every", "1"]
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    progress = []
+    reader = threading.Thread(target=lambda: progress.extend(iter(lambda: process.stderr.read(1), "")))
+    reader.start()
+    deadline = time.time() + 300
+    while time.time() < deadline and not re.search(r"\| [3-9]/\d+ \[", "".join(progress)):
+        time.sleep(0.2)  # wait until a few steps are done
+    process.send_signal(signal.SIGTERM)
+    out = process.stdout.read()
+    process.wait(timeout=120)
+    reader.join()
+    err = "".join(progress)
+    assert "interrupted: saved a checkpoint at step" in out, err[-2000:]
+    step = int(out.split("saved a checkpoint at step ")[1].split()[0])
+    assert step > 0
+    latest = tf.train.latest_checkpoint(tmp_path / "runs" / "term" / "checkpoints")
+    assert latest.endswith(f"ckpt-{step}")
+    resumed = run(*args[1:], "--resume", "--steps", step + 2)
+    assert resumed.returncode == 0 and f"(step {step})" in resumed.stdout, resumed.stderr[-2000:]
