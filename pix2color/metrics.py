@@ -20,9 +20,13 @@ def to_unit(images):
     return (tf.cast(images, tf.float32) + 1.0) / 2.0
 
 
+PSNR_CAP = 60.0  # dB; identical images would give infinity and swamp a mean
+
+
 def psnr(output, target):
-    """Peak signal-to-noise ratio in dB, per image."""
-    return tf.image.psnr(to_unit(output), to_unit(target), max_val=1.0)
+    """Peak signal-to-noise ratio in dB, per image, capped at `PSNR_CAP` (60 dB is beyond
+    what 8-bit rounding leaves, so only identical images reach it)."""
+    return tf.minimum(tf.image.psnr(to_unit(output), to_unit(target), max_val=1.0), PSNR_CAP)
 
 
 def ssim(output, target):

@@ -31,6 +31,7 @@ def test_psnr_ssim_ciede_on_identical_and_different_images():
     a = rng.integers(0, 256, (2, 16, 16, 3), np.uint8)
     assert float(mean_ciede2000(a, a)[0]) == pytest.approx(0.0, abs=1e-3)
     assert float(ssim(a, a)[0]) == pytest.approx(1.0)
+    assert float(psnr(a, a)[0]) == 60.0  # capped, not infinite
     b = np.clip(a.astype(int) + 20, 0, 255).astype(np.uint8)
     assert 10 < float(psnr(b, a)[0]) < 40
     assert float(mean_ciede2000(b, a)[0]) > 1.0
