@@ -95,15 +95,31 @@ def ciede2000(lab1, lab2):
 
 def lab_to_rgb_keeping_lightness(lab, steps=4):
     """Lab -> sRGB in [0, 1] that keeps L: a colour outside the sRGB gamut loses chroma (in
-    `steps` steps down to gray) instead of being clipped, which would change its lightness."""
+    `steps` steps down to gray) instead of being clipped, which would change its lightness.
+    Only the out-of-gamut pixels are converted again, so large images stay fast."""
     lab = tf.convert_to_tensor(lab, tf.float32)
-    result = lab_to_rgb(lab * tf.constant([1.0, 0.0, 0.0]))  # gray of the same L: always fits
-    for i in range(1, steps + 1):
-        scaled = lab * tf.constant([1.0, i / steps, i / steps])
-        rgb = _unclipped_rgb(scaled)
-        fits = tf.reduce_all((rgb >= -1e-3) & (rgb <= 1.0 + 1e-3), axis=-1, keepdims=True)
-        result = tf.where(fits, tf.clip_by_value(rgb, 0.0, 1.0), result)
-    return result
+    rgb = _unclipped_rgb(lab)
+    outside = tf.where(~_in_gamut(rgb))            # (n, rank) indices of pixels that do not fit
+    if int(tf.shape(outside)[0]) == 0:
+        return tf.clip_by_value(rgb, 0.0, 1.0)
+    colours = tf.gather_nd(lab, outside)             # (n, 3)
+    fitted = lab_to_rgb(colours * tf.constant([1.0, 0.0, 0.0]))  # gray of the same L: fits
+    for i in range(1, steps):
+        scaled = _unclipped_rgb(colours * tf.constant([1.0, i / steps, i / steps]))
+        fitted = tf.where(_in_gamut(scaled)[:, None], tf.clip_by_value(scaled, 0.0, 1.0), fitted)
+    return tf.clip_by_value(tf.tensor_scatter_nd_update(rgb, outside, fitted), 0.0, 1.0)
+
+
+def _in_gamut(rgb, tolerance=1e-3):
+    return tf.reduce_all((rgb >= -tolerance) & (rgb <= 1.0 + tolerance), axis=-1)
+
+
+def lightness(rgb):
+    """CIE L of sRGB in [0, 1] (..., 3) -> (...); cheaper than the whole of `rgb_to_lab`."""
+    y = tf.tensordot(_linear(rgb), _RGB_TO_XYZ[1], 1)
+    f = tf.where(y > _DELTA**3, tf.pow(tf.maximum(y, _DELTA**3), 1.0 / 3.0),
+                 y / (3.0 * _DELTA**2) + 4.0 / 29.0)
+    return 116.0 * f - 16.0
 
 
 def _unclipped_rgb(lab):

@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .color import (lab_to_network, lab_to_rgb_keeping_lightness, network_to_lab,
+from .color import (lab_to_network, lab_to_rgb_keeping_lightness, lightness, network_to_lab,
                     rgb_to_lab)
 from .models import load_generator, save_generator
 
@@ -165,7 +165,7 @@ class Colorizer:
             # input's own full-resolution lightness.
             ab = tf.image.resize(network_to_lab(tf.zeros_like(output[..., :1]), output)[..., 1:],
                                  rgb.shape[:2], method="bilinear")
-            lab = tf.concat([rgb_to_lab(rgb)[..., :1], ab * saturation], axis=-1)
+            lab = tf.concat([lightness(rgb)[..., None], ab * saturation], axis=-1)
             rgb = lab_to_rgb_keeping_lightness(lab).numpy()
         else:
             rgb = tf.image.resize((output + 1.0) / 2.0, rgb.shape[:2], method="bicubic",
