@@ -133,15 +133,17 @@ def _badness(metric, value):
     return value
 
 
-def _sigterm_as_interrupt():
+def _on_sigterm(trainer):
     """Make SIGTERM (what `kill` and job schedulers send) save a checkpoint like Ctrl-C does.
-    Returns the previous handler, or None where signals cannot be set (not the main thread)."""
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
+    The handler only raises a flag that the loop checks between steps: an exception raised in
+    the middle of TensorFlow's tracing would not unwind cleanly. Returns the previous handler,
+    or None where signals cannot be set (not the main thread)."""
+    def request_stop(signum, frame):
+        trainer.stop_requested = True
 
     if threading.current_thread() is not threading.main_thread():
         return None
-    return signal.signal(signal.SIGTERM, interrupt)
+    return signal.signal(signal.SIGTERM, request_stop)
 
 
 class TrainingDiverged(RuntimeError):
@@ -308,7 +310,8 @@ class Trainer:
             self._log_hparams(train_writer)
         image_batch = self._image_batch()
         metrics = {}
-        previous_handler = _sigterm_as_interrupt()
+        self.stop_requested = False
+        previous_handler = _on_sigterm(self)
         try:
             while int(self.step) < self.total_steps:
                 epoch, done = divmod(int(self.step), self.steps_per_epoch)
@@ -364,6 +367,8 @@ class Trainer:
                 self._validate(self._val_writer)
             if step % c.checkpoint_every == 0:
                 self.checkpoints.save(checkpoint_number=step)
+            if self.stop_requested:
+                raise KeyboardInterrupt  # saved and reported by fit
             if step >= self.total_steps:
                 break
         bar.close()
