@@ -16,7 +16,6 @@ from .color import lab_to_rgb, rgb_to_lab
 from .colorizer import Colorizer, read_image
 from .metrics import batch_metrics, summarize
 
-BASELINES = ("identity", "mean-colour")
 
 
 def _rgb8(path, size=None):

@@ -6,7 +6,6 @@
 import tensorflow as tf
 
 GAN_LOSSES = ("vanilla", "lsgan", "hinge")
-MODES = ("gan", "l1", "mse")
 
 
 def _bce(logits, label):

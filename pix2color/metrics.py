@@ -8,7 +8,6 @@ import tensorflow as tf
 
 from .color import ciede2000, rgb_to_lab
 
-METRICS = ("psnr", "ssim", "ciede2000", "ciede2000_fg", "colourfulness", "colourfulness_ratio")
 BACKGROUND = 0.95  # target pixels lighter than this in every channel count as background
 
 
