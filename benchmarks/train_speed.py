@@ -107,7 +107,7 @@ def main():
     base, base_no_val = rows[0][2], rows[1][2]
     print(f"\nwidth {args.width}, {args.size}x{args.size}, batch {args.batch_size}, "
           f"{args.steps} timed steps per row, {os.cpu_count()} CPUs")
-    print(f"| run | precision | train img/s | / (a) | / (a') |\n|---|---|---:|---:|---:|")
+    print("| run | precision | train img/s | / (a) | / (a') |\n|---|---|---:|---:|---:|")
     for label, policy, speed in rows:
         print(f"| {label} | {policy} | {speed:.1f} | {speed / base:.2f} | {speed / base_no_val:.2f} |")
 
