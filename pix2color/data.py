@@ -8,13 +8,13 @@ can tell which files were skipped and report them.
 """
 
 import hashlib
-import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import tensorflow as tf
 
 from .color import lab_to_network, rgb_to_lab
+from .files import write_atomically
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif")
 JITTER_SCALE = 286 / 256  # pix2pix: upscale to 286, randomly crop back to 256
@@ -229,8 +229,6 @@ def openmoji_pairs(cache_dir, size=128, include_flags=False, limit=None):
             for path, text in ((sketch, _line_art_svg(svg)), (colour, svg)):
                 png = resvg_py.svg_to_bytes(svg_string=text, width=size, height=size,
                                             background="#ffffff")
-                tmp = path.with_suffix(".tmp")
-                tmp.write_bytes(bytes(png))
-                os.replace(tmp, path)
+                write_atomically(path, png)
         pairs.append((str(sketch), str(colour)))
     return pairs

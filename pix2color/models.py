@@ -151,10 +151,10 @@ def save_generator(path, model, kind, args, info, weights_dtype="float32"):
     The generator is rebuilt in `weights_dtype` ("float32", or "float16" to halve the file)
     whatever precision it was trained in, so a saved model never depends on a mixed policy.
     """
-    import json
     from pathlib import Path
 
     from . import __version__
+    from .files import write_json
 
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
@@ -167,8 +167,7 @@ def save_generator(path, model, kind, args, info, weights_dtype="float32"):
     tmp = path / (MODEL_FILE + ".tmp.keras")
     stored.save(tmp)
     tmp.replace(path / MODEL_FILE)  # a crash mid-save never leaves a half-written model
-    (path / (INFO_FILE + ".tmp")).write_text(json.dumps(info, indent=2))
-    (path / (INFO_FILE + ".tmp")).replace(path / INFO_FILE)
+    write_json(path / INFO_FILE, info)
     return path
 
 

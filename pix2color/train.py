@@ -6,7 +6,6 @@ bars, logging, validation, checkpoints and NaN checks happen outside it, in `fit
 """
 
 import dataclasses
-import json
 import math
 import signal
 import threading
@@ -20,6 +19,7 @@ from tqdm.auto import tqdm
 
 from . import __version__
 from .data import paired_dataset
+from .files import write_json
 from .losses import discriminator_loss, generator_loss, regression_loss
 from .metrics import batch_metrics, summarize
 from .color import lab_to_rgb, network_to_lab
@@ -249,10 +249,7 @@ class Trainer:
                 "generator_parameters": self.generator.count_params()}
 
     def _write_json(self, name, value):
-        path = self.run_dir / name
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(value, indent=2))
-        tmp.replace(path)
+        write_json(self.run_dir / name, value)
 
     # --- the compiled steps -------------------------------------------------------------
 
