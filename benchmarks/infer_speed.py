@@ -3,7 +3,9 @@
     python benchmarks/infer_speed.py [--model sketch|PATH] [--repeats 5]
 
 Reports load time and milliseconds per image at 128x128 (batch 1 and batch 32), 512x512 and
-2048x2048 (the network runs at the model's size; the rest is resizing), best of `--repeats`.
+2048x2048 (the network runs at the model's size; the rest is resizing), best of `--repeats`,
+and a 2048x2048 grayscale image through the gray model. That image is uniform noise: a worst
+case, as most of its pixels need their chroma fitted into the sRGB gamut.
 """
 
 import argparse

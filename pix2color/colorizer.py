@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .color import (lab_to_network, lab_to_rgb_keeping_lightness, lightness, network_to_lab,
+from .color import (AB_SCALE, lab_to_network, lab_to_srgb8_keeping_lightness, lightness,
                     rgb_to_lab)
 from .models import load_generator, save_generator
 
@@ -163,17 +163,15 @@ class Colorizer:
         if self.task == "gray":
             # Only the chroma comes from the network: it is upsampled and put back onto the
             # input's own full-resolution lightness.
-            ab = tf.image.resize(network_to_lab(tf.zeros_like(output[..., :1]), output)[..., 1:],
-                                 rgb.shape[:2], method="bilinear")
-            lab = tf.concat([lightness(rgb)[..., None], ab * saturation], axis=-1)
-            rgb = lab_to_rgb_keeping_lightness(lab).numpy()
+            ab = tf.image.resize(output * (AB_SCALE * saturation), rgb.shape[:2]).numpy()
+            rgb8 = lab_to_srgb8_keeping_lightness(lightness(rgb), ab)
         else:
             rgb = tf.image.resize((output + 1.0) / 2.0, rgb.shape[:2], method="bicubic",
                                   antialias=True).numpy()
             if saturation != 1.0:
                 luma = rgb @ np.array([0.299, 0.587, 0.114], np.float32)
                 rgb = luma[..., None] + saturation * (rgb - luma[..., None])
-        rgb8 = np.round(np.clip(rgb, 0.0, 1.0) * 255.0).astype(np.uint8)
+            rgb8 = np.round(np.clip(rgb, 0.0, 1.0) * 255.0).astype(np.uint8)
         if alpha is None:
             return Image.fromarray(rgb8, "RGB")
         alpha8 = np.round(alpha * 255.0).astype(np.uint8)[..., None]

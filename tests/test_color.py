@@ -85,15 +85,18 @@ def test_lab_is_batched_and_differentiable():
     np.testing.assert_allclose(rgb_to_lab([0.0, 0.0, 0.0]).numpy(), [0, 0, 0], atol=0.01)
 
 
-def test_lightness_alone_and_gamut_fitting_keep_l():
-    from pix2color.color import lab_to_rgb_keeping_lightness, lightness
+def test_lightness_and_gamut_fitting_keep_l():
+    from pix2color.color import lab_to_srgb8_keeping_lightness, lightness
 
-    rgb = random_colours(500)
-    np.testing.assert_allclose(lightness(rgb).numpy(), rgb_to_lab(rgb).numpy()[:, 0], atol=1e-3)
+    rgb = random_colours(500)[:700].reshape(28, 25, 3)
     lab = rgb_to_lab(rgb).numpy()
-    lab[:, 1:] *= 3.0  # push most colours out of the sRGB gamut
-    fitted = lab_to_rgb_keeping_lightness(lab).numpy()
-    assert fitted.min() >= 0.0 and fitted.max() <= 1.0
-    assert np.abs(rgb_to_lab(fitted).numpy()[:, 0] - lab[:, 0]).max() < 0.5
+    np.testing.assert_allclose(lightness(rgb), lab[..., 0], atol=0.02)
+    lab[..., 1:] *= 3.0  # push most colours out of the sRGB gamut
+    fitted = lab_to_srgb8_keeping_lightness(lab[..., 0], lab[..., 1:])
+    assert fitted.dtype == np.uint8 and fitted.shape == (28, 25, 3)
+    assert np.abs(rgb_to_lab(fitted / 255.0).numpy()[..., 0] - lab[..., 0]).max() < 0.5
     clipped = lab_to_rgb(lab).numpy()
-    assert np.abs(rgb_to_lab(clipped).numpy()[:, 0] - lab[:, 0]).max() > 2.0  # what it avoids
+    assert np.abs(rgb_to_lab(clipped).numpy()[..., 0] - lab[..., 0]).max() > 2.0  # what it avoids
+    in_gamut = rgb_to_lab(rgb).numpy()  # colours that fit come back as they were
+    np.testing.assert_allclose(lab_to_srgb8_keeping_lightness(in_gamut[..., 0], in_gamut[..., 1:]),
+                               np.round(rgb * 255), atol=1)
