@@ -7,6 +7,8 @@ Reproduces pix2color's bundled models (seeded):
     python examples/train_openmoji.py --task gray --out pix2color/weights/gray
 
 `--task gray` trains the same recipe in Lab on the colour renders alone (L in, ab out).
+`--extract-lines` trains on XDoG lines drawn from the colour renders instead of the artists'
+line art; it is still tested on the artists' line art.
 
 The emoji reserved for independent evaluation are never used, flags are left out (their
 line art is an empty box), and skin-tone variants of one drawing stay in one split.
@@ -26,6 +28,9 @@ def main():
     parser.add_argument("--cache", default=str(Path.home() / ".cache/pix2color/openmoji-128"),
                         help="where the rendered PNG pairs go (made once, reused)")
     parser.add_argument("--task", default="sketch", choices=("sketch", "gray"))
+    parser.add_argument("--extract-lines", action="store_true",
+                        help="sketch: train on XDoG lines drawn from the colour renders instead "
+                             "of the artists' line art (the test split stays the artists' lines)")
     parser.add_argument("--mode", default="gan", choices=("gan", "l1", "mse"))
     parser.add_argument("--width", type=int, default=32)
     parser.add_argument("--epochs", type=int, default=12)
@@ -49,15 +54,19 @@ def main():
     print({name: len(split) for name, split in splits.items()}, "pairs (train / val / test)")
     steps_per_epoch = -(-len(splits["train"]) // args.batch_size)
     config = TrainConfig(
-        task=args.task, mode=args.mode, size=128, width=args.width, gan_loss=args.gan_loss,
+        task=args.task, extract_lines=args.extract_lines, mode=args.mode, size=128,
+        width=args.width, gan_loss=args.gan_loss,
         batch_size=args.batch_size, epochs=args.epochs, max_steps=args.steps,
         warmup_steps=round(args.warmup_epochs * steps_per_epoch) if args.mode == "gan" else 0,
         decay_fraction=0.3, precision=args.precision, seed=args.seed,
         image_every=steps_per_epoch, checkpoint_every=steps_per_epoch)
     trainer = Trainer(config, splits["train"], splits["val"], logdir=args.logdir,
-                      run_name=args.run_name or f"openmoji-{args.task}-{args.mode}-w{args.width}",
-                      data_info={"name": "OpenMoji 17.0.0 line art -> colour, 128x128"
-                                 if args.task == "sketch" else "OpenMoji 17.0.0 colour, 128x128",
+                      run_name=args.run_name or f"openmoji-{args.task}"
+                               f"{'-xdog' if args.extract_lines else ''}-{args.mode}-w{args.width}",
+                      data_info={"name": "OpenMoji 17.0.0 colour, 128x128" if args.task == "gray"
+                                 else "OpenMoji 17.0.0 XDoG lines -> colour, 128x128"
+                                 if args.extract_lines
+                                 else "OpenMoji 17.0.0 line art -> colour, 128x128",
                                  "split": "by drawing (folder), 10% val, 10% test",
                                  "credit": OPENMOJI_CREDIT})
     if args.resume:

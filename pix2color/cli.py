@@ -1,14 +1,16 @@
-"""The `pix2color` command line: colorize, train, info."""
+"""The `pix2color` command line: colorize, train, evaluate, pairs, info."""
 
 import argparse
 import json
 import sys
 from pathlib import Path
 
-from .data import IMAGE_EXTENSIONS
+from .files import IMAGE_EXTENSIONS
 
 # The article's data: 15,000 Danbooru pairs, 12,000 / 1,500 / 1,500 train / val / test.
 DANBOORU_LIMIT = 15000
+XDOG_OPTIONS = {"sigma": "blur width (line width)", "k": "ratio of the two blurs",
+                "p": "edge sharpening", "epsilon": "ink level", "phi": "step sharpness"}
 
 
 def _collect_inputs(inputs):
@@ -62,6 +64,21 @@ def colorize_command(args):
     return 0
 
 
+def pairs_command(args):
+    from .sketch import make_pairs
+
+    chosen = {name: getattr(args, name) for name in XDOG_OPTIONS if getattr(args, name) is not None}
+    written, skipped = make_pairs(args.src_dir, args.out_dir, size=args.size, soft=args.soft,
+                                  **chosen)
+    print(f"wrote {written} pair(s) to {Path(args.out_dir) / 'sketch'} and "
+          f"{Path(args.out_dir) / 'src'}")
+    if skipped:
+        print(f"skipped {len(skipped)} unreadable file(s):", *skipped, sep="\n  ",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
 def add_training_arguments(parser, limit=None, epochs=10):
     """The training options shared by `pix2color train` and examples/train_danbooru.py."""
     data = parser.add_argument_group("data")
@@ -69,6 +86,9 @@ def add_training_arguments(parser, limit=None, epochs=10):
                       help="sketch: paired folders; gray: any folder of colour images (Lab)")
     data.add_argument("--data", help="a folder holding sketch/ and src/ with matching file names "
                            "(the Kaggle Danbooru root or its color/ folder work too)")
+    data.add_argument("--extract-lines", action="store_true",
+                      help="sketch: --data is a folder of colour images; the line-art inputs "
+                           "are drawn from them with XDoG on the fly (pix2color.sketch)")
     data.add_argument("--input-dir", help="input images (instead of --data)")
     data.add_argument("--target-dir", help="target images, same relative names as --input-dir")
     data.add_argument("--limit", type=int, default=limit, help="use the first N pairs (sorted)")
@@ -109,9 +129,12 @@ def train_from_args(args):
     from .data import colour_images, danbooru_pairs, find_pairs, split_pairs
     from .train import TrainConfig, Trainer
 
-    if args.task == "gray":
+    if args.extract_lines and args.task != "sketch":
+        raise SystemExit("--extract-lines makes line art: use it with --task sketch")
+    if args.task == "gray" or args.extract_lines:
         if not args.data:
-            raise SystemExit("--task gray needs --data FOLDER of colour images")
+            raise SystemExit(f"--{'task gray' if args.task == 'gray' else 'extract-lines'} "
+                             f"needs --data FOLDER of colour images")
         pairs, unmatched = colour_images(args.data), []
         pairs = pairs[: args.limit] if args.limit else pairs
         source = str(args.data)
@@ -131,8 +154,9 @@ def train_from_args(args):
     print(f"{len(pairs)} pairs: {len(splits['train'])} train / {len(splits['val'])} val / "
           f"{len(splits['test'])} test")
     config = TrainConfig(
-        task=args.task, generator=args.generator, optimizer=args.optimizer,
-        mode=args.mode, size=args.size, width=args.width, depth=args.depth, norm=args.norm,
+        task=args.task, extract_lines=args.extract_lines, generator=args.generator,
+        optimizer=args.optimizer, mode=args.mode, size=args.size, width=args.width,
+        depth=args.depth, norm=args.norm,
         upsample=args.upsample, gan_loss=args.gan_loss, l1_weight=args.l1_weight,
         learning_rate=args.lr, batch_size=args.batch_size, epochs=args.epochs,
         max_steps=args.steps, warmup_steps=args.warmup_steps,
@@ -243,6 +267,20 @@ def build_parser():
     evaluate.add_argument("--batch-size", type=int, default=16)
     evaluate.add_argument("--out", help="write the table here (markdown); the grid goes beside it")
     evaluate.set_defaults(run=evaluate_command)
+
+    pairs = commands.add_parser(
+        "pairs", help="make line-art training pairs from a folder of colour images (XDoG)",
+        description="Writes OUT_DIR/sketch/... (extracted lines) and OUT_DIR/src/... (the colour "
+                    "images) with matching names: the layout `pix2color train --data` reads.")
+    pairs.add_argument("src_dir", help="a folder of colour images (searched recursively)")
+    pairs.add_argument("out_dir")
+    pairs.add_argument("--size", type=int, default=None,
+                       help="resize so the longer side is SIZE (default: keep the size)")
+    for name, meaning in XDOG_OPTIONS.items():
+        pairs.add_argument(f"--{name}", type=float, help=f"XDoG {meaning} (default: "
+                           f"pix2color.sketch.DEFAULTS, picked by line F1 on OpenMoji)")
+    pairs.add_argument("--soft", action="store_true", help="threshold-free, pencil-like lines")
+    pairs.set_defaults(run=pairs_command)
 
     info = commands.add_parser("info", help="describe a model")
     info.add_argument("model", help="sketch, gray, or a model folder")

@@ -14,36 +14,15 @@ from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 
 from .color import (AB_SCALE, lab_to_network, lab_to_srgb8_keeping_lightness, lightness,
                     rgb_to_lab)
+from .files import ImageReadError, open_image
 from .models import load_generator, save_generator
 
 BUNDLED_DIR = Path(__file__).parent / "weights"
 BUNDLED = ("sketch", "gray")
-
-
-class ImageReadError(ValueError):
-    """An input that is not a readable image; the message names it and says why."""
-
-
-def open_image(path):
-    """Open an image file with Pillow, EXIF orientation applied; a clear error if it can't be."""
-    try:
-        with Image.open(path) as opened:
-            opened.load()
-            return ImageOps.exif_transpose(opened)
-    except FileNotFoundError:
-        raise ImageReadError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ImageReadError(f"{path}: is a folder, not an image") from None
-    except UnidentifiedImageError:
-        raise ImageReadError(f"{path}: not an image Pillow can read") from None
-    except Image.DecompressionBombError as error:
-        raise ImageReadError(f"{path}: too large to open safely ({error})") from None
-    except (OSError, SyntaxError, ValueError) as error:
-        raise ImageReadError(f"{path}: broken or truncated image ({error})") from None
 
 
 def read_image(image, name=None):

@@ -14,16 +14,10 @@ from pathlib import Path
 import tensorflow as tf
 
 from .color import lab_to_network, rgb_to_lab
-from .files import write_atomically
+from .files import image_files, write_atomically
+from .sketch import random_lines, xdog
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif")
 JITTER_SCALE = 286 / 256  # pix2pix: upscale to 286, randomly crop back to 256
-
-
-def _image_files(folder):
-    folder = Path(folder)
-    return {p.relative_to(folder).with_suffix("").as_posix(): p
-            for p in folder.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()}
 
 
 def find_pairs(input_dir, target_dir):
@@ -35,7 +29,7 @@ def find_pairs(input_dir, target_dir):
     for folder in (input_dir, target_dir):
         if not Path(folder).is_dir():
             raise FileNotFoundError(f"not a folder: {folder}")
-    inputs, targets = _image_files(input_dir), _image_files(target_dir)
+    inputs, targets = image_files(input_dir), image_files(target_dir)
     keys = sorted(inputs.keys() & targets.keys())
     if not keys:
         raise ValueError(f"no image pairs found: no file under {input_dir} has a partner with "
@@ -98,11 +92,12 @@ def decode_rgb(data):
     return colour * alpha + (1.0 - alpha)
 
 
-def _load_pair(index, input_path, target_path, size, task, augment, seed):
+def _load_pair(index, input_path, target_path, size, task, augment, seed, extract_lines):
     target = decode_rgb(tf.io.read_file(target_path))
-    # For `gray` the input is made from the target after augmentation, so the two can
-    # never be cropped differently (and the file is read once).
-    images = [target] if task == "gray" else [decode_rgb(tf.io.read_file(input_path)), target]
+    # For `gray` and for extracted lines the input is made from the target after
+    # augmentation, so the two can never be cropped differently (and the file is read once).
+    from_target = task == "gray" or extract_lines
+    images = [target] if from_target else [decode_rgb(tf.io.read_file(input_path)), target]
     both_size = round(size * JITTER_SCALE) if augment else size
     both = tf.concat([tf.image.resize(im, [both_size, both_size], antialias=True)
                       for im in images], axis=-1)
@@ -114,15 +109,20 @@ def _load_pair(index, input_path, target_path, size, task, augment, seed):
     if task == "gray":
         l_input, ab_target = lab_to_network(rgb_to_lab(both))
         return l_input, ab_target, index
+    if extract_lines:  # fresh random XDoG parameters per image and epoch while training
+        lines = random_lines(both, seed + 1) if augment else xdog(both)
+        return lines * 2.0 - 1.0, both * 2.0 - 1.0, index
     return both[..., :3] * 2.0 - 1.0, both[..., 3:] * 2.0 - 1.0, index  # [-1, 1], as the article
 
 
 def paired_dataset(pairs, size=128, batch_size=16, training=False, seed=0, epoch=0, skip=0,
-                   task="sketch"):
+                   task="sketch", extract_lines=False):
     """Stream `(inputs, targets, pair_indices)` batches.
 
     `sketch`: RGB input and target in [-1, 1]. `gray`: the pair's target is a colour image;
     the input is its L / 50 - 1 and the target its ab / 128 (see `pix2color.color`).
+    `extract_lines` (sketch): the input is XDoG line art of the target (`pix2color.sketch`),
+    so a folder of colour pictures alone is a line-art training set.
     Training shuffles with a seed per epoch and applies pix2pix jitter (upscale ~1.12x,
     random crop) and a horizontal flip, identical for input and target; the randomness
     is drawn from (seed, epoch, pair index), so a run resumed part-way (`skip` elements)
@@ -132,6 +132,8 @@ def paired_dataset(pairs, size=128, batch_size=16, training=False, seed=0, epoch
         raise ValueError("no image pairs to read")
     if task not in ("sketch", "gray"):
         raise ValueError(f"task must be 'sketch' or 'gray', got {task!r}")
+    if extract_lines and task != "sketch":
+        raise ValueError("extract_lines makes line-art inputs: it needs task='sketch'")
     inputs, targets = zip(*[(str(a), str(b)) for a, b in pairs])
     ds = tf.data.Dataset.from_tensor_slices(
         (tf.range(len(pairs), dtype=tf.int64), list(inputs), list(targets)))
@@ -142,7 +144,8 @@ def paired_dataset(pairs, size=128, batch_size=16, training=False, seed=0, epoch
 
     def load(index, input_path, target_path):
         element_seed = tf.stack([tf.cast(seed * 100003 + epoch, tf.int64), index])
-        return _load_pair(index, input_path, target_path, size, task, training, element_seed)
+        return _load_pair(index, input_path, target_path, size, task, training, element_seed,
+                          extract_lines)
 
     ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     ds = ds.ignore_errors()  # unreadable files drop out here; the trainer reports them
@@ -152,7 +155,7 @@ def paired_dataset(pairs, size=128, batch_size=16, training=False, seed=0, epoch
 def colour_images(folder):
     """Every image under `folder` as a `gray`-task pair `(path, path)`: any folder of colour
     pictures is a training set for grayscale colorization."""
-    files = sorted(_image_files(folder).values()) if Path(folder).is_dir() else []
+    files = sorted(image_files(folder).values()) if Path(folder).is_dir() else []
     if not files:
         raise FileNotFoundError(f"no images found under {folder}")
     return [(str(p), str(p)) for p in files]

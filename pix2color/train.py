@@ -31,6 +31,7 @@ class TrainConfig:
     """Everything that defines a training run. Saved as `config.json` in the run folder."""
 
     task: str = "sketch"              # sketch (RGB -> RGB) or gray (Lab: L -> ab)
+    extract_lines: bool = False       # sketch: inputs are XDoG lines made from colour targets
     mode: str = "gan"                 # gan (L1 + adversarial), l1 (the article), mse (baseline)
     generator: str = "unet"           # unet (the article) or simple_lab (the grayscale post)
     optimizer: str = "adam"           # adam, or rmsprop as the grayscale post
@@ -79,6 +80,8 @@ class TrainConfig:
                 raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
         if self.size % 2**self.depth:
             raise ValueError(f"size {self.size} must be divisible by 2**depth = {2**self.depth}")
+        if self.extract_lines and self.task != "sketch":
+            raise ValueError("extract_lines makes line-art inputs: use task='sketch'")
         if self.generator == "simple_lab" and self.task != "gray":
             raise ValueError("simple_lab is the grayscale post's Lab model: use task='gray'")
 
@@ -333,7 +336,8 @@ class Trainer:
         c = self.config
         steps = min(self.steps_per_epoch, self.total_steps - epoch * self.steps_per_epoch)
         data = paired_dataset(self.train_pairs, c.size, c.batch_size, training=True, seed=c.seed,
-                              epoch=epoch, skip=done * c.batch_size, task=c.task)
+                              epoch=epoch, skip=done * c.batch_size, task=c.task,
+                              extract_lines=c.extract_lines)
         seen = []
         bar = tqdm(total=steps, initial=done, desc=f"epoch {epoch + 1}/{c.epochs}",
                    unit="step", dynamic_ncols=True)
@@ -400,7 +404,8 @@ class Trainer:
         c = self.config
         if not self.val_pairs:
             return {}
-        data = paired_dataset(self.val_pairs, c.size, c.batch_size, task=c.task)
+        data = paired_dataset(self.val_pairs, c.size, c.batch_size, task=c.task,
+                              extract_lines=c.extract_lines)
         if c.val_batches:
             data = data.take(c.val_batches)
         per_image, seen = {}, []
@@ -430,7 +435,8 @@ class Trainer:
         """A fixed batch of (up to 4) validation pairs, drawn at every image log."""
         pairs = self.val_pairs or self.train_pairs
         for inputs, targets, _ in paired_dataset(pairs[:4], self.config.size, 4,
-                                                 task=self.config.task):
+                                                 task=self.config.task,
+                                                 extract_lines=self.config.extract_lines):
             return inputs, targets
         return None
 
