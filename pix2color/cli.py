@@ -79,6 +79,17 @@ def pairs_command(args):
     return 0
 
 
+def export_command(args):
+    from .colorizer import Colorizer
+
+    written = Colorizer.load(args.model).export(args.dir, args.version, args.format)
+    print(f"wrote {written}")
+    if args.format == "saved_model":
+        print(f"serve it: docker run -p 8501:8501 -v {Path(args.dir).resolve()}:/models/pix2color "
+              f"-e MODEL_NAME=pix2color tensorflow/serving")
+    return 0
+
+
 def add_training_arguments(parser, limit=None, epochs=10):
     """The training options shared by `pix2color train` and examples/train_danbooru.py."""
     data = parser.add_argument_group("data")
@@ -281,6 +292,16 @@ def build_parser():
                            f"pix2color.sketch.DEFAULTS, picked by line F1 on OpenMoji)")
     pairs.add_argument("--soft", action="store_true", help="threshold-free, pencil-like lines")
     pairs.set_defaults(run=pairs_command)
+
+    export = commands.add_parser(
+        "export", help="export a model for TensorFlow Serving (or ONNX)",
+        description="Writes DIR/<version>/saved_model.pb with the signatures serving_default "
+                    "(float tensors) and colorize_image (encoded image bytes -> PNG bytes).")
+    export.add_argument("model", help="sketch, gray, or a model folder")
+    export.add_argument("dir", help="the model base path TF Serving watches")
+    export.add_argument("--version", type=int, default=1)
+    export.add_argument("--format", choices=("saved_model", "onnx"), default="saved_model")
+    export.set_defaults(run=export_command)
 
     info = commands.add_parser("info", help="describe a model")
     info.add_argument("model", help="sketch, gray, or a model folder")

@@ -100,13 +100,33 @@ def ciede2000(lab1, lab2):
                            + r_t * (dC / s_c) * (dH / s_h)), tf.float32)
 
 
-def _unclipped_rgb(lab):
+def _linear_rgb(lab):
+    """Lab -> linear (not gamma-encoded) RGB, unclipped."""
     l, a, b = tf.unstack(lab, axis=-1)
     fy = (l + 16.0) / 116.0
     f = tf.stack([fy + a / 500.0, fy, fy - b / 200.0], axis=-1)
     xyz = tf.where(f > _DELTA, f**3, 3.0 * _DELTA**2 * (f - 4.0 / 29.0)) * _WHITE_D65
-    linear = tf.tensordot(xyz, tf.transpose(_XYZ_TO_RGB), 1)
+    return tf.tensordot(xyz, tf.transpose(_XYZ_TO_RGB), 1)
+
+
+def _unclipped_rgb(lab):
+    linear = _linear_rgb(lab)
     return tf.sign(linear) * _gamma(tf.abs(linear))
+
+
+def lab_to_rgb_keeping_lightness(lab, steps=4):
+    """Lab (..., 3) -> sRGB in [0, 1] that keeps L: a colour outside the sRGB gamut loses
+    chroma, to the largest of 1, (steps-1)/steps, ..., 0 that fits, instead of being
+    clipped (which would change its lightness). The graph version of
+    `lab_to_srgb8_keeping_lightness`, for the serving export."""
+    lab = tf.convert_to_tensor(lab, tf.float32)
+    scale = tf.zeros_like(lab[..., :1])
+    for i in range(1, steps + 1):
+        linear = _linear_rgb(lab * tf.constant([1.0, i / steps, i / steps]))
+        fits = tf.reduce_all(tf.abs(linear - 0.5) <= 0.5 + 1e-4, axis=-1, keepdims=True)
+        scale = tf.where(fits, i / steps, scale)
+    linear = _linear_rgb(lab * tf.concat([tf.ones_like(scale), scale, scale], axis=-1))
+    return _gamma(tf.clip_by_value(linear, 0.0, 1.0))
 
 
 # --- the `gray` task's network scaling, in one place ---------------------------------------

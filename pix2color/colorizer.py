@@ -113,6 +113,18 @@ class Colorizer:
         info = {k: v for k, v in self.info.items() if k not in ("generator", "format")}
         return save_generator(path, self.model, spec["kind"], spec["args"], info, weights_dtype)
 
+    def export(self, path, version=1, format="saved_model"):
+        """Export for serving: a SavedModel in TF Serving's layout (`path/<version>/`, with
+        `serving_default` and `colorize_image` signatures) or, with `format="onnx"`, an ONNX
+        file of the network. See `pix2color.export`."""
+        from .export import export_onnx, export_saved_model
+
+        if format == "onnx":
+            return export_onnx(self, path)
+        if format != "saved_model":
+            raise ValueError(f"format must be 'saved_model' or 'onnx', got {format!r}")
+        return export_saved_model(self, path, version)
+
     def __repr__(self):
         return (f"Colorizer(task={self.task!r}, size={self.size}, "
                 f"colour_space={self.colour_space!r}, parameters={self.model.count_params():,})")

@@ -86,7 +86,8 @@ def test_lab_is_batched_and_differentiable():
 
 
 def test_lightness_and_gamut_fitting_keep_l():
-    from pix2color.color import lab_to_srgb8_keeping_lightness, lightness
+    from pix2color.color import (lab_to_rgb_keeping_lightness, lab_to_srgb8_keeping_lightness,
+                                 lightness)
 
     rgb = random_colours(500)[:700].reshape(28, 25, 3)
     lab = rgb_to_lab(rgb).numpy()
@@ -95,6 +96,8 @@ def test_lightness_and_gamut_fitting_keep_l():
     fitted = lab_to_srgb8_keeping_lightness(lab[..., 0], lab[..., 1:])
     assert fitted.dtype == np.uint8 and fitted.shape == (28, 25, 3)
     assert np.abs(rgb_to_lab(fitted / 255.0).numpy()[..., 0] - lab[..., 0]).max() < 0.5
+    graph_version = lab_to_rgb_keeping_lightness(lab).numpy()  # the serving export's maths
+    assert np.abs(graph_version * 255 - fitted).max() <= 1
     clipped = lab_to_rgb(lab).numpy()
     assert np.abs(rgb_to_lab(clipped).numpy()[..., 0] - lab[..., 0]).max() > 2.0  # what it avoids
     in_gamut = rgb_to_lab(rgb).numpy()  # colours that fit come back as they were

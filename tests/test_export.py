@@ -1,0 +1,89 @@
+"""TF Serving export: both signatures, loaded in a fresh process, agree with Colorizer."""
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from pix2color import Colorizer
+
+ROOT = Path(__file__).parent.parent
+
+# Runs in a fresh interpreter: only TensorFlow and the export, no pix2color code.
+CHECK = """
+import base64, io, json, sys
+import numpy as np, tensorflow as tf
+from PIL import Image
+loaded = tf.saved_model.load(sys.argv[1])
+request = json.loads(open(sys.argv[2]).read())
+images = [base64.b64decode(item["b64"]) for item in request["instances"]]
+png = loaded.signatures["colorize_image"](image_bytes=tf.constant(images))["png_bytes"].numpy()
+raw = np.load(sys.argv[3])
+out = loaded.signatures["serving_default"](images=tf.constant(raw))["outputs"].numpy()
+np.save(sys.argv[4], out)
+for i, data in enumerate(png):
+    open(f"{sys.argv[4]}.{i}.png", "wb").write(data)
+print(json.dumps(sorted(loaded.signatures.keys())))
+"""
+
+
+def encode(image, fmt="PNG"):
+    buffer = io.BytesIO()
+    image.save(buffer, fmt)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("name", ["sketch", "gray"])
+def test_export_signatures_match_colorize_in_a_fresh_process(name, tmp_path):
+    import base64
+
+    colorizer = Colorizer.load(name)
+    result = subprocess.run([sys.executable, "-m", "pix2color", "export", name,
+                             str(tmp_path / "served")], capture_output=True, text=True,
+                            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"), timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    export_dir = tmp_path / "served" / "1"
+    assert (export_dir / "saved_model.pb").exists()     # TF Serving's <base>/<version>/ layout
+
+    sketch = Image.open(ROOT / "examples" / "sketch.png").convert("RGB")
+    inputs = [sketch.resize((150, 90)), sketch.resize((40, 70)).convert("L")]
+    request = {"instances": [{"b64": base64.b64encode(encode(im)).decode()} for im in inputs]}
+    (tmp_path / "request.json").write_text(json.dumps(request))
+    channels = int(colorizer.model.input_shape[-1])
+    raw = np.random.default_rng(0).uniform(-1, 1, (2, 64, 96, channels)).astype(np.float32)
+    np.save(tmp_path / "raw.npy", raw)
+    out = tmp_path / "out.npy"
+    check = subprocess.run([sys.executable, "-c", CHECK, str(export_dir),
+                            str(tmp_path / "request.json"), str(tmp_path / "raw.npy"), str(out)],
+                           capture_output=True, text=True, timeout=600,
+                           env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    assert check.returncode == 0, check.stderr[-2000:]
+    assert json.loads(check.stdout.strip().splitlines()[-1]) == ["colorize_image",
+                                                                  "serving_default"]
+    np.testing.assert_allclose(np.load(out), colorizer.model(raw, training=False).numpy(),
+                               atol=1e-4)
+    for i, image in enumerate(inputs):
+        served = np.asarray(Image.open(f"{out}.{i}.png")).astype(int)
+        local = np.asarray(colorizer.colorize(image).convert("RGB")).astype(int)
+        assert served.shape == local.shape == (image.height, image.width, 3)
+        assert np.abs(served - local).max() <= 2 and np.abs(served - local).mean() < 0.05
+
+
+def test_saved_model_cli_lists_both_signatures(tmp_path):
+    Colorizer.load("sketch").export(tmp_path / "served", version=3)
+    shown = subprocess.run([sys.executable, "-m", "tensorflow.python.tools.saved_model_cli",
+                            "show", "--dir", str(tmp_path / "served" / "3"), "--all"],
+                           capture_output=True, text=True, timeout=300,
+                           env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    assert "signature_def['serving_default']" in shown.stdout
+    assert "signature_def['colorize_image']" in shown.stdout
+    assert "image_bytes" in shown.stdout                  # *_bytes: REST clients send b64
+    with pytest.raises(FileExistsError, match="version"):
+        Colorizer.load("sketch").export(tmp_path / "served", version=3)
