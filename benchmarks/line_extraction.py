@@ -59,14 +59,14 @@ def main():
     parser.add_argument("--cache", default=str(Path.home() / ".cache/pix2color/openmoji-128"))
     parser.add_argument("--split", default="test", choices=("train", "val", "test"))
     parser.add_argument("--search", action="store_true",
-                        help="grid-search the parameters on (up to 600 images of) the train split")
+                        help="grid-search the parameters on (about 300 images of) the train split")
     args = parser.parse_args()
 
     splits = split_pairs(openmoji_pairs(args.cache), by="folder")
     if args.search:
-        colour, artist = load(splits["train"][::max(1, len(splits["train"]) // 600)])
-        grid = {"sigma": [0.4, 0.6, 0.8, 1.0, 1.4], "k": [1.6, 3.0], "p": [5.0, 10.0, 20.0, 40.0],
-                "epsilon": [0.1, 0.2, 0.3, 0.45, 0.6, 0.8], "phi": [10.0, 50.0, 200.0]}
+        colour, artist = load(splits["train"][::max(1, len(splits["train"]) // 300)])
+        grid = {"sigma": [0.4, 0.6, 0.8, 1.0], "k": [1.6, 3.0], "p": [10.0, 20.0, 40.0],
+                "epsilon": [0.2, 0.3, 0.45, 0.6], "phi": [10.0, 50.0]}
         results = []
         for values in itertools.product(*grid.values()):
             params = dict(zip(grid, values))

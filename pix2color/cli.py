@@ -90,6 +90,17 @@ def export_command(args):
     return 0
 
 
+def app_command(args):
+    try:
+        from .app import launch
+        import gradio  # noqa: F401
+    except ImportError:
+        print("pix2color app needs Gradio: pip install 'pix2color[app]'", file=sys.stderr)
+        return 2
+    launch(args.model, args.host, args.port)
+    return 0
+
+
 def add_training_arguments(parser, limit=None, epochs=10):
     """The training options shared by `pix2color train` and examples/train_danbooru.py."""
     data = parser.add_argument_group("data")
@@ -302,6 +313,12 @@ def build_parser():
     export.add_argument("--version", type=int, default=1)
     export.add_argument("--format", choices=("saved_model", "onnx"), default="saved_model")
     export.set_defaults(run=export_command)
+
+    app = commands.add_parser("app", help="the browser app (pip install pix2color[app])")
+    app.add_argument("--model", default=None, help="a model folder (listed first) or sketch/gray")
+    app.add_argument("--host", default="127.0.0.1")
+    app.add_argument("--port", type=int, default=7860)
+    app.set_defaults(run=app_command)
 
     info = commands.add_parser("info", help="describe a model")
     info.add_argument("model", help="sketch, gray, or a model folder")

@@ -86,8 +86,12 @@ def export_onnx(colorizer, path):
     if path.suffix != ".onnx":
         path = path / "model.onnx"
     path.parent.mkdir(parents=True, exist_ok=True)
+    model = colorizer.model
+    channels = int(model.input_shape[-1])
+    model(tf.zeros([1, colorizer.multiple, colorizer.multiple, channels]))  # Keras needs a call
     try:
-        colorizer.model.export(str(path), format="onnx", verbose=False)
+        model.export(str(path), format="onnx", verbose=False, input_signature=[
+            tf.TensorSpec([None, None, None, channels], tf.float32, name="images")])
     except ImportError as error:
         raise ImportError(f"ONNX export needs its optional packages: pip install "
                           f"pix2color[onnx] ({error})") from None

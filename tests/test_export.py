@@ -87,3 +87,18 @@ def test_saved_model_cli_lists_both_signatures(tmp_path):
     assert "image_bytes" in shown.stdout                  # *_bytes: REST clients send b64
     with pytest.raises(FileExistsError, match="version"):
         Colorizer.load("sketch").export(tmp_path / "served", version=3)
+
+
+def test_onnx_export_runs_in_onnxruntime(tmp_path):
+    pytest.importorskip("tf2onnx", reason="ONNX export needs pip install pix2color[onnx]")
+    onnxruntime = pytest.importorskip("onnxruntime", reason="pip install pix2color[onnx]")
+    colorizer = Colorizer.load("gray")
+    result = subprocess.run([sys.executable, "-m", "pix2color", "export", "gray",
+                             str(tmp_path / "onnx"), "--format", "onnx"], capture_output=True,
+                            text=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
+                            timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    session = onnxruntime.InferenceSession(str(tmp_path / "onnx" / "model.onnx"))
+    raw = np.random.default_rng(1).uniform(-1, 1, (2, 96, 64, 1)).astype(np.float32)
+    (output,) = session.run(None, {session.get_inputs()[0].name: raw})
+    np.testing.assert_allclose(output, colorizer.model(raw, training=False).numpy(), atol=1e-4)

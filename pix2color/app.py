@@ -1,0 +1,122 @@
+"""The browser app: upload an image or draw a sketch, see it coloured (`pix2color app`).
+
+Needs `pip install pix2color[app]` (Gradio). It starts with analytics off and makes no network
+calls of its own; the page uses system fonts, so it works on a machine with no internet.
+`colorize_upload` is the handler, kept free of Gradio so it can be tested and reused.
+"""
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .colorizer import BUNDLED, Colorizer
+from .files import ImageReadError, open_image
+
+MAX_RENDER_SIZE = 1024
+
+
+def colorize_upload(colorizer, image, render_size=None):
+    """What the app does with an upload: a file path, PIL image, numpy array, or the dict a
+    Gradio sketchpad gives (its `composite`) -> a PIL image of the input's own size.
+    Raises ImageReadError, naming the file, for anything that is not a usable image."""
+    if isinstance(image, dict):  # gr.Sketchpad / gr.ImageEditor value
+        image = image.get("composite")
+    if image is None:
+        raise ImageReadError("no image: upload one or draw a sketch first")
+    if isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[-1] == 4:
+        if not image[..., 3].any():
+            raise ImageReadError("the drawing is empty: draw a sketch first")
+    size = int(render_size) if colorizer.task == "gray" and render_size else None
+    return colorizer.colorize(image, render_size=size)
+
+
+def build_app(models=None):
+    """A gr.Blocks app. `models`: {label: model} where a model is a bundled name or a folder
+    (default: the bundled sketch and gray models). Needs Gradio 6."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    import gradio as gr
+
+    models = dict(models or {name: name for name in BUNDLED})
+    loaded = {}
+
+    def colorizer_for(label):
+        if label not in loaded:
+            loaded[label] = Colorizer.load(models[label])
+        return loaded[label]
+
+    def run(image, label, render_size):
+        try:
+            return colorize_upload(colorizer_for(label), image, render_size)
+        except ImageReadError as error:
+            raise gr.Error(_message(error, image)) from None
+
+    def show(path):
+        try:
+            return open_image(path) if path else None
+        except ImageReadError as error:
+            raise gr.Error(_message(error, path)) from None
+
+    def model_changed(label):
+        colorizer = colorizer_for(label)
+        return gr.update(visible=colorizer.task == "gray", value=colorizer.size)
+
+    first = next(iter(models))
+    with gr.Blocks(title="pix2color", analytics_enabled=False) as app:
+        gr.Markdown("# pix2color\nUpload line art or a grayscale photo, or draw a sketch; "
+                    "the colour result has the input's size (download it from the result).")
+        with gr.Row():
+            with gr.Column():
+                with gr.Tabs():
+                    with gr.Tab("Upload", id="upload"):
+                        # A file, not gr.Image: Gradio would open a broken upload itself and
+                        # fail with its own message before the handler could name the file.
+                        upload = gr.File(file_types=["image"], type="filepath",
+                                         label="Image file", elem_id="upload")
+                        preview = gr.Image(type="pil", label="Upload", interactive=False,
+                                           elem_id="preview")
+                        upload_button = gr.Button("Colorize", variant="primary",
+                                                  elem_id="colorize-upload")
+                    with gr.Tab("Draw", id="draw"):
+                        canvas = gr.Sketchpad(type="numpy", label="Sketch", elem_id="canvas",
+                                              canvas_size=(512, 512),
+                                              brush=gr.Brush(colors=["#000000"],
+                                                             default_size=3))
+                        draw_button = gr.Button("Colorize drawing", variant="primary",
+                                                elem_id="colorize-drawing")
+                model = gr.Dropdown(list(models), value=first, label="Model", elem_id="model")
+                render_size = gr.Slider(32, MAX_RENDER_SIZE, step=32, label="Render size "
+                                        "(longer side the network sees; gray models)",
+                                        visible=colorizer_for(first).task == "gray",
+                                        value=colorizer_for(first).size)
+            result = gr.Image(type="pil", format="png", label="Colour", elem_id="result",
+                              interactive=False)
+        upload.upload(show, upload, preview)
+        upload_button.click(run, [upload, model, render_size], result)
+        draw_button.click(run, [canvas, model, render_size], result)
+        model.change(model_changed, model, render_size)
+    return app
+
+
+def _message(error, upload, limit=300):
+    """The error as the user should see it: their file's name, not Gradio's temporary path."""
+    message = str(error)
+    if isinstance(upload, str):
+        message = message.replace(upload, Path(upload).name)
+    return message if len(message) <= limit else message[: limit - 3] + "..."
+
+
+def launch(model=None, host="127.0.0.1", port=7860):
+    """Build and serve the app; `model` (a folder or bundled name) is listed first."""
+    models = {name: name for name in BUNDLED}
+    if model and model not in BUNDLED:
+        models = {Path(model).name: model, **models}
+    elif model:
+        models = {model: model, **{k: v for k, v in models.items() if k != model}}
+    import gradio as gr
+
+    # System fonts only: the default theme would fetch web fonts from the internet.
+    theme = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
+                              font_mono=["ui-monospace", "monospace"])
+    build_app(models).launch(server_name=host, server_port=port, share=False, inbrowser=False,
+                             theme=theme, ssr_mode=False, show_error=True)

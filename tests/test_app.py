@@ -1,0 +1,106 @@
+"""The browser app: its handler, and the real page in a headless browser (Playwright)."""
+
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from pix2color import Colorizer
+from pix2color.app import colorize_upload
+from pix2color.files import ImageReadError
+
+ROOT = Path(__file__).parent.parent
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def test_handler_colours_uploads_and_drawings_at_their_size(tmp_path):
+    colorizer = Colorizer.load("sketch")
+    sketch = Image.open(ROOT / "examples" / "sketch.png").convert("RGB").resize((90, 60))
+    sketch.save(tmp_path / "upload.png")
+    result = colorize_upload(colorizer, str(tmp_path / "upload.png"))
+    assert result.size == (90, 60)
+    drawing = np.zeros((64, 48, 4), np.uint8)          # what gr.Sketchpad gives: RGBA layers
+    drawing[10:50, 20:23] = (0, 0, 0, 255)
+    assert colorize_upload(colorizer, {"composite": drawing}).size == (48, 64)
+    with pytest.raises(ImageReadError, match="draw a sketch"):
+        colorize_upload(colorizer, {"composite": np.zeros((64, 48, 4), np.uint8)})
+    with pytest.raises(ImageReadError, match="upload one"):
+        colorize_upload(colorizer, None)
+    (tmp_path / "notes.png").write_text("not an image")
+    with pytest.raises(ImageReadError, match="notes.png"):
+        colorize_upload(colorizer, str(tmp_path / "notes.png"))
+    gray = Colorizer.load("gray")
+    photo = Image.new("L", (100, 40), 128)
+    assert colorize_upload(gray, photo, render_size=64).size == (100, 40)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    pytest.importorskip("gradio", reason="the app needs pip install pix2color[app]")
+    port = free_port()
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", GRADIO_ANALYTICS_ENABLED="False")
+    process = subprocess.Popen([sys.executable, "-m", "pix2color", "app", "--port", str(port)],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the app exited: {process.stdout.read().decode()[-2000:]}")
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            break
+        except OSError:
+            time.sleep(1)
+    else:
+        process.kill()
+        pytest.fail("the app did not answer within 180 s")
+    yield url
+    process.terminate()
+    process.wait(timeout=30)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium installed (apt install chromium); "
+                    ".ci/run installs it")
+def test_app_in_a_real_browser(app_url, tmp_path):
+    playwright = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    sketch = Image.open(ROOT / "examples" / "sketch.png").convert("RGB").resize((200, 150))
+    sketch.save(tmp_path / "cat.png")
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        page = browser.new_page()
+        page.goto(app_url)
+        page.locator("#upload input[type=file]").set_input_files(str(tmp_path / "cat.png"))
+        page.locator("#colorize-upload").click()
+        result = page.locator("#result img")
+        result.wait_for(timeout=120_000)
+        source = result.get_attribute("src")
+        data = page.request.get(source).body() if not source.startswith("data:") else None
+        browser_result = Image.open(io.BytesIO(data))
+        assert browser_result.size == (200, 150)          # the input's own size
+        rgb = np.asarray(browser_result.convert("RGB")).astype(int)
+        assert (rgb.max(-1) - rgb.min(-1)).mean() > 10    # colour, not a gray copy
+
+        page.goto(app_url)                                 # a fresh page: a broken upload
+        page.locator("#upload input[type=file]").set_input_files(str(tmp_path / "broken.png"))
+        page.locator("#colorize-upload").click()
+        message = page.get_by_text("broken.png: broken or truncated image", exact=False)
+        message.first.wait_for(timeout=60_000)             # the file named, in the page
+        browser.close()
