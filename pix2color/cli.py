@@ -142,6 +142,10 @@ def add_training_arguments(parser, limit=None, epochs=10):
     run.add_argument("--logdir", default="runs")
     run.add_argument("--log-every", type=int, default=10, help="steps between scalar logs")
     run.add_argument("--image-every", type=int, default=200, help="steps between image grids")
+    run.add_argument("--checkpoint-every", type=int, default=500,
+                     help="steps between checkpoints (also saved at every epoch's end)")
+    run.add_argument("--deterministic", action="store_true",
+                     help="deterministic TF ops: a resumed run ends with the same weights")
     run.add_argument("--run-name", default=None)
     run.add_argument("--resume", action="store_true", help="continue from the run's last checkpoint")
 
@@ -183,7 +187,8 @@ def train_from_args(args):
         learning_rate=args.lr, batch_size=args.batch_size, epochs=args.epochs,
         max_steps=args.steps, warmup_steps=args.warmup_steps,
         decay_fraction=args.decay_fraction, precision=args.precision, jit=args.jit,
-        seed=args.seed, log_every=args.log_every, image_every=args.image_every)
+        seed=args.seed, log_every=args.log_every, image_every=args.image_every,
+        checkpoint_every=args.checkpoint_every, deterministic=args.deterministic)
     trainer = Trainer(config, splits["train"], splits["val"], logdir=args.logdir,
                       run_name=args.run_name,
                       data_info={"source": source, "pairs": len(pairs),

@@ -27,7 +27,7 @@ import tensorflow as tf
 from .files import ImageReadError, image_files, open_image, write_atomically
 
 # Picked by benchmarks/line_extraction.py --search (line-pixel F1 on OpenMoji's train split).
-DEFAULTS = {"sigma": 0.6, "k": 1.6, "p": 20.0, "epsilon": 0.3, "phi": 20.0}
+DEFAULTS = {"sigma": 0.4, "k": 1.6, "p": 10.0, "epsilon": 0.2, "phi": 10.0}
 
 
 def _gaussian_blur(gray, sigma, radius):
@@ -80,7 +80,7 @@ def thicken(lines, pixels=1):
     return wider[0] if single else wider
 
 
-def random_lines(rgb, seed, sigma_range=(0.4, 0.9), soft_fraction=0.2, thick_fraction=0.25):
+def random_lines(rgb, seed, sigma_range=(0.3, 0.8), soft_fraction=0.2, thick_fraction=0.25):
     """`xdog` of one image (H, W, 3) with random parameters drawn from `seed` (a stateless
     seed pair): sigma (line width), epsilon and phi jittered around the defaults, a soft
     (pencil) rendering `soft_fraction` of the time and lines widened by a pixel

@@ -1,8 +1,10 @@
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import tensorflow as tf
 from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -130,3 +132,71 @@ def test_sigterm_saves_a_checkpoint_and_resume_continues(pair_tree, tmp_path):
     assert latest.endswith(f"ckpt-{step}")
     resumed = run(*args[1:], "--resume", "--steps", step + 2)
     assert resumed.returncode == 0 and f"(step {step})" in resumed.stdout, resumed.stderr[-2000:]
+
+
+def test_sigkill_at_random_moments_loses_nothing(pair_tree, tmp_path):
+    """Kill a real training process with SIGKILL at 5 random moments, resume each time: the
+    step only moves forward, every checkpoint on disk reads back whole, TensorBoard sees each
+    step once, and the final weights equal an uninterrupted run's."""
+    import signal
+    import threading
+    import time
+
+    def train_args(name, *extra):
+        return [sys.executable, "-m", "pix2color", "train", "--data", str(pair_tree),
+                "--epochs", "12", "--width", "4", "--size", "32", "--batch-size", "4",
+                "--precision", "float32", "--logdir", str(tmp_path / "runs"), "--run-name",
+                name, "--checkpoint-every", "1", "--deterministic", "--seed", "3",
+                "--log-every", "1", "--warmup-steps", "5", *extra]
+
+    straight = run(*train_args("straight")[1:])
+    assert straight.returncode == 0, straight.stderr[-2000:]
+    checkpoints = tmp_path / "runs" / "killed" / "checkpoints"
+    rng = np.random.default_rng()
+    steps_seen, kills = [0], 0
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    while kills < 5:
+        process = subprocess.Popen(train_args("killed", "--resume"), stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE, text=True, env=env)
+        progress = []
+        reader = threading.Thread(target=lambda: progress.extend(
+            iter(lambda: process.stderr.read(1), "")))
+        reader.start()
+        deadline = time.time() + 300
+        while time.time() < deadline and "step/s" not in "".join(progress) and \
+                process.poll() is None:
+            time.sleep(0.05)                           # training has started...
+        time.sleep(rng.uniform(0.0, 1.5))              # ...then a random moment within it
+        if process.poll() is not None:
+            break                                      # it finished first: nothing to kill
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=60)
+        reader.join()
+        kills += 1
+        latest = tf.train.latest_checkpoint(checkpoints)
+        if latest is None:
+            continue
+        step = int(latest.rsplit("-", 1)[1])
+        assert step >= steps_seen[-1]                  # never moves backwards
+        steps_seen.append(step)
+        for path in tf.train.get_checkpoint_state(checkpoints).all_model_checkpoint_paths:
+            reader_ = tf.train.load_checkpoint(path)  # whole: every tensor reads back
+            for name in reader_.get_variable_to_shape_map():
+                reader_.get_tensor(name)
+    assert kills == 5 and steps_seen[-1] > 0, steps_seen
+    final = run(*train_args("killed", "--resume")[1:])
+    assert final.returncode == 0, final.stderr[-2000:]
+
+    def model_weights(name):
+        from pix2color import Colorizer
+        return Colorizer.load(tmp_path / "runs" / name / "model").model.get_weights()
+
+    for a, b in zip(model_weights("straight"), model_weights("killed")):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    # TensorBoard (which drops a restarted run's orphaned steps) sees every step once.
+    events = EventAccumulator(str(tmp_path / "runs" / "killed" / "train"),
+                              size_guidance={"tensors": 0})
+    events.Reload()
+    steps = [e.step for e in events.Tensors("loss/g_l1")]
+    total = int(re.search(r"(\d+) steps\)", straight.stdout).group(1))
+    assert steps == list(range(1, total + 1)), steps
