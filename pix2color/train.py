@@ -15,14 +15,15 @@ from pathlib import Path
 import keras
 import numpy as np
 import tensorflow as tf
+from tensorboard.compat.proto import event_pb2
 from tqdm.auto import tqdm
 
 from . import __version__
+from .color import lab_to_rgb, network_to_lab
 from .data import paired_dataset
 from .files import write_json
 from .losses import discriminator_loss, generator_loss, regression_loss
 from .metrics import batch_metrics, summarize
-from .color import lab_to_rgb, network_to_lab
 from .models import generator, patchgan, save_generator
 
 
@@ -147,6 +148,15 @@ def _on_sigterm(trainer):
     if threading.current_thread() is not threading.main_thread():
         return None
     return signal.signal(signal.SIGTERM, request_stop)
+
+
+def _mark_session_start(writer, step):
+    """Tell TensorBoard a session starts at `step`: on a resume, whatever the interrupted
+    run logged from `step` on (after its last checkpoint) is dropped, not shown twice."""
+    event = event_pb2.Event(wall_time=time.time(), step=step,
+                            session_log=event_pb2.SessionLog(status=event_pb2.SessionLog.START))
+    # tf.summary has no call for session events; the raw op writes one through the writer.
+    tf.raw_ops.ImportEvent(writer=writer._resource, event=event.SerializeToString())
 
 
 class TrainingDiverged(RuntimeError):
@@ -306,6 +316,8 @@ class Trainer:
         self._val_writer = tf.summary.create_file_writer(str(self.run_dir / "validation"))
         train_writer = tf.summary.create_file_writer(str(self.run_dir / "train"))
         val_writer = self._val_writer
+        for writer in (train_writer, val_writer):
+            _mark_session_start(writer, int(self.step) + 1)
         if int(self.step) == 0:
             self._log_hparams(train_writer)
         image_batch = self._image_batch()

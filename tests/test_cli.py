@@ -163,9 +163,9 @@ def test_sigkill_at_random_moments_loses_nothing(pair_tree, tmp_path):
             iter(lambda: process.stderr.read(1), "")))
         reader.start()
         deadline = time.time() + 300
-        while time.time() < deadline and "step/s" not in "".join(progress) and \
-                process.poll() is None:
-            time.sleep(0.05)                           # training has started...
+        while time.time() < deadline and process.poll() is None and \
+                not re.search(r"\| [1-9]\d*/\d+ \[", "".join(progress)):
+            time.sleep(0.05)                           # a first step is done...
         time.sleep(rng.uniform(0.0, 1.5))              # ...then a random moment within it
         if process.poll() is not None:
             break                                      # it finished first: nothing to kill
@@ -194,7 +194,10 @@ def test_sigkill_at_random_moments_loses_nothing(pair_tree, tmp_path):
     for a, b in zip(model_weights("straight"), model_weights("killed")):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
     # TensorBoard (which drops a restarted run's orphaned steps) sees every step once.
-    events = EventAccumulator(str(tmp_path / "runs" / "killed" / "train"),
+    from tensorboard.backend.event_processing.plugin_event_accumulator import (
+        EventAccumulator as TensorBoardReader)
+
+    events = TensorBoardReader(str(tmp_path / "runs" / "killed" / "train"),
                               size_guidance={"tensors": 0})
     events.Reload()
     steps = [e.step for e in events.Tensors("loss/g_l1")]
