@@ -8,6 +8,7 @@ can tell which files were skipped and report them.
 """
 
 import hashlib
+import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -134,7 +135,8 @@ def paired_dataset(pairs, size=128, batch_size=16, training=False, seed=0, epoch
         raise ValueError(f"task must be 'sketch' or 'gray', got {task!r}")
     if extract_lines and task != "sketch":
         raise ValueError("extract_lines makes line-art inputs: it needs task='sketch'")
-    inputs, targets = zip(*[(str(a), str(b)) for a, b in pairs])
+    # As bytes, the way the OS names them: a file name that is not valid UTF-8 still opens.
+    inputs, targets = zip(*[(os.fsencode(a), os.fsencode(b)) for a, b in pairs])
     ds = tf.data.Dataset.from_tensor_slices(
         (tf.range(len(pairs), dtype=tf.int64), list(inputs), list(targets)))
     if training:

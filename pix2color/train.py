@@ -7,6 +7,7 @@ bars, logging, validation, checkpoints and NaN checks happen outside it, in `fit
 
 import dataclasses
 import math
+import shutil
 import signal
 import threading
 import time
@@ -232,6 +233,7 @@ class Trainer:
         self.data_info = dict(data_info or {}, train_pairs=len(self.train_pairs),
                               val_pairs=len(self.val_pairs))
         self.skipped = {}  # path -> times skipped as unreadable
+        self._check_free_space()
         self._write_json("config.json", self.describe())
 
     # --- set-up -------------------------------------------------------------------------
@@ -243,7 +245,22 @@ class Trainer:
             probe.write_bytes(b"\0" * 1024 * 1024)  # fail now, not hours in, on a full disk
             probe.unlink()
         except OSError as error:
-            raise OSError(f"cannot write the run folder {self.run_dir}: {error.strerror or error}") from None
+            raise OSError(f"cannot write the run folder {self.run_dir}: "
+                          f"{error.strerror or error}") from None
+
+    def _check_free_space(self):
+        """Fail before training, not hours in, when the disk cannot hold what the run writes:
+        `keep_checkpoints` + 1 checkpoints (weights and optimizer slots of both networks)
+        and the model/ and best/ folders."""
+        variables = self.generator.variables + (self.discriminator.variables
+                                                if self.discriminator is not None else [])
+        weights = sum(int(np.prod(v.shape)) * 4 for v in variables)
+        needed = weights * 3 * (self.config.keep_checkpoints + 1) + weights * 2
+        free = shutil.disk_usage(self.run_dir).free
+        if free < needed:
+            raise OSError(f"not enough free disk space for the run folder {self.run_dir}: "
+                          f"it needs about {needed / 2**20:.0f} MiB for checkpoints and models, "
+                          f"{free / 2**20:.0f} MiB are free")
 
     def _optimizer(self, schedule, model):
         if self.config.optimizer == "rmsprop":
@@ -385,6 +402,11 @@ class Trainer:
             if step >= self.total_steps:
                 break
         bar.close()
+        epoch_end = min((epoch + 1) * self.steps_per_epoch, self.total_steps)
+        if int(self.step) < epoch_end:
+            # Unreadable files made this pass shorter than an epoch: go on to the next epoch
+            # (re-reading this one's tail could find nothing readable, for ever).
+            self.step.assign(epoch_end)
         if done == 0 and int(self.step) == (epoch + 1) * self.steps_per_epoch:
             self._report_skipped(self.train_pairs, seen, "training", writer)
 
@@ -401,7 +423,7 @@ class Trainer:
         with writer.as_default(step=int(self.step)):
             tf.summary.scalar(f"data/skipped_{split}_files", len(missing))
         for pair in missing:
-            for path in pair:
+            for path in map(str, pair):
                 self.skipped[path] = self.skipped.get(path, 0) + 1
         if missing:
             listing = "\n".join(f"  {a}  |  {b}" for a, b in missing[:20])

@@ -137,6 +137,19 @@ def test_unwritable_run_folder_fails_before_training(pair_tree, tmp_path):
         Trainer(TrainConfig(mode="l1", **TINY), pairs_of(pair_tree), logdir=blocker)
 
 
+def test_full_disk_fails_before_training(pair_tree, tmp_path, monkeypatch):
+    import shutil
+
+    import pix2color.train
+
+    real = shutil.disk_usage
+    monkeypatch.setattr(pix2color.train.shutil, "disk_usage",
+                        lambda path: real(path)._replace(free=100_000))  # 100 kB left
+    with pytest.raises(OSError, match="not enough free disk space.*MiB are free"):
+        Trainer(TrainConfig(mode="gan", **TINY), pairs_of(pair_tree), logdir=tmp_path)
+    assert not list(tmp_path.rglob("ckpt-*"))        # nothing started
+
+
 def test_config_rejects_unknown_choices():
     with pytest.raises(ValueError, match="mode"):
         TrainConfig(mode="diffusion")

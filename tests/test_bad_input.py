@@ -1,0 +1,190 @@
+"""Every entry point against the same table of awkward and broken files: each one gives the
+right output or a clear error naming the file; training skips and counts; nothing crashes
+and no input is modified."""
+
+import hashlib
+import io
+import json
+import os
+import struct
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from pix2color import Colorizer
+from pix2color.app import colorize_upload
+from pix2color.data import find_pairs, paired_dataset
+from pix2color.files import ImageReadError
+
+NON_UTF8 = os.fsdecode(b"caf\xe9.png")  # a Latin-1 file name, not valid UTF-8
+
+
+def _png_chunk(kind, data):
+    return (struct.pack(">I", len(data)) + kind + data +
+            struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+
+def make_inputs(folder):
+    """{file name: expected}: expected is the (width, height) a readable image keeps, or a
+    fragment of the error that names it."""
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    rgb = Image.fromarray(rng.integers(0, 256, (24, 40, 3), np.uint8))
+    png, jpeg = io.BytesIO(), io.BytesIO()
+    rgb.save(png, "PNG")
+    rgb.save(jpeg, "JPEG")
+    png, jpeg = png.getvalue(), jpeg.getvalue()
+    palette = rgb.convert("P", palette=Image.ADAPTIVE, colors=16)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees": shown 24 wide and 40 high
+    huge = struct.pack(">IIBBBBB", 30000, 30000, 8, 0, 0, 0, 0)  # 900 Mpixel header, no data
+    writers = {
+        "zero.png": lambda p: p.write_bytes(b""),
+        "truncated.png": lambda p: p.write_bytes(png[: len(png) // 2]),
+        "truncated.jpg": lambda p: p.write_bytes(jpeg[: len(jpeg) // 2]),
+        "text.png": lambda p: p.write_text("hello, not a picture\n"),
+        "cmyk.jpg": lambda p: rgb.convert("CMYK").save(p, "JPEG"),
+        "sixteen.png": lambda p: Image.fromarray(
+            rng.integers(0, 65536, (24, 40)).astype(np.uint16)).save(p),
+        "palette.png": lambda p: palette.save(p, transparency=0),
+        "la.png": lambda p: rgb.convert("LA").save(p),
+        "rgba.png": lambda p: rgb.convert("RGBA").save(p),
+        "exif.jpg": lambda p: rgb.save(p, "JPEG", exif=exif.tobytes()),
+        "one.png": lambda p: Image.new("RGB", (1, 1), "red").save(p),
+        "strip.png": lambda p: Image.new("L", (10000, 1), 80).save(p),
+        "bomb.png": lambda p: p.write_bytes(
+            b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", huge) +
+            _png_chunk(b"IDAT", zlib.compress(b"\0" * 100)) + _png_chunk(b"IEND", b"")),
+        NON_UTF8: lambda p: rgb.save(p, "PNG"),
+    }
+    for name, write in writers.items():
+        write(folder / name)
+    return {"zero.png": "not an image", "truncated.png": "truncated",
+            "truncated.jpg": "truncated", "text.png": "not an image", "cmyk.jpg": (40, 24),
+            "sixteen.png": (40, 24), "palette.png": (40, 24), "la.png": (40, 24),
+            "rgba.png": (40, 24), "exif.jpg": (24, 40), "one.png": (1, 1),
+            "strip.png": (10000, 1), "bomb.png": "too large", NON_UTF8: (40, 24)}
+
+
+def fingerprint(folder):
+    return {p: hashlib.sha1(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*"))
+            if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("awkward") / "in"
+    table = make_inputs(folder)
+    before = fingerprint(folder)
+    yield folder, table
+    assert fingerprint(folder) == before  # no entry point modified an input
+
+
+@pytest.fixture(scope="module")
+def colorizer():
+    return Colorizer.load("sketch")
+
+
+@pytest.mark.parametrize("entry", ["Colorizer.colorize", "app handler"])
+def test_python_entry_points(inputs, colorizer, entry):
+    folder, table = inputs
+    call = {"Colorizer.colorize": lambda path: colorizer.colorize(path),
+            "app handler": lambda path: colorize_upload(colorizer, str(path))}[entry]
+    for name, expected in table.items():
+        path = folder / name
+        if isinstance(expected, tuple):
+            result = call(path)
+            assert result.size == expected, name
+            assert result.mode in ("RGB", "RGBA"), name
+        else:
+            with pytest.raises(ImageReadError) as error:
+                call(path)
+            assert str(path) in str(error.value) or path.name in str(error.value), name
+            assert expected in str(error.value), (name, str(error.value))
+    with pytest.raises(ImageReadError, match="is a folder"):
+        call(folder)
+
+
+def test_cli_colorizes_a_folder_of_them(inputs, tmp_path):
+    folder, table = inputs
+    result = subprocess.run([sys.executable, "-m", "pix2color", "colorize", str(folder), "-o",
+                             str(tmp_path / "out")], capture_output=True, timeout=600,
+                            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    stderr = result.stderr.decode("utf-8", "replace")
+    assert result.returncode == 1 and b"Traceback" not in result.stderr, stderr[-3000:]
+    bad = [name for name, expected in table.items() if not isinstance(expected, tuple)]
+    assert f"skipped {len(bad)} file(s)" in stderr
+    for name in bad:
+        assert name in stderr and table[name] in stderr, name
+    for name, expected in table.items():
+        if isinstance(expected, tuple):
+            written = tmp_path / "out" / Path(name).with_suffix(".png").name
+            assert Image.open(written).size == expected, name
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    nothing = subprocess.run([sys.executable, "-m", "pix2color", "colorize", str(empty), "-o",
+                              str(tmp_path / "none")],
+                             capture_output=True, text=True, timeout=300,
+                             env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    assert nothing.returncode == 2 and "no images found" in nothing.stderr
+
+
+def test_data_pipeline_and_training_skip_and_count_them(inputs, tmp_path):
+    from pix2color.train import TrainConfig, Trainer
+
+    folder, table = inputs
+    target = folder / "rgba.png"
+    for name, expected in table.items():
+        got = sum(int(batch[0].shape[0]) for batch in paired_dataset(
+            [(folder / name, target)], size=32, batch_size=2))
+        assert got == (1 if isinstance(expected, tuple) else 0), name
+    # A pair with mismatched sizes is resized to the training size like any other.
+    (batch,) = list(paired_dataset([(folder / "strip.png", folder / "one.png")], 32, 1))
+    assert batch[0].shape == batch[1].shape == (1, 32, 32, 3)
+    pairs = [(folder / name, target) for name in table]
+    config = TrainConfig(size=32, width=4, disc_width=4, batch_size=4, epochs=1,
+                         precision="float32", mode="l1")
+    trainer = Trainer(config, pairs, [], logdir=tmp_path / "runs", run_name="awkward")
+    trainer.fit()                                        # no crash: trains on the rest
+    skipped = json.loads((trainer.run_dir / "skipped_files.json").read_text())
+    bad = {str(folder / name) for name, expected in table.items()
+           if not isinstance(expected, tuple)}
+    assert set(skipped) - {str(target)} == bad           # each bad file named and counted
+    assert all(skipped[path] == 1 for path in bad)
+
+
+def test_pairs_without_partners_and_folders_without_images(tmp_path):
+    sketch, colour = tmp_path / "sketch", tmp_path / "src"
+    sketch.mkdir()
+    colour.mkdir()
+    with pytest.raises(ValueError, match="no image pairs found"):
+        find_pairs(sketch, colour)                       # a directory with no images
+    for name in ("a", "b"):
+        Image.new("RGB", (8, 8)).save(sketch / f"{name}.png")
+    Image.new("RGB", (8, 8)).save(colour / "a.png")
+    pairs, unmatched = find_pairs(sketch, colour)        # b has no colour partner
+    assert len(pairs) == 1 and unmatched == [str(sketch / "b.png")]
+
+
+def test_serving_signature_takes_them_as_bytes(inputs, colorizer, tmp_path):
+    folder, table = inputs
+    export = tf.saved_model.load(str(colorizer.export(tmp_path / "served")))
+    colorize_image = export.signatures["colorize_image"]
+    for name, expected in table.items():
+        data = (folder / name).read_bytes()
+        if name == "bomb.png":
+            continue  # TF would try to allocate its 900 Mpixels: see the README's note
+        if isinstance(expected, tuple):
+            png = colorize_image(image_bytes=tf.constant([data]))["png_bytes"][0].numpy()
+            size = Image.open(io.BytesIO(png)).size
+            # The graph does not apply EXIF orientation (documented): the stored size.
+            assert size == ((40, 24) if name == "exif.jpg" else expected), name
+        else:
+            with pytest.raises(tf.errors.InvalidArgumentError):
+                colorize_image(image_bytes=tf.constant([data]))
