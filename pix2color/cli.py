@@ -138,6 +138,9 @@ def add_training_arguments(parser, limit=None, epochs=10):
     run.add_argument("--decay-fraction", type=float, default=0.0)
     run.add_argument("--precision", choices=("auto", "mixed", "float32"), default="auto")
     run.add_argument("--jit", action="store_true", help="XLA (measured ~5x slower on CPU)")
+    run.add_argument("--strategy", choices=("auto", "mirrored", "multiworker", "tpu", "none"),
+                     default="auto", help="tf.distribute: auto = multiworker when TF_CONFIG "
+                     "lists several hosts, mirrored with several GPUs, else none")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--logdir", default="runs")
     run.add_argument("--log-every", type=int, default=10, help="steps between scalar logs")
@@ -153,7 +156,7 @@ def add_training_arguments(parser, limit=None, epochs=10):
 def train_from_args(args):
     """Build the pairs, the config and the trainer from parsed arguments, and train."""
     from .data import colour_images, danbooru_pairs, find_pairs, split_pairs
-    from .train import TrainConfig, Trainer
+    from .train import TrainConfig, Trainer, make_strategy
 
     if args.extract_lines and args.task != "sketch":
         raise SystemExit("--extract-lines makes line art: use it with --task sketch")
@@ -189,8 +192,9 @@ def train_from_args(args):
         decay_fraction=args.decay_fraction, precision=args.precision, jit=args.jit,
         seed=args.seed, log_every=args.log_every, image_every=args.image_every,
         checkpoint_every=args.checkpoint_every, deterministic=args.deterministic)
+    strategy = make_strategy(args.strategy)
     trainer = Trainer(config, splits["train"], splits["val"], logdir=args.logdir,
-                      run_name=args.run_name,
+                      run_name=args.run_name, strategy=strategy,
                       data_info={"source": source, "pairs": len(pairs),
                                  "split_by": args.split_by, "val_fraction": args.val_fraction,
                                  "test_fraction": args.test_fraction})

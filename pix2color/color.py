@@ -14,11 +14,13 @@ import functools
 import numpy as np
 import tensorflow as tf
 
-_RGB_TO_XYZ = tf.constant([[0.4124564, 0.3575761, 0.1804375],
-                           [0.2126729, 0.7151522, 0.0721750],
-                           [0.0193339, 0.1191920, 0.9503041]], tf.float32)
-_XYZ_TO_RGB = tf.linalg.inv(_RGB_TO_XYZ)
-_WHITE_D65 = tf.constant([0.95047, 1.0, 1.08883], tf.float32)
+# numpy, not tf.constant: importing pix2color must not start TensorFlow's runtime, or a
+# MultiWorkerMirroredStrategy created afterwards could not configure its collectives.
+_RGB_TO_XYZ = np.array([[0.4124564, 0.3575761, 0.1804375],
+                        [0.2126729, 0.7151522, 0.0721750],
+                        [0.0193339, 0.1191920, 0.9503041]], np.float32)
+_XYZ_TO_RGB = np.linalg.inv(_RGB_TO_XYZ).astype(np.float32)
+_WHITE_D65 = np.array([0.95047, 1.0, 1.08883], np.float32)
 _DELTA = 6.0 / 29.0
 AB_SCALE = 128.0
 
@@ -43,7 +45,7 @@ def _f(t):
 
 def rgb_to_lab(rgb):
     """sRGB in [0, 1] (..., 3) -> Lab (..., 3)."""
-    xyz = tf.tensordot(_linear(rgb), tf.transpose(_RGB_TO_XYZ), 1) / _WHITE_D65
+    xyz = tf.tensordot(_linear(rgb), _RGB_TO_XYZ.T, 1) / _WHITE_D65
     fx, fy, fz = tf.unstack(_f(xyz), axis=-1)
     return tf.stack([116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)], axis=-1)
 
@@ -106,7 +108,7 @@ def _linear_rgb(lab):
     fy = (l + 16.0) / 116.0
     f = tf.stack([fy + a / 500.0, fy, fy - b / 200.0], axis=-1)
     xyz = tf.where(f > _DELTA, f**3, 3.0 * _DELTA**2 * (f - 4.0 / 29.0)) * _WHITE_D65
-    return tf.tensordot(xyz, tf.transpose(_XYZ_TO_RGB), 1)
+    return tf.tensordot(xyz, _XYZ_TO_RGB.T, 1)
 
 
 def _unclipped_rgb(lab):
@@ -167,7 +169,7 @@ def _table_index(values):
 def lightness(rgb):
     """CIE L of an sRGB numpy image (..., 3) in [0, 1] -> (...), float32."""
     to_linear, y_to_lightness, _ = _tables()
-    y = to_linear[_table_index(rgb)] @ _RGB_TO_XYZ.numpy()[1]
+    y = to_linear[_table_index(rgb)] @ _RGB_TO_XYZ[1]
     return y_to_lightness[_table_index(y)]
 
 
@@ -181,7 +183,7 @@ def _linear_planes(fy, y, a, b):
     x = _f_inverse(fy + a * np.float32(1.0 / 500.0)) * np.float32(_WHITE_D65[0])
     z = _f_inverse(fy - b * np.float32(1.0 / 200.0)) * np.float32(_WHITE_D65[2])
     return [np.float32(m[0]) * x + np.float32(m[1]) * y + np.float32(m[2]) * z
-            for m in _XYZ_TO_RGB.numpy()]
+            for m in _XYZ_TO_RGB]
 
 
 def _fit(planes, tolerance=1e-4):

@@ -117,7 +117,7 @@ def _load_pair(index, input_path, target_path, size, task, augment, seed, extrac
 
 
 def paired_dataset(pairs, size=128, batch_size=16, training=False, seed=0, epoch=0, skip=0,
-                   task="sketch", extract_lines=False):
+                   task="sketch", extract_lines=False, shard=None):
     """Stream `(inputs, targets, pair_indices)` batches.
 
     `sketch`: RGB input and target in [-1, 1]. `gray`: the pair's target is a colour image;
@@ -127,7 +127,8 @@ def paired_dataset(pairs, size=128, batch_size=16, training=False, seed=0, epoch
     Training shuffles with a seed per epoch and applies pix2pix jitter (upscale ~1.12x,
     random crop) and a horizontal flip, identical for input and target; the randomness
     is drawn from (seed, epoch, pair index), so a run resumed part-way (`skip` elements)
-    sees exactly what the uninterrupted run saw.
+    sees exactly what the uninterrupted run saw. `shard=(index, count)` keeps every
+    count-th pair after the shuffle (one worker's share under tf.distribute).
     """
     if not pairs:
         raise ValueError("no image pairs to read")
@@ -141,6 +142,8 @@ def paired_dataset(pairs, size=128, batch_size=16, training=False, seed=0, epoch
         (tf.range(len(pairs), dtype=tf.int64), list(inputs), list(targets)))
     if training:
         ds = ds.shuffle(len(pairs), seed=seed + epoch, reshuffle_each_iteration=False)
+    if shard:
+        ds = ds.shard(shard[1], shard[0])
     if skip:
         ds = ds.skip(skip)
 

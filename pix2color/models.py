@@ -6,6 +6,7 @@ model can be built without touching Keras's global policy; outputs are always fl
 """
 
 import keras
+import tensorflow as tf
 
 NORMS = ("batch", "instance", "none")
 UPSAMPLINGS = ("transpose", "resize")
@@ -13,7 +14,12 @@ UPSAMPLINGS = ("transpose", "resize")
 
 def _norm(kind, dtype, name):
     if kind == "batch":
-        return keras.layers.BatchNormalization(momentum=0.9, dtype=dtype, name=name)
+        # Built under a strategy with several replicas (tf.distribute), the statistics are
+        # taken over the global batch, so N devices train like one device with N times the
+        # batch; per-replica statistics would make multi-GPU pix2pix train differently.
+        synchronized = tf.distribute.get_strategy().num_replicas_in_sync > 1
+        return keras.layers.BatchNormalization(momentum=0.9, synchronized=synchronized,
+                                               dtype=dtype, name=name)
     if kind == "instance":
         # Instance normalization, the Keras 3 replacement for tensorflow-addons' layer.
         return keras.layers.GroupNormalization(groups=-1, dtype=dtype, name=name)

@@ -6,7 +6,9 @@ bars, logging, validation, checkpoints and NaN checks happen outside it, in `fit
 """
 
 import dataclasses
+import json
 import math
+import os
 import shutil
 import signal
 import threading
@@ -151,6 +153,59 @@ def _on_sigterm(trainer):
     return signal.signal(signal.SIGTERM, request_stop)
 
 
+def _global_batch_share(inputs):
+    """This replica's share of the global batch. Losses are means over a replica's batch and
+    the replicas' gradients are summed, so scaling by the share gives the gradient of the
+    mean over the global batch: the same update as one device with the whole batch."""
+    local = tf.cast(tf.shape(inputs)[0], tf.float32)
+    return local / tf.distribute.get_replica_context().all_reduce("SUM", local)
+
+
+def _worker_count(strategy):
+    resolver = getattr(strategy, "cluster_resolver", None)
+    cluster = resolver.cluster_spec().as_dict() if resolver is not None else {}
+    return max(1, sum(len(cluster.get(kind, [])) for kind in ("chief", "worker")))
+
+
+def _is_chief(strategy):
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if _worker_count(strategy) == 1:
+        return True
+    return (resolver.task_type in ("chief", None) or
+            (resolver.task_type == "worker" and resolver.task_id == 0 and
+             "chief" not in resolver.cluster_spec().as_dict()))
+
+
+def _task_id(strategy):
+    resolver = getattr(strategy, "cluster_resolver", None)
+    return getattr(resolver, "task_id", 0) or 0
+
+
+def make_strategy(name="auto"):
+    """A tf.distribute strategy by name: `none` (the default, one device), `mirrored` (all
+    local GPUs, or CPU), `multiworker` (hosts listed in the TF_CONFIG environment variable),
+    `tpu`, or `auto`: multiworker when TF_CONFIG lists several workers, mirrored when there
+    are several GPUs, none otherwise."""
+    if name == "auto":
+        cluster = json.loads(os.environ.get("TF_CONFIG", "{}")).get("cluster", {})
+        if sum(len(hosts) for hosts in cluster.values()) > 1:
+            name = "multiworker"
+        else:
+            name = "mirrored" if len(tf.config.list_logical_devices("GPU")) > 1 else "none"
+    if name == "none":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multiworker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if name == "tpu":
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+        return tf.distribute.TPUStrategy(resolver)
+    raise ValueError(f"strategy must be auto, mirrored, multiworker, tpu or none, got {name!r}")
+
+
 def _mark_session_start(writer, step):
     """Tell TensorBoard a session starts at `step`: on a resume, whatever the interrupted
     run logged from `step` on (after its last checkpoint) is dropped, not shown twice."""
@@ -175,8 +230,11 @@ class Trainer:
     """
 
     def __init__(self, config, train_pairs, val_pairs=(), logdir="runs", run_name=None,
-                 data_info=None):
+                 data_info=None, strategy=None):
         self.config = c = config
+        # tf.distribute: the current strategy unless one is given (see `make_strategy`).
+        self.strategy = strategy or tf.distribute.get_strategy()
+        self.is_chief = _is_chief(self.strategy)
         self.train_pairs, self.val_pairs = list(train_pairs), list(val_pairs)
         if not self.train_pairs:
             raise ValueError("no training pairs")
@@ -187,6 +245,26 @@ class Trainer:
         keras.utils.set_random_seed(c.seed)
         self.policy = resolve_precision(c.precision)
 
+        # Plain counters, the same on every worker: created outside the strategy's scope.
+        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        self.best = tf.Variable(np.inf, dtype=tf.float32, trainable=False, name="best_score")
+        with self.strategy.scope():
+            self._build(c)
+        self.regression_mode = "l1" if c.mode == "gan" else c.mode
+        self._compiled_gan_step = self._distributed(self._gan_step)
+        self._compiled_regression_step = self._distributed(self._regression_step)
+        self._predict = tf.function(lambda x: self.generator(x, training=False),
+                                    reduce_retracing=True)
+        self.data_info = dict(data_info or {}, train_pairs=len(self.train_pairs),
+                              val_pairs=len(self.val_pairs))
+        self.skipped = {}  # path -> times skipped as unreadable
+        self._check_free_space()
+        self._write_json("config.json", self.describe())
+
+    # --- set-up -------------------------------------------------------------------------
+
+    def _build(self, c):
+        """Networks, optimizers, counters and checkpoints (under the strategy's scope)."""
         channels = (3, 3) if c.task == "sketch" else (1, 2)
         self.generator_args = dict(size=None)
         if c.generator == "unet":
@@ -215,28 +293,16 @@ class Trainer:
                 ConstantThenLinearDecay(c.learning_rate, d_steps, min(decay_steps, d_steps)),
                 self.discriminator)
 
-        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-        self.best = tf.Variable(np.inf, dtype=tf.float32, trainable=False, name="best_score")
         nets = {"generator": self.generator, "g_optimizer": self.g_optimizer}
         if self.discriminator is not None:
             nets.update(discriminator=self.discriminator, d_optimizer=self.d_optimizer)
         self.checkpoint = tf.train.Checkpoint(step=self.step, best=self.best, **nets)
-        self.checkpoints = tf.train.CheckpointManager(
-            self.checkpoint, self.run_dir / "checkpoints", max_to_keep=c.keep_checkpoints)
-        self.regression_mode = "l1" if c.mode == "gan" else c.mode
-        self._compiled_gan_step = tf.function(self._gan_step, jit_compile=c.jit,
-                                              reduce_retracing=True)
-        self._compiled_regression_step = tf.function(self._regression_step, jit_compile=c.jit,
-                                                     reduce_retracing=True)
-        self._predict = tf.function(lambda x: self.generator(x, training=False),
-                                    reduce_retracing=True)
-        self.data_info = dict(data_info or {}, train_pairs=len(self.train_pairs),
-                              val_pairs=len(self.val_pairs))
-        self.skipped = {}  # path -> times skipped as unreadable
-        self._check_free_space()
-        self._write_json("config.json", self.describe())
-
-    # --- set-up -------------------------------------------------------------------------
+        # Every worker takes part in a save; only the chief's lands in checkpoints/.
+        directory = self.run_dir / "checkpoints"
+        if not self.is_chief:
+            directory = self.run_dir / f".worker-{_task_id(self.strategy)}-checkpoints"
+        self.checkpoints = tf.train.CheckpointManager(self.checkpoint, directory,
+                                                      max_to_keep=c.keep_checkpoints)
 
     def _prepare_run_dir(self):
         try:
@@ -279,9 +345,20 @@ class Trainer:
                 "generator_parameters": self.generator.count_params()}
 
     def _write_json(self, name, value):
-        write_json(self.run_dir / name, value)
+        if self.is_chief:
+            write_json(self.run_dir / name, value)
 
     # --- the compiled steps -------------------------------------------------------------
+
+    def _distributed(self, step):
+        """Compile `step` to run on every replica of the strategy; losses come back averaged."""
+        replica_step = tf.function(step, jit_compile=self.config.jit, reduce_retracing=True)
+
+        def run(inputs, targets):
+            losses = self.strategy.run(replica_step, args=(inputs, targets))
+            return {k: self.strategy.reduce("MEAN", v, axis=None) for k, v in losses.items()}
+
+        return tf.function(run, reduce_retracing=True)
 
     def _gan_step(self, inputs, targets):
         c, G, D = self.config, self.generator, self.discriminator
@@ -291,8 +368,9 @@ class Trainer:
             fake_logits = D([inputs, fake], training=True)
             g_losses = generator_loss(fake_logits, fake, targets, c.l1_weight, c.gan_loss)
             d_losses = discriminator_loss(real_logits, fake_logits, c.gan_loss)
-            g_scaled = self.g_optimizer.scale_loss(g_losses["total"])
-            d_scaled = self.d_optimizer.scale_loss(d_losses["total"])
+            share = _global_batch_share(inputs)
+            g_scaled = self.g_optimizer.scale_loss(g_losses["total"] * share)
+            d_scaled = self.d_optimizer.scale_loss(d_losses["total"] * share)
         g_grads = g_tape.gradient(g_scaled, G.trainable_variables)
         d_grads = d_tape.gradient(d_scaled, D.trainable_variables)
         self.g_optimizer.apply_gradients(zip(g_grads, G.trainable_variables))
@@ -304,7 +382,7 @@ class Trainer:
         G = self.generator
         with tf.GradientTape() as tape:
             losses = regression_loss(G(inputs, training=True), targets, self.regression_mode)
-            scaled = self.g_optimizer.scale_loss(losses["total"])
+            scaled = self.g_optimizer.scale_loss(losses["total"] * _global_batch_share(inputs))
         grads = tape.gradient(scaled, G.trainable_variables)
         self.g_optimizer.apply_gradients(zip(grads, G.trainable_variables))
         return {f"g_{k}": v for k, v in losses.items()}
@@ -330,11 +408,14 @@ class Trainer:
     def fit(self):
         """Train until `total_steps`; returns the final validation metrics (if any)."""
         c = self.config
-        self._val_writer = tf.summary.create_file_writer(str(self.run_dir / "validation"))
-        train_writer = tf.summary.create_file_writer(str(self.run_dir / "train"))
+        if self.is_chief:
+            self._val_writer = tf.summary.create_file_writer(str(self.run_dir / "validation"))
+            train_writer = tf.summary.create_file_writer(str(self.run_dir / "train"))
+            for writer in (train_writer, self._val_writer):
+                _mark_session_start(writer, int(self.step) + 1)
+        else:  # other workers compute and checkpoint with the chief, but write no logs
+            self._val_writer = train_writer = tf.summary.create_noop_writer()
         val_writer = self._val_writer
-        for writer in (train_writer, val_writer):
-            _mark_session_start(writer, int(self.step) + 1)
         if int(self.step) == 0:
             self._log_hparams(train_writer)
         image_batch = self._image_batch()
@@ -358,15 +439,16 @@ class Trainer:
             val_writer.flush()
             if previous_handler is not None:
                 signal.signal(signal.SIGTERM, previous_handler)
-        self.save_generator(self.run_dir / "model", metrics)
+        if self.is_chief:
+            self.save_generator(self.run_dir / "model", metrics)
+        else:
+            shutil.rmtree(self.checkpoints.directory, ignore_errors=True)
         return metrics
 
     def _train_epoch(self, epoch, done, writer, image_batch):
         c = self.config
         steps = min(self.steps_per_epoch, self.total_steps - epoch * self.steps_per_epoch)
-        data = paired_dataset(self.train_pairs, c.size, c.batch_size, training=True, seed=c.seed,
-                              epoch=epoch, skip=done * c.batch_size, task=c.task,
-                              extract_lines=c.extract_lines)
+        data = self._training_data(epoch, done)
         seen = []
         bar = tqdm(total=steps, initial=done, desc=f"epoch {epoch + 1}/{c.epochs}",
                    unit="step", dynamic_ncols=True)
@@ -374,8 +456,8 @@ class Trainer:
         for inputs, targets, indices in data:
             losses = self.train_step(inputs, targets)
             step = int(self.step)
-            seen.append(indices.numpy())
-            images += int(inputs.shape[0])
+            seen += [t.numpy() for t in self.strategy.experimental_local_results(indices)]
+            images += sum(int(t.shape[0]) for t in self.strategy.experimental_local_results(inputs))
             self._check_finite(losses, step)
             bar.update(1)
             bar.set_postfix({**{k: f"{v:.3f}" for k, v in losses.items() if k.endswith("l1") or
@@ -407,8 +489,28 @@ class Trainer:
             # Unreadable files made this pass shorter than an epoch: go on to the next epoch
             # (re-reading this one's tail could find nothing readable, for ever).
             self.step.assign(epoch_end)
-        if done == 0 and int(self.step) == (epoch + 1) * self.steps_per_epoch:
+        if done == 0 and int(self.step) == (epoch + 1) * self.steps_per_epoch and \
+                _worker_count(self.strategy) == 1:
+            # (with several workers each sees only its own shard of the pairs)
             self._report_skipped(self.train_pairs, seen, "training", writer)
+
+    def _training_data(self, epoch, done):
+        """This epoch's batches from step `done` on. Under a strategy with several replicas,
+        each worker reads its own shard of the (identically shuffled) pairs, batched per
+        replica, so no file is decoded twice."""
+        c = self.config
+
+        def make(context=None):
+            shards = context.num_input_pipelines if context else 1
+            batch = context.get_per_replica_batch_size(c.batch_size) if context else c.batch_size
+            return paired_dataset(self.train_pairs, c.size, batch, training=True, seed=c.seed,
+                                  epoch=epoch, skip=done * c.batch_size // shards, task=c.task,
+                                  extract_lines=c.extract_lines,
+                                  shard=(context.input_pipeline_id, shards) if context else None)
+
+        if self.strategy.num_replicas_in_sync == 1:
+            return make()
+        return self.strategy.distribute_datasets_from_function(make)
 
     def _check_finite(self, losses, step):
         bad = {k: v for k, v in losses.items() if not math.isfinite(v)}
@@ -462,7 +564,8 @@ class Trainer:
         score = _badness(c.best_metric, metrics[c.best_metric])
         if score < float(self.best):
             self.best.assign(score)
-            self.save_generator(self.run_dir / "best", metrics)
+            if self.is_chief:
+                self.save_generator(self.run_dir / "best", metrics)
         return metrics
 
     def _image_batch(self):
