@@ -64,6 +64,25 @@ def colorize_command(args):
     return 0
 
 
+def prepare_command(args):
+    from .data import colour_images, danbooru_pairs, split_pairs
+    from .shards import write_shards
+
+    if args.task == "gray":
+        pairs, unmatched = colour_images(args.data)[: args.limit], []
+    else:
+        pairs, unmatched = danbooru_pairs(args.data, args.limit)
+    splits = split_pairs(pairs, args.val_fraction, args.test_fraction, by=args.split_by)
+    for name, split in splits.items():
+        if split:
+            manifest = write_shards(split, Path(args.out_dir) / name, args.shard_mb,
+                                    same_file=args.task == "gray")
+            print(f"{name}: {len(split)} pairs in {len(manifest['shards'])} shard(s)")
+    if unmatched:
+        print(f"{len(unmatched)} input file(s) have no partner and were left out")
+    return 0
+
+
 def pairs_command(args):
     from .sketch import make_pairs
 
@@ -156,10 +175,11 @@ def add_training_arguments(parser, limit=None, epochs=10):
 def train_from_args(args):
     """Build the pairs, the config and the trainer from parsed arguments, and train."""
     from .data import colour_images, danbooru_pairs, find_pairs, split_pairs
-    from .train import TrainConfig, Trainer, make_strategy
 
     if args.extract_lines and args.task != "sketch":
         raise SystemExit("--extract-lines makes line art: use it with --task sketch")
+    if args.data and (Path(args.data) / "train" / "manifest.json").is_file():
+        return _train(args, *_sharded_splits(args.data), source=f"shards in {args.data}")
     if args.task == "gray" or args.extract_lines:
         if not args.data:
             raise SystemExit(f"--{'task gray' if args.task == 'gray' else 'extract-lines'} "
@@ -182,6 +202,25 @@ def train_from_args(args):
     splits = split_pairs(pairs, args.val_fraction, args.test_fraction, by=args.split_by)
     print(f"{len(pairs)} pairs: {len(splits['train'])} train / {len(splits['val'])} val / "
           f"{len(splits['test'])} test")
+    return _train(args, splits["train"], splits["val"], source=source,
+                  data_info={"pairs": len(pairs), "split_by": args.split_by,
+                             "val_fraction": args.val_fraction,
+                             "test_fraction": args.test_fraction})
+
+
+def _sharded_splits(folder):
+    from .shards import ShardedPairs
+
+    train = ShardedPairs(Path(folder) / "train")
+    val = ShardedPairs(Path(folder) / "val") if (Path(folder) / "val" / "manifest.json").is_file() \
+        else []
+    print(f"shards: {len(train)} train / {len(val)} val pairs ({len(train.files)} train shards)")
+    return train, val
+
+
+def _train(args, train_pairs, val_pairs, source, data_info=None):
+    from .train import TrainConfig, Trainer, make_strategy
+
     config = TrainConfig(
         task=args.task, extract_lines=args.extract_lines, generator=args.generator,
         optimizer=args.optimizer, mode=args.mode, size=args.size, width=args.width,
@@ -193,11 +232,9 @@ def train_from_args(args):
         seed=args.seed, log_every=args.log_every, image_every=args.image_every,
         checkpoint_every=args.checkpoint_every, deterministic=args.deterministic)
     strategy = make_strategy(args.strategy)
-    trainer = Trainer(config, splits["train"], splits["val"], logdir=args.logdir,
+    trainer = Trainer(config, train_pairs, val_pairs, logdir=args.logdir,
                       run_name=args.run_name, strategy=strategy,
-                      data_info={"source": source, "pairs": len(pairs),
-                                 "split_by": args.split_by, "val_fraction": args.val_fraction,
-                                 "test_fraction": args.test_fraction})
+                      data_info={"source": source, **(data_info or {})})
     if args.resume:
         restored = trainer.restore()
         print(f"resuming from {restored} (step {int(trainer.step)})" if restored
@@ -298,6 +335,22 @@ def build_parser():
     evaluate.add_argument("--batch-size", type=int, default=16)
     evaluate.add_argument("--out", help="write the table here (markdown); the grid goes beside it")
     evaluate.set_defaults(run=evaluate_command)
+
+    prepare = commands.add_parser(
+        "prepare", help="pack paired folders into sharded TFRecord files for large data sets",
+        description="Writes OUT_DIR/train, OUT_DIR/val and OUT_DIR/test, each a set of "
+                    "~150 MB TFRecord shards (images kept encoded) with a manifest.json; "
+                    "`pix2color train --data OUT_DIR` then reads the shards.")
+    prepare.add_argument("data", help="as `train --data`: a folder with sketch/ and src/ "
+                         "(or of colour images with --task gray)")
+    prepare.add_argument("out_dir")
+    prepare.add_argument("--task", choices=("sketch", "gray"), default="sketch")
+    prepare.add_argument("--limit", type=int, default=None)
+    prepare.add_argument("--val-fraction", type=float, default=0.1)
+    prepare.add_argument("--test-fraction", type=float, default=0.1)
+    prepare.add_argument("--split-by", choices=("name", "folder"), default="name")
+    prepare.add_argument("--shard-mb", type=float, default=150.0)
+    prepare.set_defaults(run=prepare_command)
 
     pairs = commands.add_parser(
         "pairs", help="make line-art training pairs from a folder of colour images (XDoG)",

@@ -93,12 +93,14 @@ def decode_rgb(data):
     return colour * alpha + (1.0 - alpha)
 
 
-def _load_pair(index, input_path, target_path, size, task, augment, seed, extract_lines):
-    target = decode_rgb(tf.io.read_file(target_path))
+def _load_pair(index, input_data, target_data, size, task, augment, seed, extract_lines):
+    """Encoded input and target -> network tensors (`input_data` is unused when the input is
+    made from the target)."""
+    target = decode_rgb(target_data)
     # For `gray` and for extracted lines the input is made from the target after
     # augmentation, so the two can never be cropped differently (and the file is read once).
     from_target = task == "gray" or extract_lines
-    images = [target] if from_target else [decode_rgb(tf.io.read_file(input_path)), target]
+    images = [target] if from_target else [decode_rgb(input_data), target]
     both_size = round(size * JITTER_SCALE) if augment else size
     both = tf.concat([tf.image.resize(im, [both_size, both_size], antialias=True)
                       for im in images], axis=-1)
@@ -129,6 +131,8 @@ def paired_dataset(pairs, size=128, batch_size=16, training=False, seed=0, epoch
     is drawn from (seed, epoch, pair index), so a run resumed part-way (`skip` elements)
     sees exactly what the uninterrupted run saw. `shard=(index, count)` keeps every
     count-th pair after the shuffle (one worker's share under tf.distribute).
+    `pairs` is a list of `(input_path, target_path)`, or `pix2color.shards.ShardedPairs`
+    (TFRecord shards made by `pix2color prepare`), read the same way.
     """
     if not pairs:
         raise ValueError("no image pairs to read")
@@ -136,20 +140,28 @@ def paired_dataset(pairs, size=128, batch_size=16, training=False, seed=0, epoch
         raise ValueError(f"task must be 'sketch' or 'gray', got {task!r}")
     if extract_lines and task != "sketch":
         raise ValueError("extract_lines makes line-art inputs: it needs task='sketch'")
-    # As bytes, the way the OS names them: a file name that is not valid UTF-8 still opens.
-    inputs, targets = zip(*[(os.fsencode(a), os.fsencode(b)) for a, b in pairs])
-    ds = tf.data.Dataset.from_tensor_slices(
-        (tf.range(len(pairs), dtype=tf.int64), list(inputs), list(targets)))
-    if training:
-        ds = ds.shuffle(len(pairs), seed=seed + epoch, reshuffle_each_iteration=False)
+    from_target = task == "gray" or extract_lines
+    from_files = not hasattr(pairs, "records")
+    if from_files:
+        # As bytes, the way the OS names them: a name that is not valid UTF-8 still opens.
+        inputs, targets = zip(*[(os.fsencode(a), os.fsencode(b)) for a, b in pairs])
+        ds = tf.data.Dataset.from_tensor_slices(
+            (tf.range(len(pairs), dtype=tf.int64), list(inputs), list(targets)))
+        if training:
+            ds = ds.shuffle(len(pairs), seed=seed + epoch, reshuffle_each_iteration=False)
+    else:
+        ds = pairs.records(shuffle_seed=seed + epoch if training else None)
     if shard:
         ds = ds.shard(shard[1], shard[0])
     if skip:
         ds = ds.skip(skip)
 
-    def load(index, input_path, target_path):
+    def load(index, input_data, target_data):
+        if from_files:  # paths so far: read the files (the input only when it is needed)
+            target_data = tf.io.read_file(target_data)
+            input_data = target_data if from_target else tf.io.read_file(input_data)
         element_seed = tf.stack([tf.cast(seed * 100003 + epoch, tf.int64), index])
-        return _load_pair(index, input_path, target_path, size, task, training, element_seed,
+        return _load_pair(index, input_data, target_data, size, task, training, element_seed,
                           extract_lines)
 
     ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)

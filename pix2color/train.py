@@ -235,8 +235,10 @@ class Trainer:
         # tf.distribute: the current strategy unless one is given (see `make_strategy`).
         self.strategy = strategy or tf.distribute.get_strategy()
         self.is_chief = _is_chief(self.strategy)
-        self.train_pairs, self.val_pairs = list(train_pairs), list(val_pairs)
-        if not self.train_pairs:
+        # Lists of (input, target) paths, or ShardedPairs (pix2color.shards): kept as given.
+        self.train_pairs = train_pairs if hasattr(train_pairs, "records") else list(train_pairs)
+        self.val_pairs = val_pairs if hasattr(val_pairs, "records") else list(val_pairs)
+        if not len(self.train_pairs):
             raise ValueError("no training pairs")
         self.run_dir = Path(logdir) / (run_name or time.strftime(f"%Y%m%d-%H%M%S-{c.mode}"))
         self._prepare_run_dir()
@@ -570,8 +572,8 @@ class Trainer:
 
     def _image_batch(self):
         """A fixed batch of (up to 4) validation pairs, drawn at every image log."""
-        pairs = self.val_pairs or self.train_pairs
-        for inputs, targets, _ in paired_dataset(pairs[:4], self.config.size, 4,
+        pairs = self.val_pairs if len(self.val_pairs) else self.train_pairs
+        for inputs, targets, _ in paired_dataset(pairs, self.config.size, 4,
                                                  task=self.config.task,
                                                  extract_lines=self.config.extract_lines):
             return inputs, targets
