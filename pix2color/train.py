@@ -309,7 +309,7 @@ class Trainer:
     def _prepare_run_dir(self):
         try:
             (self.run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
-            probe = self.run_dir / ".write-test"
+            probe = self.run_dir / f".write-test-{os.getpid()}"  # workers may share the folder
             probe.write_bytes(b"\0" * 1024 * 1024)  # fail now, not hours in, on a full disk
             probe.unlink()
         except OSError as error:
@@ -402,7 +402,8 @@ class Trainer:
 
     def restore(self):
         """Continue from the newest checkpoint in the run folder, if there is one."""
-        latest = self.checkpoints.latest_checkpoint
+        # Every worker restores from the chief's folder (the others only write scratch copies).
+        latest = tf.train.latest_checkpoint(self.run_dir / "checkpoints")
         if latest:
             self.checkpoint.restore(latest).assert_existing_objects_matched()
         return latest
