@@ -1,8 +1,8 @@
 """Does the input pipeline stay flat in memory as the data set grows, and what do shards buy?
 
-    python benchmarks/data_scale.py [--counts 10000 100000] [--size 64] [--workdir /tmp/p2c-scale]
+    python benchmarks/data_scale.py [--counts 5000 50000] [--size 64] [--workdir /tmp/p2c-scale]
 
-Generates N random sketch/colour pairs (PNG, `--size` pixels square) in the Danbooru layout,
+Generates N random sketch/colour pairs (2N files: the defaults make 10K and 100K files) (PNG, `--size` pixels square) in the Danbooru layout,
 packs them into TFRecord shards (`pix2color prepare`'s writer), then, each in a fresh process,
 streams one training epoch through `paired_dataset` (decode, jitter, flip, batch 16; no
 model) from the folders and from the shards, and prints images/s and peak RSS side by side.
@@ -57,7 +57,8 @@ def measure(source, kind, size):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--counts", type=int, nargs="+", default=[10000, 100000])
+    parser.add_argument("--counts", type=int, nargs="+", default=[5000, 50000],
+                        help="numbers of pairs (each is two files)")
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--workdir", default="/tmp/p2c-scale")
     args = parser.parse_args()
@@ -79,11 +80,12 @@ def main():
             rows.append((count, kind, m["images"] / m["seconds"], m["peak_rss_mib"]))
             print(rows[-1], flush=True)
     print(f"\n{args.size}x{args.size} pairs, batch 16, one epoch, {os.cpu_count()} CPUs")
-    print("| pairs | read from | images/s | peak RSS (MiB) | images/s vs folders |")
-    print("|---:|---|---:|---:|---:|")
+    print("| pairs | files | read from | images/s | peak RSS (MiB) | images/s vs folders |")
+    print("|---:|---:|---|---:|---:|---:|")
     folders = {count: speed for count, kind, speed, _ in rows if kind == "folders"}
     for count, kind, speed, rss in rows:
-        print(f"| {count} | {kind} | {speed:.0f} | {rss:.0f} | {speed / folders[count]:.2f} |")
+        print(f"| {count} | {2 * count} | {kind} | {speed:.0f} | {rss:.0f} | "
+              f"{speed / folders[count]:.2f} |")
 
 
 if __name__ == "__main__":
