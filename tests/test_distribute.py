@@ -71,44 +71,33 @@ def free_port():
         return s.getsockname()[1]
 
 
-def train_two_workers(pair_tree, tmp_path):
-    """Two worker processes on localhost train 3 steps together."""
-    workers = [f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"]
+def run_workers(workers, pair_tree, tmp_path, steps, *extra):
+    """`pix2color train --strategy multiworker` on every worker of `workers` at once."""
     processes = []
-    for index in range(2):
+    for index in range(len(workers)):
         tf_config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_CONFIG=json.dumps(tf_config))
         processes.append(subprocess.Popen(
-            [sys.executable, "-m", "pix2color", "train", "--data", str(pair_tree), "--steps", "3",
-             "--width", "4", "--size", "32", "--batch-size", "4", "--precision", "float32",
-             "--strategy", "multiworker", "--logdir", str(tmp_path / "runs"), "--run-name",
-             "two-workers", "--checkpoint-every", "3"],
+            [sys.executable, "-m", "pix2color", "train", "--data", str(pair_tree), "--steps",
+             str(steps), "--width", "4", "--size", "32", "--batch-size", "4", "--precision",
+             "float32", "--strategy", "multiworker", "--logdir", str(tmp_path / "runs"),
+             "--run-name", "two-workers", *extra],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env))
     outputs = [p.communicate(timeout=600) for p in processes]
     for process, (out, err) in zip(processes, outputs):
         assert process.returncode == 0, err[-3000:]
+    return [out for out, _ in outputs]
+
+
+def test_two_workers_on_localhost_train_checkpoint_once_and_resume(pair_tree, tmp_path):
+    workers = [f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"]
+    run_workers(workers, pair_tree, tmp_path, 3, "--checkpoint-every", "3")
     run = tmp_path / "runs" / "two-workers"
     assert sorted(p.name for p in (run / "checkpoints").glob("ckpt-*.index")) == ["ckpt-3.index"]
     assert not list(run.glob(".worker-*"))              # the other worker's copies are gone
     assert (run / "model" / "generator.keras").exists()
     assert len(list((run / "train").glob("events.out.tfevents.*"))) == 1  # the chief logs
-    return workers, run
-
-
-def test_two_workers_on_localhost_train_checkpoint_once_and_resume(pair_tree, tmp_path):
-    workers, run = train_two_workers(pair_tree, tmp_path)
-    processes = []
-    for index in range(2):
-        tf_config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
-        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", TF_CONFIG=json.dumps(tf_config))
-        processes.append(subprocess.Popen(
-            [sys.executable, "-m", "pix2color", "train", "--data", str(pair_tree), "--steps", "5",
-             "--width", "4", "--size", "32", "--batch-size", "4", "--precision", "float32",
-             "--strategy", "multiworker", "--logdir", str(tmp_path / "runs"), "--run-name",
-             "two-workers", "--checkpoint-every", "100", "--resume"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env))
-    outputs = [p.communicate(timeout=600) for p in processes]
-    for process, (out, err) in zip(processes, outputs):
-        assert process.returncode == 0, err[-3000:]
+    for out in run_workers(workers, pair_tree, tmp_path, 5, "--checkpoint-every", "100",
+                           "--resume"):
         assert "(step 3)" in out                          # both workers resumed at step 3
     assert (run / "checkpoints" / "ckpt-5.index").exists()
