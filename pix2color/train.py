@@ -266,7 +266,7 @@ class Trainer:
     # --- set-up -------------------------------------------------------------------------
 
     def _build(self, c):
-        """Networks, optimizers, counters and checkpoints (under the strategy's scope)."""
+        """Networks, optimizers and checkpoints (under the strategy's scope)."""
         channels = (3, 3) if c.task == "sketch" else (1, 2)
         self.generator_args = dict(size=None)
         if c.generator == "unet":
