@@ -29,7 +29,8 @@ def _collect_inputs(inputs):
 def colorize_command(args):
     from tqdm.auto import tqdm
 
-    from .colorizer import Colorizer, ImageReadError, open_image
+    from .colorizer import Colorizer
+    from .files import ImageReadError, open_image
 
     colorizer = Colorizer.load(args.model)
     out_dir = Path(args.output)
@@ -391,7 +392,7 @@ def build_parser():
 def run_reporting_errors(command, args, name):
     """Run a command; a user's mistake (bad path, bad file, bad option) is one line, not a
     traceback."""
-    from .colorizer import ImageReadError
+    from .files import ImageReadError
     from .models import ModelFileError
 
     try:

@@ -13,7 +13,8 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from .color import lab_to_rgb, rgb_to_lab
-from .colorizer import Colorizer, read_image
+from .colorizer import Colorizer
+from .files import read_image
 from .metrics import batch_metrics, summarize
 
 

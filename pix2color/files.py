@@ -1,10 +1,11 @@
-"""Files in and out: images opened with a clear error, and writes that a crash mid-write
+"""Files in and out: images opened and read with a clear error, and writes that a crash mid-write
 can never leave half-done."""
 
 import json
 import os
 from pathlib import Path
 
+import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif")
@@ -37,6 +38,59 @@ def open_image(path):
         raise ImageReadError(f"{path}: too large to open safely ({error})") from None
     except (OSError, SyntaxError, ValueError) as error:
         raise ImageReadError(f"{path}: broken or truncated image ({error})") from None
+
+
+def read_image(image, name=None):
+    """Any supported input -> (RGB float32 HxWx3 in [0, 1] on white, alpha HxW or None).
+
+    Accepts a path, a PIL image in any mode Pillow opens, or a numpy array (HxW, HxWx1,
+    HxWx3, HxWx4; uint8, uint16 or float in [0, 1]). EXIF orientation is applied.
+    """
+    if isinstance(image, (str, Path)):
+        name, image = str(image), open_image(image)
+    name = name or "image"
+    if isinstance(image, Image.Image):
+        array = _pil_to_array(image)
+    elif isinstance(image, np.ndarray):
+        array = _scale_array(image, name)
+    else:
+        raise ImageReadError(f"{name}: expected a path, PIL image or numpy array, "
+                             f"got {type(image).__name__}")
+    if array.ndim == 2:
+        array = array[..., None]
+    if array.ndim != 3 or array.shape[-1] not in (1, 2, 3, 4) or min(array.shape[:2]) < 1:
+        raise ImageReadError(f"{name}: unsupported image shape {array.shape}")
+    alpha = array[..., -1] if array.shape[-1] in (2, 4) else None
+    colour = array[..., :3] if array.shape[-1] >= 3 else np.repeat(array[..., :1], 3, axis=-1)
+    if alpha is not None:
+        colour = colour * alpha[..., None] + (1.0 - alpha[..., None])
+    return colour.astype(np.float32), alpha
+
+
+def _pil_to_array(image):
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        return np.asarray(image, dtype=np.float32) / (65535.0 if image.mode != "I" or
+                                                      np.asarray(image).max() > 255 else 255.0)
+    if image.mode == "F":
+        return np.clip(np.asarray(image, dtype=np.float32), 0.0, 1.0)
+    if image.mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    elif image.mode not in ("L", "LA", "RGB", "RGBA"):
+        image = image.convert("RGBA" if "A" in image.mode else "RGB")  # CMYK, YCbCr, 1, PA...
+    return np.asarray(image, dtype=np.float32) / 255.0
+
+
+def _scale_array(array, name):
+    if array.dtype == np.uint8:
+        return array.astype(np.float32) / 255.0
+    if array.dtype == np.uint16:
+        return array.astype(np.float32) / 65535.0
+    if np.issubdtype(array.dtype, np.floating):
+        if not np.all(np.isfinite(array)):
+            raise ImageReadError(f"{name}: array holds NaN or infinite values")
+        return np.clip(array, 0.0, 1.0).astype(np.float32)
+    raise ImageReadError(f"{name}: unsupported array dtype {array.dtype} "
+                         f"(use uint8, uint16, or float in [0, 1])")
 
 
 def write_atomically(path, content):

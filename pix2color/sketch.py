@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from .files import ImageReadError, image_files, open_image, write_atomically
+from .files import ImageReadError, image_files, read_image, write_atomically
 
 # Picked by benchmarks/line_extraction.py --search (line-pixel F1 on OpenMoji's train split).
 DEFAULTS = {"sigma": 0.4, "k": 1.6, "p": 10.0, "epsilon": 0.2, "phi": 10.0}
@@ -98,7 +98,7 @@ def random_lines(rgb, seed, sigma_range=(0.3, 0.8), soft_fraction=0.2, thick_fra
 
 # --- pix2color pairs: a colour folder -> the Danbooru sketch/ + src/ layout ----------------
 
-def make_pairs(src_dir, out_dir, size=None, batch_size=32, progress=True, **xdog_args):
+def make_pairs(src_dir, out_dir, size=None, progress=True, **xdog_args):
     """Write `out_dir/sketch/<name>.png` (extracted lines) and `out_dir/src/<name>.png` (the
     colour image) for every image under `src_dir`, keeping relative names, so the trainer's
     `--data out_dir` reads them. `size`: resize so the longer side is `size`, keeping the
@@ -130,16 +130,13 @@ def make_pairs(src_dir, out_dir, size=None, batch_size=32, progress=True, **xdog
 
 def _read_rgb(path, size):
     """A file -> RGB float32 in [0, 1] on white, resized so its longer side is `size`."""
-    from PIL import Image
-
-    image = open_image(path).convert("RGBA")
-    white = Image.new("RGBA", image.size, (255, 255, 255, 255))
-    image = Image.alpha_composite(white, image).convert("RGB")
-    if size and max(image.size) != size:
-        scale = size / max(image.size)
-        image = image.resize((max(1, round(image.width * scale)),
-                              max(1, round(image.height * scale))), Image.LANCZOS)
-    return np.asarray(image, np.float32) / 255.0
+    rgb, _ = read_image(path)
+    height, width = rgb.shape[:2]
+    if size and max(height, width) != size:
+        scale = size / max(height, width)
+        shape = (max(1, round(height * scale)), max(1, round(width * scale)))
+        rgb = np.clip(tf.image.resize(rgb, shape, antialias=True).numpy(), 0.0, 1.0)
+    return rgb
 
 
 def _png_bytes(rgb):
