@@ -5,10 +5,12 @@ Reproduces pix2color's bundled models (seeded):
     pip install -e ".[openmoji]"
     python examples/train_openmoji.py --out pix2color/weights/sketch
     python examples/train_openmoji.py --task gray --out pix2color/weights/gray
+    python examples/train_openmoji.py --hints --out pix2color/weights/sketch-hints
 
 `--task gray` trains the same recipe in Lab on the colour renders alone (L in, ab out).
 `--extract-lines` trains on XDoG lines drawn from the colour renders instead of the artists'
-line art; it is still tested on the artists' line art.
+line art; it is still tested on the artists' line art. `--hints` trains a hint-aware model:
+colour hints drawn from the colour image are extra inputs (`pix2color.hints`).
 
 The emoji reserved for independent evaluation are never used, flags are left out (their
 line art is an empty box), and skin-tone variants of one drawing stay in one split.
@@ -31,6 +33,8 @@ def main():
     parser.add_argument("--extract-lines", action="store_true",
                         help="sketch: train on XDoG lines drawn from the colour renders instead "
                              "of the artists' line art (the test split stays the artists' lines)")
+    parser.add_argument("--hints", action="store_true",
+                        help="train a hint-aware model (random colour hints from the targets)")
     parser.add_argument("--mode", default="gan", choices=("gan", "l1", "mse"))
     parser.add_argument("--width", type=int, default=32)
     parser.add_argument("--epochs", type=int, default=12)
@@ -54,19 +58,22 @@ def main():
     print({name: len(split) for name, split in splits.items()}, "pairs (train / val / test)")
     steps_per_epoch = -(-len(splits["train"]) // args.batch_size)
     config = TrainConfig(
-        task=args.task, extract_lines=args.extract_lines, mode=args.mode, size=128,
-        width=args.width, gan_loss=args.gan_loss,
+        task=args.task, extract_lines=args.extract_lines, hints=args.hints, mode=args.mode,
+        size=128, width=args.width, gan_loss=args.gan_loss,
         batch_size=args.batch_size, epochs=args.epochs, max_steps=args.steps,
         warmup_steps=round(args.warmup_epochs * steps_per_epoch) if args.mode == "gan" else 0,
         decay_fraction=0.3, precision=args.precision, seed=args.seed,
         image_every=steps_per_epoch, checkpoint_every=steps_per_epoch)
     trainer = Trainer(config, splits["train"], splits["val"], logdir=args.logdir,
                       run_name=args.run_name or f"openmoji-{args.task}"
-                               f"{'-xdog' if args.extract_lines else ''}-{args.mode}-w{args.width}",
+                               f"{'-xdog' if args.extract_lines else ''}"
+                               f"{'-hints' if args.hints else ''}-{args.mode}-w{args.width}",
                       data_info={"name": "OpenMoji 17.0.0 colour, 128x128" if args.task == "gray"
                                  else "OpenMoji 17.0.0 XDoG lines -> colour, 128x128"
                                  if args.extract_lines
                                  else "OpenMoji 17.0.0 line art -> colour, 128x128",
+                                 "hints": "random colour hints from the colour image"
+                                 if args.hints else "none",
                                  "split": "by drawing (folder), 10% val, 10% test",
                                  "credit": OPENMOJI_CREDIT})
     if args.resume:

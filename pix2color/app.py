@@ -1,4 +1,5 @@
 """The browser app: upload an image or draw a sketch, see it coloured (`pix2color app`).
+With a hint-aware model (sketch-hints) a brush paints colour hints over the upload.
 
 Needs `pip install pix2color[app]` (Gradio). It starts with analytics off and makes no network
 calls of its own; the page uses system fonts, so it works on a machine with no internet.
@@ -9,16 +10,37 @@ import os
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from .colorizer import BUNDLED, Colorizer
 from .files import ImageReadError, open_image
 
 MAX_RENDER_SIZE = 1024
+HINT_COLOURS = ["#e03c31", "#f28c28", "#f6d32d", "#3cb44b", "#2a7de1", "#7b3fbf", "#f4a6c0",
+                "#8b5a2b", "#f1c27d", "#000000", "#ffffff", "#808080"]
 
 
-def colorize_upload(colorizer, image, render_size=None):
+def painted_hints(editor_value):
+    """The strokes painted in a gr.ImageEditor (its layers, merged) as an RGBA array, or None
+    when nothing was painted: a hint image for `Colorizer.colorize`."""
+    layers = [np.asarray(layer) for layer in (editor_value or {}).get("layers") or []
+              if layer is not None]
+    layers = [layer for layer in layers if layer.ndim == 3 and layer.shape[-1] == 4 and
+              layer[..., 3].any()]
+    if not layers:
+        return None
+    merged = layers[0].copy()
+    for layer in layers[1:]:  # later layers paint over earlier ones
+        on_top = layer[..., 3] > 0
+        merged[on_top] = layer[on_top]
+    return merged
+
+
+def colorize_upload(colorizer, image, render_size=None, hint_image=None):
     """What the app does with an upload: a file path, PIL image, numpy array, or the dict a
     Gradio sketchpad gives (its `composite`) -> a PIL image of the input's own size.
+    `hint_image`: painted hints (RGBA, see `painted_hints`) for a hint-aware model; they are
+    stretched onto the input's size if the editor showed it at another.
     Raises ImageReadError, naming the file, for anything that is not a usable image."""
     if isinstance(image, dict):  # gr.Sketchpad / gr.ImageEditor value
         image = image.get("composite")
@@ -28,7 +50,21 @@ def colorize_upload(colorizer, image, render_size=None):
         if not image[..., 3].any():
             raise ImageReadError("the drawing is empty: draw a sketch first")
     size = int(render_size) if colorizer.task == "gray" and render_size else None
+    if hint_image is not None and colorizer.hints:
+        height, width = _image_shape(image)
+        if hint_image.shape[:2] != (height, width):  # nearest: colours stay exact
+            hint_image = np.asarray(Image.fromarray(hint_image).resize((width, height),
+                                                                        Image.NEAREST))
+        return colorizer.colorize(image, render_size=size, hint_image=hint_image)
     return colorizer.colorize(image, render_size=size)
+
+
+def _image_shape(image):
+    if isinstance(image, (str, Path)):
+        image = open_image(image)
+    if isinstance(image, Image.Image):
+        return image.height, image.width
+    return np.asarray(image).shape[:2]
 
 
 def build_app(models=None):
@@ -45,9 +81,14 @@ def build_app(models=None):
             loaded[label] = Colorizer.load(models[label])
         return loaded[label]
 
-    def run(image, label, render_size):
+    def run(image, label, render_size, editor=None):
+        colorizer = colorizer_for(label)
+        hints = painted_hints(editor)
+        if hints is not None and not colorizer.hints:
+            gr.Warning(f"{label} takes no colour hints: the painted hints were ignored "
+                       f"(pick a hint-aware model such as sketch-hints)")
         try:
-            return colorize_upload(colorizer_for(label), image, render_size)
+            return colorize_upload(colorizer, image, render_size, hints)
         except ImageReadError as error:
             raise gr.Error(_message(error, image)) from None
 
@@ -73,8 +114,13 @@ def build_app(models=None):
                         # fail with its own message before the handler could name the file.
                         upload = gr.File(file_types=["image"], type="filepath",
                                          label="Image file", elem_id="upload")
-                        preview = gr.Image(type="pil", label="Upload", interactive=False,
-                                           elem_id="preview")
+                        # The upload, with a brush to paint colour hints over it.
+                        preview = gr.ImageEditor(
+                            type="numpy", image_mode="RGBA", sources=(), transforms=(),
+                            layers=False, label="Upload: paint colour hints on it "
+                            "(hint-aware models, e.g. sketch-hints)", elem_id="preview",
+                            brush=gr.Brush(colors=HINT_COLOURS, default_color=HINT_COLOURS[0],
+                                           default_size=8, color_mode="defaults"))
                         upload_button = gr.Button("Colorize", variant="primary",
                                                   elem_id="colorize-upload")
                     with gr.Tab("Draw", id="draw"):
@@ -92,7 +138,7 @@ def build_app(models=None):
             result = gr.Image(type="pil", format="png", label="Colour", elem_id="result",
                               interactive=False)
         upload.upload(show, upload, preview)
-        upload_button.click(run, [upload, model, render_size], result)
+        upload_button.click(run, [upload, model, render_size, preview], result)
         draw_button.click(run, [canvas, model, render_size], result)
         model.change(model_changed, model, render_size)
     return app

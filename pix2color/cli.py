@@ -26,18 +26,35 @@ def _collect_inputs(inputs):
     return found
 
 
+def _hint_argument(text):
+    from .hints import parse_hint
+
+    try:
+        return parse_hint(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def colorize_command(args):
     from tqdm.auto import tqdm
 
     from .colorizer import Colorizer
     from .files import ImageReadError, open_image
 
-    colorizer = Colorizer.load(args.model)
+    hinted = bool(args.hint or args.hint_image)
+    # Hints without --model mean the bundled hint-aware line-art model.
+    colorizer = Colorizer.load(args.model or ("sketch-hints" if hinted else None))
     out_dir = Path(args.output)
     jobs = _collect_inputs(args.inputs)
     if not jobs:
         print(f"no images found in {' '.join(args.inputs)}", file=sys.stderr)
         return 2
+    if hinted and len(jobs) != 1:
+        print(f"--hint and --hint-image are in one image's pixel coordinates: give one input "
+              f"image, not {len(jobs)}", file=sys.stderr)
+        return 2
+    hints = [args.hint] * len(jobs) if hinted else None
+    hint_images = [args.hint_image] * len(jobs) if hinted else None
     input_files = {p.resolve() for p, _ in jobs if p.exists()}
     failed = []
     with tqdm(total=len(jobs), unit="img", desc="colorize") as bar:
@@ -54,7 +71,9 @@ def colorize_command(args):
                 except ImageReadError as error:
                     failed.append(str(error))
             for image, target in zip(colorizer.colorize_batch(
-                    images, args.batch_size, args.saturation, args.render_size), targets):
+                    images, args.batch_size, args.saturation, args.render_size,
+                    hints and hints[: len(images)], hint_images and hint_images[: len(images)]),
+                    targets):
                 target.parent.mkdir(parents=True, exist_ok=True)
                 image.save(target)
             bar.update(len(jobs[start: start + args.batch_size]))
@@ -131,6 +150,9 @@ def add_training_arguments(parser, limit=None, epochs=10):
     data.add_argument("--extract-lines", action="store_true",
                       help="sketch: --data is a folder of colour images; the line-art inputs "
                            "are drawn from them with XDoG on the fly (pix2color.sketch)")
+    data.add_argument("--hints", action="store_true",
+                      help="train a hint-aware model: random colour hints drawn from the "
+                           "targets are extra inputs (see pix2color.hints)")
     data.add_argument("--input-dir", help="input images (instead of --data)")
     data.add_argument("--target-dir", help="target images, same relative names as --input-dir")
     data.add_argument("--limit", type=int, default=limit, help="use the first N pairs (sorted)")
@@ -223,7 +245,8 @@ def _train(args, train_pairs, val_pairs, source, data_info=None):
     from .train import TrainConfig, Trainer, make_strategy
 
     config = TrainConfig(
-        task=args.task, extract_lines=args.extract_lines, generator=args.generator,
+        task=args.task, extract_lines=args.extract_lines, hints=args.hints,
+        generator=args.generator,
         optimizer=args.optimizer, mode=args.mode, size=args.size, width=args.width,
         depth=args.depth, norm=args.norm,
         upsample=args.upsample, gan_loss=args.gan_loss, l1_weight=args.l1_weight,
@@ -260,7 +283,8 @@ def info_command(args):
     training = info.get("training", {})
     print(f"task:        {colorizer.task} ({colorizer.colour_space})\n"
           f"size:        {colorizer.size} (longer side the network sees)\n"
-          f"channels:    {info['in_channels']} in, {info['out_channels']} out\n"
+          f"channels:    {info['in_channels']} in, {info['out_channels']} out"
+          f"{' (with colour hints)' if colorizer.hints else ''}\n"
           f"generator:   {info['generator']['kind']} {json.dumps(info['generator']['args'])}\n"
           f"parameters:  {colorizer.model.count_params():,}\n"
           f"trained on:  {json.dumps(training.get('data', {}))}\n"
@@ -309,11 +333,20 @@ def build_parser():
     colorize = commands.add_parser("colorize", help="colour image files or folders")
     colorize.add_argument("inputs", nargs="+", help="image files or folders (recursed)")
     colorize.add_argument("-o", "--output", required=True, help="output folder")
-    colorize.add_argument("--model", default=None, help="sketch, gray, or a model folder")
+    colorize.add_argument("--model", default=None,
+                          help="sketch, gray, sketch-hints, or a model folder")
     colorize.add_argument("--batch-size", type=int, default=16)
     colorize.add_argument("--saturation", type=float, default=1.0)
     colorize.add_argument("--render-size", type=int, default=None,
                           help="longer side the network sees (default: its training size)")
+    colorize.add_argument("--hint", action="append", type=_hint_argument, default=[],
+                          metavar="X,Y,COLOUR",
+                          help="a colour hint at pixel X,Y of the input, e.g. 120,40,#ff0000 "
+                               "(repeat for more; needs a hint-aware model, by default "
+                               "sketch-hints)")
+    colorize.add_argument("--hint-image", default=None, metavar="PNG",
+                          help="an RGBA image of the input's size: its pixels with alpha > 0 "
+                               "are colour hints (strokes)")
     colorize.set_defaults(run=colorize_command)
 
     train = commands.add_parser("train", help="train on paired folders")
@@ -371,7 +404,7 @@ def build_parser():
         "export", help="export a model for TensorFlow Serving (or ONNX)",
         description="Writes DIR/<version>/saved_model.pb with the signatures serving_default "
                     "(float tensors) and colorize_image (encoded image bytes -> PNG bytes).")
-    export.add_argument("model", help="sketch, gray, or a model folder")
+    export.add_argument("model", help="sketch, gray, sketch-hints, or a model folder")
     export.add_argument("dir", help="the model base path TF Serving watches")
     export.add_argument("--version", type=int, default=1)
     export.add_argument("--format", choices=("saved_model", "onnx"), default="saved_model")
@@ -384,7 +417,7 @@ def build_parser():
     app.set_defaults(run=app_command)
 
     info = commands.add_parser("info", help="describe a model")
-    info.add_argument("model", help="sketch, gray, or a model folder")
+    info.add_argument("model", help="sketch, gray, sketch-hints, or a model folder")
     info.set_defaults(run=info_command)
     return parser
 

@@ -8,6 +8,9 @@ resized back to the input's own size. Nothing is squashed into a square.
 
 A `gray` model predicts only chroma: its ab is upsampled and put back onto the input's own
 full-resolution L, so a large scan keeps every detail of its lightness.
+
+A hint-aware model (the bundled "sketch-hints") also takes colour hints, in the input's own
+pixel coordinates, put onto the working size without blurring (see `pix2color.hints`).
 """
 
 from pathlib import Path
@@ -19,10 +22,11 @@ from PIL import Image
 from .color import (AB_SCALE, lab_to_network, lab_to_srgb8_keeping_lightness, lightness,
                     rgb_to_lab)
 from .files import ImageReadError, open_image, read_image  # noqa: F401  (also public here)
+from .hints import rasterize_hints
 from .models import load_generator, save_generator
 
 BUNDLED_DIR = Path(__file__).parent / "weights"
-BUNDLED = ("sketch", "gray")
+BUNDLED = ("sketch", "gray", "sketch-hints")
 
 
 class Colorizer:
@@ -34,6 +38,7 @@ class Colorizer:
         self.task = info["task"]                 # "sketch" (line art) or "gray" (photos)
         self.size = int(info["size"])            # the training size (longer side at inference)
         self.colour_space = info.get("colour_space", "rgb")
+        self.hints = bool(info.get("hints"))     # takes colour hints (see pix2color.hints)
         args = info["generator"]["args"]
         self.multiple = 2 ** args.get("depth", 3)
         channels = int(model.input_shape[-1])
@@ -42,8 +47,9 @@ class Colorizer:
 
     @classmethod
     def load(cls, model=None):
-        """Load a bundled model (`None` or "sketch": line art; "gray": grayscale photos)
-        or a model folder saved by training or by `Colorizer.save`."""
+        """Load a bundled model (`None` or "sketch": line art; "gray": grayscale photos;
+        "sketch-hints": line art with colour hints) or a model folder saved by training or
+        by `Colorizer.save`."""
         if model is None or model in BUNDLED:
             name = model or "sketch"
             path = BUNDLED_DIR / name
@@ -73,8 +79,9 @@ class Colorizer:
         return export_saved_model(self, path, version)
 
     def __repr__(self):
-        return (f"Colorizer(task={self.task!r}, size={self.size}, "
-                f"colour_space={self.colour_space!r}, parameters={self.model.count_params():,})")
+        return (f"Colorizer(task={self.task!r}, size={self.size}, colour_space="
+                f"{self.colour_space!r}, hints={self.hints}, "
+                f"parameters={self.model.count_params():,})")
 
     # --- inference ----------------------------------------------------------------------
 
@@ -84,16 +91,34 @@ class Colorizer:
         scale = (render_size or self.size) / max(height, width)
         return max(1, round(height * scale)), max(1, round(width * scale))
 
-    def _prepare(self, image, render_size):
+    def _prepare(self, image, render_size, hints=None, hint_image=None):
         rgb, alpha = read_image(image)
         h, w = self.working_shape(*rgb.shape[:2], render_size)
         small = tf.image.resize(rgb, (h, w), antialias=True)
         if self.task == "gray":
-            network_input = lab_to_network(rgb_to_lab(small))[0]  # L, scaled
+            network_input = lab_to_network(rgb_to_lab(small))[0].numpy()  # L, scaled
         else:
-            network_input = small * 2.0 - 1.0
+            network_input = small.numpy() * 2.0 - 1.0
         pad = ((0, -h % self.multiple), (0, -w % self.multiple), (0, 0))
-        return np.pad(network_input.numpy(), pad, constant_values=1.0), (h, w), rgb, alpha
+        network_input = np.pad(network_input, pad, constant_values=1.0)  # white margins
+        if self.hints:
+            hint = self._hint_channels(hints, hint_image, rgb.shape[:2], (h, w))
+            network_input = np.concatenate([network_input, np.pad(hint, pad)], axis=-1)
+        elif hints or hint_image is not None:
+            raise ValueError("this model was not trained with colour hints: use a hint-aware "
+                             "model such as Colorizer.load('sketch-hints')")
+        return network_input, (h, w), rgb, alpha
+
+    def _hint_channels(self, hints, hint_image, image_shape, working_shape):
+        """Hints -> the model's hint channels at the working size: the colour in the space of
+        its output (RGB in [-1, 1], or ab / 128), zero where nothing is hinted, and the mask."""
+        rgb, mask = rasterize_hints(hints, hint_image, image_shape, working_shape)
+        if self.task == "gray":
+            colour = rgb_to_lab(rgb).numpy()[..., 1:] / AB_SCALE
+        else:
+            colour = rgb * 2.0 - 1.0
+        mask = mask[..., None].astype(np.float32)
+        return np.concatenate([colour * mask, mask], axis=-1)
 
     def _finish(self, output, crop, rgb, alpha, saturation):
         """Network output -> PIL image of the input's size, with its alpha."""
@@ -115,15 +140,27 @@ class Colorizer:
         alpha8 = np.round(alpha * 255.0).astype(np.uint8)[..., None]
         return Image.fromarray(np.concatenate([rgb8, alpha8], axis=-1), "RGBA")
 
-    def colorize(self, image, saturation=1.0, render_size=None):
+    def colorize(self, image, saturation=1.0, render_size=None, hints=None, hint_image=None):
         """Colour one image; returns a PIL image of the input's own size (RGB, or RGBA when
         the input had alpha, which is kept). `saturation` scales the output's chroma;
-        `render_size` sets the longer side the network sees (default: its training size)."""
-        return self.colorize_batch([image], 1, saturation, render_size)[0]
+        `render_size` sets the longer side the network sees (default: its training size).
 
-    def colorize_batch(self, images, batch_size=16, saturation=1.0, render_size=None):
-        """Colour many images; images that share a working shape run together in batches."""
-        prepared = [self._prepare(image, render_size) for image in images]
+        Hint-aware models take `hints=[(x, y, "#ff0000"), ...]` (x, y in the input's pixels;
+        a colour as #rrggbb, a name or an (r, g, b)) and/or `hint_image`: an RGBA image of
+        the input's size whose pixels with alpha > 0 are hints (strokes)."""
+        return self.colorize_batch([image], 1, saturation, render_size, [hints],
+                                   [hint_image])[0]
+
+    def colorize_batch(self, images, batch_size=16, saturation=1.0, render_size=None,
+                       hints=None, hint_images=None):
+        """Colour many images; images that share a working shape run together in batches.
+        `hints` and `hint_images`, when given, are lists with one entry per image."""
+        hints = hints or [None] * len(images)
+        hint_images = hint_images or [None] * len(images)
+        if not len(hints) == len(hint_images) == len(images):
+            raise ValueError("hints and hint_images need one entry per image")
+        prepared = [self._prepare(image, render_size, image_hints, hint_image)
+                    for image, image_hints, hint_image in zip(images, hints, hint_images)]
         results = [None] * len(prepared)
         by_shape = {}
         for i, item in enumerate(prepared):

@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from .color import lab_to_network, rgb_to_lab
 from .files import image_files, write_atomically
+from .hints import no_hints, sample_hints
 from .sketch import random_lines, xdog
 
 JITTER_SCALE = 286 / 256  # pix2pix: upscale to 286, randomly crop back to 256
@@ -93,9 +94,19 @@ def decode_rgb(data):
     return colour * alpha + (1.0 - alpha)
 
 
-def _load_pair(index, input_data, target_data, size, task, augment, seed, extract_lines):
+def _load_pair(index, input_data, target_data, size, task, augment, seed, extract_lines,
+               hints=False):
     """Encoded input and target -> network tensors (`input_data` is unused when the input is
     made from the target)."""
+    inputs, targets = _network_pair(input_data, target_data, size, task, augment, seed,
+                                    extract_lines)
+    if hints:  # random hints from the target while training; none when evaluating
+        hint = sample_hints(targets, seed + 2) if augment else no_hints(targets)
+        inputs = tf.concat([inputs, hint], axis=-1)
+    return inputs, targets, index
+
+
+def _network_pair(input_data, target_data, size, task, augment, seed, extract_lines):
     target = decode_rgb(target_data)
     # For `gray` and for extracted lines the input is made from the target after
     # augmentation, so the two can never be cropped differently (and the file is read once).
@@ -110,16 +121,15 @@ def _load_pair(index, input_data, target_data, size, task, augment, seed, extrac
         both = tf.image.stateless_random_flip_left_right(both, seed=seed[::-1])
     both = tf.clip_by_value(both, 0.0, 1.0)
     if task == "gray":
-        l_input, ab_target = lab_to_network(rgb_to_lab(both))
-        return l_input, ab_target, index
+        return lab_to_network(rgb_to_lab(both))
     if extract_lines:  # fresh random XDoG parameters per image and epoch while training
         lines = random_lines(both, seed + 1) if augment else xdog(both)
-        return lines * 2.0 - 1.0, both * 2.0 - 1.0, index
-    return both[..., :3] * 2.0 - 1.0, both[..., 3:] * 2.0 - 1.0, index  # [-1, 1], as the article
+        return lines * 2.0 - 1.0, both * 2.0 - 1.0
+    return both[..., :3] * 2.0 - 1.0, both[..., 3:] * 2.0 - 1.0  # [-1, 1], as the article
 
 
 def paired_dataset(pairs, size=128, batch_size=16, training=False, seed=0, epoch=0, skip=0,
-                   task="sketch", extract_lines=False, shard=None):
+                   task="sketch", extract_lines=False, shard=None, hints=False):
     """Stream `(inputs, targets, pair_indices)` batches.
 
     `sketch`: RGB input and target in [-1, 1]. `gray`: the pair's target is a colour image;
@@ -133,6 +143,8 @@ def paired_dataset(pairs, size=128, batch_size=16, training=False, seed=0, epoch
     count-th pair after the shuffle (one worker's share under tf.distribute).
     `pairs` is a list of `(input_path, target_path)`, or `pix2color.shards.ShardedPairs`
     (TFRecord shards made by `pix2color prepare`), read the same way.
+    `hints` appends hint channels to the inputs (`pix2color.hints`): hints drawn at random
+    from the target while training, none (all zero) otherwise.
     """
     if not pairs:
         raise ValueError("no image pairs to read")
@@ -162,7 +174,7 @@ def paired_dataset(pairs, size=128, batch_size=16, training=False, seed=0, epoch
             input_data = target_data if from_target else tf.io.read_file(input_data)
         element_seed = tf.stack([tf.cast(seed * 100003 + epoch, tf.int64), index])
         return _load_pair(index, input_data, target_data, size, task, training, element_seed,
-                          extract_lines)
+                          extract_lines, hints)
 
     ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     ds = ds.ignore_errors()  # unreadable files drop out here; the trainer reports them

@@ -4,13 +4,15 @@ The SavedModel has two signatures:
 
 * `serving_default`: float32 `[batch, H, W, C]` in [-1, 1] -> float32 in [-1, 1], the raw
   network (what the article's client sent). Sketch models: RGB in, RGB out. Gray models:
-  L / 50 - 1 in, ab / 128 out (see `pix2color.color`). H and W must be multiples of
-  2**depth (32 for the bundled models).
+  L / 50 - 1 in, ab / 128 out (see `pix2color.color`). Hint-aware models take the hint
+  channels after those (the hint colour in the output's space and the mask, see
+  `pix2color.hints`). H and W must be multiples of 2**depth (32 for the bundled models).
 * `colorize_image`: a batch of encoded images (PNG, JPEG, GIF or BMP bytes, any size) ->
   PNG bytes of the same size, with decoding, resizing, the network, the full-resolution
   lightness of gray models and encoding all inside the graph, so a REST client sends
   `{"instances": [{"b64": "..."}]}`. It does what `Colorizer.colorize` does, except that it
-  ignores EXIF orientation and drops alpha (the PNG is RGB).
+  ignores EXIF orientation and drops alpha (the PNG is RGB). It gives hint-aware models no
+  hints; send hints through `serving_default`.
 """
 
 from pathlib import Path
@@ -27,6 +29,7 @@ class _Servable(tf.Module):
         self.model = colorizer.model
         self.task, self.size, self.multiple = colorizer.task, colorizer.size, colorizer.multiple
         channels = int(self.model.input_shape[-1])
+        self.hint_channels = channels - (1 if self.task == "gray" else 3)
         self.serving_default = tf.function(
             self._network, input_signature=[tf.TensorSpec([None, None, None, channels],
                                                           tf.float32, name="images")])
@@ -55,6 +58,8 @@ class _Servable(tf.Module):
         padding = (-small_shape) % self.multiple
         padded = tf.pad(network_input, [[0, padding[0]], [0, padding[1]], [0, 0]],
                         constant_values=1.0)
+        if self.hint_channels:  # a hint-aware model given no hints
+            padded = tf.pad(padded, [[0, 0], [0, 0], [0, self.hint_channels]])
         output = self._network(padded[None])["outputs"][0, : small_shape[0], : small_shape[1]]
         if self.task == "gray":
             ab = tf.image.resize(output * AB_SCALE, shape)

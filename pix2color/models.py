@@ -210,7 +210,7 @@ def load_generator(path):
         model = keras.saving.load_model(path / MODEL_FILE, compile=False, safe_mode=True)
     except Exception as error:  # Keras raises many kinds; all mean "not a usable model"
         raise ModelFileError(f"cannot load {path / MODEL_FILE}: {error}") from None
-    expected = _TASK_CHANNELS[info["task"]]
+    expected = expected_channels(info)
     got = (int(model.input_shape[-1]), int(model.output_shape[-1]))
     if got != expected:
         raise ModelFileError(f"{path / MODEL_FILE} maps {got[0]} to {got[1]} channels, but a "
@@ -223,14 +223,24 @@ def load_generator(path):
     return model, info
 
 
+def expected_channels(info):
+    """(in, out) channels of a model described by `info`: the task's, plus the hint
+    channels (`pix2color.hints`) of a hint-aware model."""
+    from .hints import hint_channels
+
+    base_in, out = _TASK_CHANNELS[info["task"]]
+    return base_in + (hint_channels(out) if info.get("hints") else 0), out
+
+
 def _check_info(info, where):
     if not isinstance(info, dict) or info.get("format") != FORMAT:
         raise ModelFileError(f"{where} does not describe a pix2color model (format is not {FORMAT!r})")
     task = info.get("task")
     if task not in _TASK_CHANNELS:
         raise ModelFileError(f"{where}: unknown task {task!r}; expected one of {sorted(_TASK_CHANNELS)}")
-    if (info.get("in_channels"), info.get("out_channels")) != _TASK_CHANNELS[task]:
-        raise ModelFileError(f"{where}: a {task!r} model needs {_TASK_CHANNELS[task]} input/output "
+    if (info.get("in_channels"), info.get("out_channels")) != expected_channels(info):
+        kind = f"{task!r} model{' with hints' if info.get('hints') else ''}"
+        raise ModelFileError(f"{where}: a {kind} needs {expected_channels(info)} input/output "
                              f"channels, the file says {(info.get('in_channels'), info.get('out_channels'))}")
     spec = info.get("generator")
     if not isinstance(spec, dict) or spec.get("kind") not in ("unet", "simple_lab"):

@@ -25,6 +25,7 @@ from . import __version__
 from .color import lab_to_rgb, network_to_lab
 from .data import paired_dataset
 from .files import write_json
+from .hints import hint_channels
 from .losses import discriminator_loss, generator_loss, regression_loss
 from .metrics import batch_metrics, summarize
 from .models import generator, patchgan, save_generator
@@ -36,6 +37,7 @@ class TrainConfig:
 
     task: str = "sketch"              # sketch (RGB -> RGB) or gray (Lab: L -> ab)
     extract_lines: bool = False       # sketch: inputs are XDoG lines made from colour targets
+    hints: bool = False               # colour-hint inputs, drawn from the targets (pix2color.hints)
     mode: str = "gan"                 # gan (L1 + adversarial), l1 (the article), mse (baseline)
     generator: str = "unet"           # unet (the article) or simple_lab (the grayscale post)
     optimizer: str = "adam"           # adam, or rmsprop as the grayscale post
@@ -88,6 +90,8 @@ class TrainConfig:
             raise ValueError("extract_lines makes line-art inputs: use task='sketch'")
         if self.generator == "simple_lab" and self.task != "gray":
             raise ValueError("simple_lab is the grayscale post's Lab model: use task='gray'")
+        if self.hints and self.generator != "unet":
+            raise ValueError("hints need the unet generator (simple_lab has a fixed input)")
 
 
 def resolve_precision(precision):
@@ -268,14 +272,16 @@ class Trainer:
     def _build(self, c):
         """Networks, optimizers and checkpoints (under the strategy's scope)."""
         channels = (3, 3) if c.task == "sketch" else (1, 2)
+        self.base_channels = channels[0]  # the sketch or L; hint channels come after it
+        in_channels = channels[0] + (hint_channels(channels[1]) if c.hints else 0)
         self.generator_args = dict(size=None)
         if c.generator == "unet":
-            self.generator_args.update(in_channels=channels[0], out_channels=channels[1],
+            self.generator_args.update(in_channels=in_channels, out_channels=channels[1],
                                        width=c.width, depth=c.depth, norm=c.norm,
                                        upsample=c.upsample, dropout=c.dropout)
         self.generator = generator(c.generator, **self.generator_args, dtype=self.policy)
         self.discriminator = None
-        if c.mode == "gan":  # conditional: sees the input (sketch, or L) with the colour
+        if c.mode == "gan":  # conditional: sees the sketch (or L) with the colour, no hints
             self.discriminator = patchgan(*channels, width=c.disc_width or c.width,
                                           n_layers=c.disc_layers, norm=c.disc_norm,
                                           dtype=self.policy)
@@ -366,8 +372,9 @@ class Trainer:
         c, G, D = self.config, self.generator, self.discriminator
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake = G(inputs, training=True)
-            real_logits = D([inputs, targets], training=True)
-            fake_logits = D([inputs, fake], training=True)
+            condition = inputs[..., : self.base_channels]  # the sketch (or L), not the hints
+            real_logits = D([condition, targets], training=True)
+            fake_logits = D([condition, fake], training=True)
             g_losses = generator_loss(fake_logits, fake, targets, c.l1_weight, c.gan_loss)
             d_losses = discriminator_loss(real_logits, fake_logits, c.gan_loss)
             share = _global_batch_share(inputs)
@@ -508,7 +515,7 @@ class Trainer:
             batch = context.get_per_replica_batch_size(c.batch_size) if context else c.batch_size
             return paired_dataset(self.train_pairs, c.size, batch, training=True, seed=c.seed,
                                   epoch=epoch, skip=done * c.batch_size // shards, task=c.task,
-                                  extract_lines=c.extract_lines,
+                                  extract_lines=c.extract_lines, hints=c.hints,
                                   shard=(context.input_pipeline_id, shards) if context else None)
 
         if self.strategy.num_replicas_in_sync == 1:
@@ -544,7 +551,7 @@ class Trainer:
         if not self.val_pairs:
             return {}
         data = paired_dataset(self.val_pairs, c.size, c.batch_size, task=c.task,
-                              extract_lines=c.extract_lines)
+                              extract_lines=c.extract_lines, hints=c.hints)  # (no hints given)
         if c.val_batches:
             data = data.take(c.val_batches)
         per_image, seen = {}, []
@@ -576,7 +583,8 @@ class Trainer:
         pairs = self.val_pairs if len(self.val_pairs) else self.train_pairs
         for inputs, targets, _ in paired_dataset(pairs, self.config.size, 4,
                                                  task=self.config.task,
-                                                 extract_lines=self.config.extract_lines):
+                                                 extract_lines=self.config.extract_lines,
+                                                 hints=self.config.hints):
             return inputs, targets
         return None
 
@@ -585,12 +593,13 @@ class Trainer:
         outputs = tf.cast(outputs, tf.float32)
         if self.config.task == "sketch":
             return outputs
-        return lab_to_rgb(network_to_lab(inputs, outputs)) * 2.0 - 1.0
+        lab = network_to_lab(inputs[..., : self.base_channels], outputs)
+        return lab_to_rgb(lab) * 2.0 - 1.0
 
     def _log_images(self, writer, batch, step):
         inputs, targets = batch
         outputs = self._predict(inputs)
-        shown_input = inputs if self.config.task == "sketch" else self.as_rgb(
+        shown_input = inputs[..., :3] if self.config.task == "sketch" else self.as_rgb(
             inputs, tf.zeros_like(targets))  # L alone, as gray
         grid = tf.concat([shown_input, self.as_rgb(inputs, targets),
                           self.as_rgb(inputs, outputs)], axis=2)  # side by side
@@ -609,6 +618,6 @@ class Trainer:
         """Save the generator as a pix2color model folder (see `models.save_generator`)."""
         c = self.config
         info = {"task": c.task, "colour_space": "rgb" if c.task == "sketch" else "lab",
-                "size": c.size,
+                "size": c.size, "hints": c.hints,
                 "training": dict(self.describe(), step=int(self.step), metrics=metrics or {})}
         return save_generator(path, self.generator, c.generator, self.generator_args, info)

