@@ -129,6 +129,25 @@ def test_a_hint_aware_model_trains_saves_loads_and_takes_hints(pair_tree, tmp_pa
         Colorizer.load("sketch").colorize(sketch, hints=[(1, 1, "red")])
 
 
+def test_a_hint_aware_gray_model_takes_hints_as_ab(pair_tree, tmp_path):
+    pairs = [(c, c) for _, c in find_pairs(pair_tree / "sketch", pair_tree / "src")[0]]
+    config = TrainConfig(task="gray", mode="l1", hints=True, size=32, width=4, batch_size=4,
+                         epochs=1, precision="float32")
+    trainer = Trainer(config, pairs[:8], pairs[8:12], logdir=tmp_path, run_name="gray")
+    trainer.fit()
+    colorizer = Colorizer.load(trainer.run_dir / "model")
+    assert colorizer.hints and colorizer.info["in_channels"] == 4      # L + ab + mask
+    photo = Image.open(pairs[0][0]).convert("L").resize((64, 48))
+    rgb, mask = rasterize_hints([(20, 20, "#3060c0")], None, (48, 64), (24, 32))
+    channels = colorizer._hint_channels([(20, 20, "#3060c0")], None, (48, 64), (24, 32))
+    expected_ab = rgb_to_lab(np.array([0x30, 0x60, 0xc0], np.float32) / 255).numpy()[1:] / 128
+    np.testing.assert_allclose(channels[mask][:, :2], np.broadcast_to(expected_ab, (9, 2)),
+                               atol=1e-5)
+    assert not channels[~mask].any() and (channels[mask][:, 2] == 1).all()
+    hinted = colorizer.colorize(photo, hints=[(20, 20, "#3060c0")])
+    assert hinted.size == (64, 48)
+
+
 # --- the bundled hint-aware line-art model --------------------------------------------------
 
 @pytest.fixture(scope="module")
