@@ -35,6 +35,9 @@ def main():
                              "of the artists' line art (the test split stays the artists' lines)")
     parser.add_argument("--hints", action="store_true",
                         help="train a hint-aware model (random colour hints from the targets)")
+    parser.add_argument("--init-from", default="",
+                        help="start the generator from this model (a folder or a bundled "
+                             "name, e.g. sketch)")
     parser.add_argument("--mode", default="gan", choices=("gan", "l1", "mse"))
     parser.add_argument("--width", type=int, default=32)
     parser.add_argument("--epochs", type=int, default=12)
@@ -59,7 +62,7 @@ def main():
     steps_per_epoch = -(-len(splits["train"]) // args.batch_size)
     config = TrainConfig(
         task=args.task, extract_lines=args.extract_lines, hints=args.hints, mode=args.mode,
-        size=128, width=args.width, gan_loss=args.gan_loss,
+        init_from=args.init_from, size=128, width=args.width, gan_loss=args.gan_loss,
         batch_size=args.batch_size, epochs=args.epochs, max_steps=args.steps,
         warmup_steps=round(args.warmup_epochs * steps_per_epoch) if args.mode == "gan" else 0,
         decay_fraction=0.3, precision=args.precision, seed=args.seed,

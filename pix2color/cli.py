@@ -183,6 +183,9 @@ def add_training_arguments(parser, limit=None, epochs=10):
     run.add_argument("--strategy", choices=("auto", "mirrored", "multiworker", "tpu", "none"),
                      default="auto", help="tf.distribute: auto = multiworker when TF_CONFIG "
                      "lists several hosts, mirrored with several GPUs, else none")
+    run.add_argument("--init-from", default="", metavar="MODEL",
+                     help="start the generator from a model folder or bundled name (e.g. "
+                          "sketch: fine-tune it, or grow it into a hint-aware model)")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--logdir", default="runs")
     run.add_argument("--log-every", type=int, default=10, help="steps between scalar logs")
@@ -246,7 +249,7 @@ def _train(args, train_pairs, val_pairs, source, data_info=None):
 
     config = TrainConfig(
         task=args.task, extract_lines=args.extract_lines, hints=args.hints,
-        generator=args.generator,
+        init_from=args.init_from, generator=args.generator,
         optimizer=args.optimizer, mode=args.mode, size=args.size, width=args.width,
         depth=args.depth, norm=args.norm,
         upsample=args.upsample, gan_loss=args.gan_loss, l1_weight=args.l1_weight,

@@ -13,8 +13,6 @@ A hint-aware model (the bundled "sketch-hints") also takes colour hints, in the 
 pixel coordinates, put onto the working size without blurring (see `pix2color.hints`).
 """
 
-from pathlib import Path
-
 import numpy as np
 import tensorflow as tf
 from PIL import Image
@@ -23,10 +21,7 @@ from .color import (AB_SCALE, lab_to_network, lab_to_srgb8_keeping_lightness, li
                     rgb_to_lab)
 from .files import ImageReadError, open_image, read_image  # noqa: F401  (also public here)
 from .hints import rasterize_hints
-from .models import load_generator, save_generator
-
-BUNDLED_DIR = Path(__file__).parent / "weights"
-BUNDLED = ("sketch", "gray", "sketch-hints")
+from .models import BUNDLED, load_generator, model_path, save_generator  # noqa: F401
 
 
 class Colorizer:
@@ -50,15 +45,7 @@ class Colorizer:
         """Load a bundled model (`None` or "sketch": line art; "gray": grayscale photos;
         "sketch-hints": line art with colour hints) or a model folder saved by training or
         by `Colorizer.save`."""
-        if model is None or model in BUNDLED:
-            name = model or "sketch"
-            path = BUNDLED_DIR / name
-            if not path.exists():
-                raise FileNotFoundError(f"the bundled {name!r} model is not part of this "
-                                        f"install ({path} is missing)")
-        else:
-            path = Path(model)
-        return cls(*load_generator(path))
+        return cls(*load_generator(model_path(model)))
 
     def save(self, path, weights_dtype="float32"):
         """Write this model as a folder `Colorizer.load(path)` turns back into it."""

@@ -5,7 +5,10 @@ Every builder returns a functional `keras.Model`. `dtype` is a Keras dtype polic
 model can be built without touching Keras's global policy; outputs are always float32.
 """
 
+from pathlib import Path
+
 import keras
+import numpy as np
 import tensorflow as tf
 
 NORMS = ("batch", "instance", "none")
@@ -157,8 +160,6 @@ def save_generator(path, model, kind, args, info, weights_dtype="float32"):
     The generator is rebuilt in `weights_dtype` ("float32", or "float16" to halve the file)
     whatever precision it was trained in, so a saved model never depends on a mixed policy.
     """
-    from pathlib import Path
-
     from . import __version__
     from .files import write_json
 
@@ -177,11 +178,54 @@ def save_generator(path, model, kind, args, info, weights_dtype="float32"):
     return path
 
 
+def transfer_weights(source, target):
+    """Start `target` from `source`'s weights, layer by layer (matched by name). Where the
+    target's first layer takes more input channels (a hint-aware model grown from a plain
+    one), the extra kernel slices start at zero, so the new inputs start with no effect.
+    Returns the names of the layers copied."""
+    copied = []
+    for layer in target.layers:
+        try:
+            weights = source.get_layer(layer.name).get_weights()
+        except ValueError:
+            continue
+        new = []
+        for old, current in zip(weights, layer.get_weights(), strict=True):
+            if old.shape != current.shape:
+                if old.ndim != 4 or old.shape[:2] + old.shape[3:] != \
+                        current.shape[:2] + current.shape[3:] or old.shape[2] > current.shape[2]:
+                    raise ValueError(f"layer {layer.name}: cannot start weights of shape "
+                                     f"{current.shape} from {old.shape}")
+                old = np.concatenate([old, np.zeros(current.shape[:2] + (
+                    current.shape[2] - old.shape[2], current.shape[3]), old.dtype)], axis=2)
+            new.append(old.astype(current.dtype))
+        layer.set_weights(new)
+        copied.append(layer.name)
+    return copied
+
+
 class ModelFileError(ValueError):
     """A path that is not a loadable pix2color model."""
 
 
 _TASK_CHANNELS = {"sketch": (3, 3), "gray": (1, 2)}
+
+
+BUNDLED_DIR = Path(__file__).parent / "weights"
+BUNDLED = ("sketch", "gray", "sketch-hints")
+
+
+def model_path(model):
+    """A bundled model's name ("sketch", "gray", "sketch-hints"; None = "sketch") -> its
+    folder inside the package; anything else is taken as a path."""
+    if model is None or model in BUNDLED:
+        name = model or "sketch"
+        path = BUNDLED_DIR / name
+        if not path.exists():
+            raise FileNotFoundError(f"the bundled {name!r} model is not part of this "
+                                    f"install ({path} is missing)")
+        return path
+    return Path(model)
 
 
 def load_generator(path):
@@ -191,7 +235,6 @@ def load_generator(path):
     Weights stored as float16 are brought back into a float32 model.
     """
     import json
-    from pathlib import Path
 
     path = Path(path)
     if not path.exists():

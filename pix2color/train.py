@@ -28,7 +28,8 @@ from .files import write_json
 from .hints import hint_channels
 from .losses import discriminator_loss, generator_loss, regression_loss
 from .metrics import batch_metrics, summarize
-from .models import generator, patchgan, save_generator
+from .models import (generator, load_generator, model_path, patchgan, save_generator,
+                     transfer_weights)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,6 +39,8 @@ class TrainConfig:
     task: str = "sketch"              # sketch (RGB -> RGB) or gray (Lab: L -> ab)
     extract_lines: bool = False       # sketch: inputs are XDoG lines made from colour targets
     hints: bool = False               # colour-hint inputs, drawn from the targets (pix2color.hints)
+    init_from: str = ""               # start the generator from this model (folder or bundled
+                                      # name); a plain model can start a hint-aware one
     mode: str = "gan"                 # gan (L1 + adversarial), l1 (the article), mse (baseline)
     generator: str = "unet"           # unet (the article) or simple_lab (the grayscale post)
     optimizer: str = "adam"           # adam, or rmsprop as the grayscale post
@@ -280,6 +283,8 @@ class Trainer:
                                        width=c.width, depth=c.depth, norm=c.norm,
                                        upsample=c.upsample, dropout=c.dropout)
         self.generator = generator(c.generator, **self.generator_args, dtype=self.policy)
+        if c.init_from:
+            self._start_from(c.init_from)
         self.discriminator = None
         if c.mode == "gan":  # conditional: sees the sketch (or L) with the colour, no hints
             self.discriminator = patchgan(*channels, width=c.disc_width or c.width,
@@ -311,6 +316,17 @@ class Trainer:
             directory = self.run_dir / f".worker-{_task_id(self.strategy)}-checkpoints"
         self.checkpoints = tf.train.CheckpointManager(self.checkpoint, directory,
                                                       max_to_keep=c.keep_checkpoints)
+
+    def _start_from(self, model):
+        source, info = load_generator(model_path(model))
+        args = {k: v for k, v in self.generator_args.items() if k != "in_channels"}
+        source_args = {k: v for k, v in info["generator"]["args"].items() if k != "in_channels"}
+        if info["task"] != self.config.task or info["generator"]["kind"] != self.config.generator \
+                or source_args != args:
+            raise ValueError(f"init_from {model}: a {info['task']} {info['generator']['kind']} "
+                             f"{source_args} cannot start a {self.config.task} "
+                             f"{self.config.generator} {args}")
+        transfer_weights(source, self.generator)
 
     def _prepare_run_dir(self):
         try:

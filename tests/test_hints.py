@@ -129,6 +129,23 @@ def test_a_hint_aware_model_trains_saves_loads_and_takes_hints(pair_tree, tmp_pa
         Colorizer.load("sketch").colorize(sketch, hints=[(1, 1, "red")])
 
 
+def test_a_hint_aware_model_grown_from_a_plain_one_starts_out_identical(pair_tree, tmp_path):
+    pairs = find_pairs(pair_tree / "sketch", pair_tree / "src")[0]
+    tiny = dict(mode="l1", size=32, width=4, batch_size=4, epochs=1, precision="float32")
+    plain = Trainer(TrainConfig(**tiny), pairs[:8], logdir=tmp_path, run_name="plain")
+    plain.fit()
+    grown = Trainer(TrainConfig(**tiny, hints=True, init_from=str(plain.run_dir / "model")),
+                    pairs[:8], logdir=tmp_path, run_name="grown")
+    sketch = Image.open(pairs[0][0]).resize((64, 48))
+    grown.save_generator(tmp_path / "grown-model")
+    before = Colorizer.load(tmp_path / "grown-model")
+    np.testing.assert_array_equal(np.asarray(before.colorize(sketch)),
+                                  np.asarray(Colorizer.load(plain.run_dir / "model").colorize(sketch)))
+    with pytest.raises(ValueError, match="cannot start"):
+        Trainer(TrainConfig(**dict(tiny, width=8), init_from=str(plain.run_dir / "model")),
+                pairs[:8], logdir=tmp_path, run_name="wider")
+
+
 def test_a_hint_aware_gray_model_takes_hints_as_ab(pair_tree, tmp_path):
     pairs = [(c, c) for _, c in find_pairs(pair_tree / "sketch", pair_tree / "src")[0]]
     config = TrainConfig(task="gray", mode="l1", hints=True, size=32, width=4, batch_size=4,
