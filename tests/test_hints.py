@@ -139,8 +139,9 @@ def test_a_hint_aware_model_grown_from_a_plain_one_starts_out_identical(pair_tre
     sketch = Image.open(pairs[0][0]).resize((64, 48))
     grown.save_generator(tmp_path / "grown-model")
     before = Colorizer.load(tmp_path / "grown-model")
+    plain_model = Colorizer.load(plain.run_dir / "model")
     np.testing.assert_array_equal(np.asarray(before.colorize(sketch)),
-                                  np.asarray(Colorizer.load(plain.run_dir / "model").colorize(sketch)))
+                                  np.asarray(plain_model.colorize(sketch)))
     with pytest.raises(ValueError, match="cannot start"):
         Trainer(TrainConfig(**dict(tiny, width=8), init_from=str(plain.run_dir / "model")),
                 pairs[:8], logdir=tmp_path, run_name="wider")
