@@ -153,6 +153,8 @@ def add_training_arguments(parser, limit=None, epochs=10):
     data.add_argument("--hints", action="store_true",
                       help="train a hint-aware model: random colour hints drawn from the "
                            "targets are extra inputs (see pix2color.hints)")
+    data.add_argument("--hint-weight", type=float, default=10.0,
+                      help="with --hints: L1 weight of pixels at and near hints")
     data.add_argument("--input-dir", help="input images (instead of --data)")
     data.add_argument("--target-dir", help="target images, same relative names as --input-dir")
     data.add_argument("--limit", type=int, default=limit, help="use the first N pairs (sorted)")
@@ -249,7 +251,7 @@ def _train(args, train_pairs, val_pairs, source, data_info=None):
 
     config = TrainConfig(
         task=args.task, extract_lines=args.extract_lines, hints=args.hints,
-        init_from=args.init_from, generator=args.generator,
+        hint_weight=args.hint_weight, init_from=args.init_from, generator=args.generator,
         optimizer=args.optimizer, mode=args.mode, size=args.size, width=args.width,
         depth=args.depth, norm=args.norm,
         upsample=args.upsample, gan_loss=args.gan_loss, l1_weight=args.l1_weight,

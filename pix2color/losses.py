@@ -40,17 +40,24 @@ def discriminator_loss(real_logits, fake_logits, kind="vanilla"):
     return {"total": 0.5 * (real + fake), "real": real, "fake": fake}
 
 
-def generator_loss(fake_logits, fake, target, l1_weight=100.0, kind="vanilla"):
-    """pix2pix generator objective: adversarial term + l1_weight * L1 to the target."""
+def _l1(fake, target, pixel_weights=None):
+    error = tf.abs(target - fake)
+    return tf.reduce_mean(error if pixel_weights is None else error * pixel_weights)
+
+
+def generator_loss(fake_logits, fake, target, l1_weight=100.0, kind="vanilla",
+                   pixel_weights=None):
+    """pix2pix generator objective: adversarial term + l1_weight * L1 to the target.
+    `pixel_weights` (batch, H, W, 1) weighs the L1 per pixel (hinted pixels count more)."""
     adversarial = adversarial_generator_loss(fake_logits, kind)
-    l1 = tf.reduce_mean(tf.abs(target - fake))
+    l1 = _l1(fake, target, pixel_weights)
     total = adversarial + l1_weight * l1
     return {"total": total, "adversarial": adversarial, "l1": l1}
 
 
-def regression_loss(fake, target, mode="l1"):
+def regression_loss(fake, target, mode="l1", pixel_weights=None):
     """The regression baselines: the article's mean absolute error, or the grayscale post's MSE."""
-    l1 = tf.reduce_mean(tf.abs(target - fake))
+    l1 = _l1(fake, target, pixel_weights)
     if mode == "l1":
         return {"total": l1, "l1": l1}
     if mode == "mse":

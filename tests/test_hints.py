@@ -109,6 +109,10 @@ def test_a_hint_aware_model_trains_saves_loads_and_takes_hints(pair_tree, tmp_pa
                          epochs=1, precision="float32")
     trainer = Trainer(config, pairs[:16], pairs[16:], logdir=tmp_path, run_name="hints")
     assert trainer.discriminator.inputs[0].shape[-1] == 3   # D sees the sketch, not the hints
+    inputs = np.zeros((1, 32, 32, 7), np.float32)
+    inputs[0, 10, 20, 6] = 1.0                              # one hinted pixel
+    weights = trainer._pixel_weights(tf.constant(inputs)).numpy()[0, ..., 0]
+    assert (weights[8:13, 18:23] == 10).all() and weights.sum() == 32 * 32 + 9 * 25
     trainer.fit()
     colorizer = Colorizer.load(trainer.run_dir / "model")
     assert colorizer.hints and colorizer.info["in_channels"] == 7
