@@ -36,14 +36,15 @@ def hint_channels(out_channels):
 
 # --- training: hints drawn from the target, inside tf.data --------------------------------
 
-def sample_hints(target, seed, max_hints=32, max_patch=5, no_hint_fraction=0.25):
+def sample_hints(target, seed, max_hints=32, max_patch=9, no_hint_fraction=0.25):
     """Random hints taken from `target` (H, W, C network tensor): (H, W, C + 1), the hint
     colour (zero where none) and the mask.
 
     With probability `no_hint_fraction` there are none, so the model still learns to colour
     alone; otherwise 1 + a geometric number (p = 1/8, as Zhang et al.), at most `max_hints`,
-    of square patches 1 to `max_patch` pixels wide, placed around the image centre. Each
-    patch carries the target's mean colour over it. `seed`: a stateless seed, shape [2].
+    of rectangles 1 to `max_patch` pixels high and wide (dots, dabs and short strokes),
+    placed around the image centre. Each carries the target's mean colour over it.
+    `seed`: a stateless seed, shape [2].
     """
     target = tf.convert_to_tensor(target, tf.float32)
     height, width = tf.shape(target)[0], tf.shape(target)[1]
@@ -53,20 +54,19 @@ def sample_hints(target, seed, max_hints=32, max_patch=5, no_hint_fraction=0.25)
     count = tf.where(u[0] < no_hint_fraction, 0.0, tf.minimum(1.0 + geometric, max_hints))
     active = tf.cast(tf.range(max_hints, dtype=tf.float32) < count, tf.float32)
 
-    sides = tf.random.stateless_uniform([max_hints], seeds[1], 1, max_patch + 1, tf.int32)
+    sides = tf.random.stateless_uniform([max_hints, 2], seeds[1], 1, max_patch + 1, tf.int32)
     # Places: a 2-D Gaussian around the image centre, sigma = a quarter of the size (Zhang et
     # al.), where the subject usually is, rather than uniform over a white background.
-    size = tf.cast(tf.stack([height, width]), tf.float32)
-    centres = size / 2.0 + tf.random.stateless_normal([max_hints, 2], seeds[2]) * size / 4.0
-    centres = tf.cast(tf.clip_by_value(tf.floor(centres), 0.0, size - 1.0), tf.int32)
-    centre_y, centre_x = centres[:, 0], centres[:, 1]
-    top = tf.clip_by_value(centre_y - sides // 2, 0, tf.maximum(height - sides, 0))
-    left = tf.clip_by_value(centre_x - sides // 2, 0, tf.maximum(width - sides, 0))
-
+    size = tf.stack([height, width])
+    centres = tf.cast(size, tf.float32) / 2.0 + tf.random.stateless_normal(
+        [max_hints, 2], seeds[2]) * tf.cast(size, tf.float32) / 4.0
+    corners = tf.cast(tf.floor(centres), tf.int32) - sides // 2
+    corners = tf.clip_by_value(corners, 0, tf.maximum(size - sides, 0))
+    top, left = corners[:, 0], corners[:, 1]
     rows = tf.range(height)[None, :, None]
     cols = tf.range(width)[None, None, :]
-    boxes = ((rows >= top[:, None, None]) & (rows < (top + sides)[:, None, None]) &
-             (cols >= left[:, None, None]) & (cols < (left + sides)[:, None, None]))
+    boxes = ((rows >= top[:, None, None]) & (rows < (top + sides[:, 0])[:, None, None]) &
+             (cols >= left[:, None, None]) & (cols < (left + sides[:, 1])[:, None, None]))
     boxes = tf.cast(boxes, tf.float32) * active[:, None, None]          # (N, H, W)
     area = tf.maximum(tf.reduce_sum(boxes, [1, 2]), 1.0)
     means = tf.einsum("nhw,hwc->nc", boxes, target) / area[:, None]     # (N, C)
