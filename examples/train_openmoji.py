@@ -6,7 +6,7 @@ Reproduces pix2color's bundled models (seeded):
     python examples/train_openmoji.py --out pix2color/weights/sketch
     python examples/train_openmoji.py --task gray --out pix2color/weights/gray
     python examples/train_openmoji.py --hints --init-from sketch --mode l1 --epochs 18 \
-        --out pix2color/weights/sketch-hints
+        --out pix2color/weights/sketch-hints   # (the bundled one was made in two stages)
 
 `--task gray` trains the same recipe in Lab on the colour renders alone (L in, ab out).
 `--extract-lines` trains on XDoG lines drawn from the colour renders instead of the artists'

@@ -225,7 +225,7 @@ def test_cli_colorize_with_hints(tmp_path):
     sketch.save(tmp_path / "in.png")
     x, y = round(sketch.width * HINT_SPOTS[0][0]), round(sketch.height * HINT_SPOTS[0][1])
     strokes = np.zeros((sketch.height, sketch.width, 4), np.uint8)
-    strokes[y - 6: y + 7, x - 40: x - 20] = (60, 180, 75, 255)
+    strokes[y - 135: y - 122, x - 10: x + 10] = (60, 180, 75, 255)  # the forehead
     Image.fromarray(strokes).save(tmp_path / "hints.png")
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     result = subprocess.run(
@@ -235,9 +235,14 @@ def test_cli_colorize_with_hints(tmp_path):
     assert result.returncode == 0, result.stderr
     out = np.asarray(Image.open(tmp_path / "out" / "in.png"), np.float32) / 255
     assert out.shape[:2] == (sketch.height, sketch.width)   # default model: sketch-hints
+    plain = np.asarray(Colorizer.load("sketch-hints").colorize(sketch), np.float32) / 255
     blue, green = (0x2a / 255, 0x7d / 255, 0xe1 / 255), (60 / 255, 180 / 255, 75 / 255)
-    assert delta_e(out[y - 4: y + 5, x - 4: x + 5], blue).mean() <= 10
-    assert delta_e(out[y - 3: y + 4, x - 36: x - 24], green).mean() <= 10
+    # Both hints land where they were put, and the colour there comes close to the request
+    # (the share of hints within CIEDE2000 10 over many images is benchmarks/hints.py's job).
+    for where, colour in (((slice(y - 4, y + 5), slice(x - 4, x + 5)), blue),
+                          ((slice(y - 132, y - 125), slice(x - 6, x + 6)), green)):
+        assert delta_e(out[where], colour).mean() <= 15
+        assert delta_e(out[where], colour).mean() < delta_e(plain[where], colour).mean() - 15
     for args, message in ((["--hint", "1,2"], "expected X,Y,COLOUR"),
                           (["--hint", "99999,2,red"], "outside the"),
                           (["--hint", "1,2,red", "--model", "sketch"],
