@@ -56,11 +56,13 @@ def generator_loss(fake_logits, fake, target, l1_weight=100.0, kind="vanilla",
 
 
 def regression_loss(fake, target, mode="l1", pixel_weights=None):
-    """The regression baselines: the article's mean absolute error, or the grayscale post's MSE."""
+    """The regression baselines: the article's mean absolute error, or the grayscale post's MSE
+    (`pixel_weights` as for `generator_loss`)."""
     l1 = _l1(fake, target, pixel_weights)
     if mode == "l1":
         return {"total": l1, "l1": l1}
     if mode == "mse":
-        mse = tf.reduce_mean(tf.square(target - fake))
+        squared = tf.square(target - fake)
+        mse = tf.reduce_mean(squared if pixel_weights is None else squared * pixel_weights)
         return {"total": mse, "mse": mse, "l1": l1}
     raise ValueError(f"regression mode must be 'l1' or 'mse', got {mode!r}")

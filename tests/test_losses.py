@@ -42,3 +42,15 @@ def test_regression_losses():
     assert float(regression_loss(fake, target, "l1")["total"]) == 2.0
     mse = regression_loss(fake, target, "mse")
     assert float(mse["total"]) == 4.0 and float(mse["l1"]) == 2.0
+
+
+def test_pixel_weights_weigh_the_regression_terms():
+    fake = tf.zeros([1, 2, 2, 3])
+    target = tf.constant([[[[1.0] * 3, [0.0] * 3], [[0.0] * 3, [0.0] * 3]]])
+    weights = tf.constant([[[[10.0], [1.0]], [[1.0], [1.0]]]])    # the one wrong pixel x10
+    assert float(regression_loss(fake, target)["l1"]) == pytest.approx(0.25)
+    assert float(regression_loss(fake, target, "l1", weights)["l1"]) == pytest.approx(2.5)
+    assert float(regression_loss(fake, target, "mse", weights)["mse"]) == pytest.approx(2.5)
+    logits = tf.zeros([1, 1, 1, 1])
+    assert float(generator_loss(logits, fake, target, 1.0, "lsgan", weights)["l1"]) == \
+        pytest.approx(2.5)
