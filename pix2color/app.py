@@ -69,7 +69,7 @@ def _image_shape(image):
 
 def build_app(models=None):
     """A gr.Blocks app. `models`: {label: model} where a model is a bundled name or a folder
-    (default: the bundled sketch and gray models). Needs Gradio 6."""
+    (default: the bundled models). Needs Gradio 6."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import gradio as gr
 

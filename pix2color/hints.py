@@ -6,8 +6,8 @@ mask: `out_channels + 1` more input channels, all zero where nothing is hinted. 
 all zero it is an ordinary colorizer.
 
 Training draws hints from the target on the fly (`sample_hints`): a random number of small
-square patches, each filled with the target's mean colour over the patch, as in interactive
-colorization research (Zhang et al. 2017, "Real-Time User-Guided Image Colorization").
+rectangles, each filled with the target's mean colour over it, as in interactive colorization
+research (Zhang et al. 2017, "Real-Time User-Guided Image Colorization").
 
 At inference hints are given in the input image's own pixel coordinates, as points
 `(x, y, colour)` or as an RGBA hint image of the input's size (colour wherever alpha > 0).
