@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .colorizer import BUNDLED, Colorizer
+from .colorizer import Colorizer
 from .files import ImageReadError, open_image
+from .models import BUNDLED
 
 MAX_RENDER_SIZE = 1024
 HINT_COLOURS = ["#e03c31", "#f28c28", "#f6d32d", "#3cb44b", "#2a7de1", "#7b3fbf", "#f4a6c0",
@@ -51,6 +52,8 @@ def colorize_upload(colorizer, image, render_size=None, hint_image=None):
             raise ImageReadError("the drawing is empty: draw a sketch first")
     size = int(render_size) if colorizer.task == "gray" and render_size else None
     if hint_image is not None and colorizer.hints:
+        if isinstance(image, (str, Path)):
+            image = open_image(image)  # read once: for its size here and for the colouring
         height, width = _image_shape(image)
         if hint_image.shape[:2] != (height, width):  # nearest: colours stay exact
             hint_image = np.asarray(Image.fromarray(hint_image).resize((width, height),
@@ -60,8 +63,6 @@ def colorize_upload(colorizer, image, render_size=None, hint_image=None):
 
 
 def _image_shape(image):
-    if isinstance(image, (str, Path)):
-        image = open_image(image)
     if isinstance(image, Image.Image):
         return image.height, image.width
     return np.asarray(image).shape[:2]

@@ -53,8 +53,6 @@ def colorize_command(args):
         print(f"--hint and --hint-image are in one image's pixel coordinates: give one input "
               f"image, not {len(jobs)}", file=sys.stderr)
         return 2
-    hints = [args.hint] * len(jobs) if hinted else None
-    hint_images = [args.hint_image] * len(jobs) if hinted else None
     input_files = {p.resolve() for p, _ in jobs if p.exists()}
     failed = []
     with tqdm(total=len(jobs), unit="img", desc="colorize") as bar:
@@ -72,8 +70,8 @@ def colorize_command(args):
                     failed.append(str(error))
             for image, target in zip(colorizer.colorize_batch(
                     images, args.batch_size, args.saturation, args.render_size,
-                    hints and hints[: len(images)], hint_images and hint_images[: len(images)]),
-                    targets):
+                    [args.hint] * len(images) if hinted else None,
+                    [args.hint_image] * len(images) if hinted else None), targets):
                 target.parent.mkdir(parents=True, exist_ok=True)
                 image.save(target)
             bar.update(len(jobs[start: start + args.batch_size]))
@@ -206,7 +204,9 @@ def train_from_args(args):
 
     if args.extract_lines and args.task != "sketch":
         raise SystemExit("--extract-lines makes line art: use it with --task sketch")
-    if args.data and (Path(args.data) / "train" / "manifest.json").is_file():
+    from .shards import is_sharded
+
+    if args.data and is_sharded(Path(args.data) / "train"):
         return _train(args, *_sharded_splits(args.data), source=f"shards in {args.data}")
     if args.task == "gray" or args.extract_lines:
         if not args.data:
@@ -237,11 +237,10 @@ def train_from_args(args):
 
 
 def _sharded_splits(folder):
-    from .shards import ShardedPairs
+    from .shards import ShardedPairs, is_sharded
 
     train = ShardedPairs(Path(folder) / "train")
-    val = ShardedPairs(Path(folder) / "val") if (Path(folder) / "val" / "manifest.json").is_file() \
-        else []
+    val = ShardedPairs(Path(folder) / "val") if is_sharded(Path(folder) / "val") else []
     print(f"shards: {len(train)} train / {len(val)} val pairs ({len(train.files)} train shards)")
     return train, val
 

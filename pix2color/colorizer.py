@@ -21,7 +21,7 @@ from .color import (AB_SCALE, lab_to_network, lab_to_srgb8_keeping_lightness, li
                     rgb_to_lab)
 from .files import ImageReadError, open_image, read_image  # noqa: F401  (also public here)
 from .hints import rasterize_hints
-from .models import BUNDLED, load_generator, model_path, save_generator  # noqa: F401
+from .models import load_generator, model_path, save_generator
 
 
 class Colorizer:
@@ -101,7 +101,7 @@ class Colorizer:
         its output (RGB in [-1, 1], or ab / 128), zero where nothing is hinted, and the mask."""
         rgb, mask = rasterize_hints(hints, hint_image, image_shape, working_shape)
         if self.task == "gray":
-            colour = rgb_to_lab(rgb).numpy()[..., 1:] / AB_SCALE
+            colour = lab_to_network(rgb_to_lab(rgb))[1].numpy()
         else:
             colour = rgb * 2.0 - 1.0
         mask = mask[..., None].astype(np.float32)

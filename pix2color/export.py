@@ -21,6 +21,7 @@ import tensorflow as tf
 
 from .color import AB_SCALE, lab_to_network, lab_to_rgb_keeping_lightness, rgb_to_lab
 from .data import decode_rgb
+from .models import task_channels
 
 
 class _Servable(tf.Module):
@@ -29,7 +30,7 @@ class _Servable(tf.Module):
         self.model = colorizer.model
         self.task, self.size, self.multiple = colorizer.task, colorizer.size, colorizer.multiple
         channels = int(self.model.input_shape[-1])
-        self.hint_channels = channels - (1 if self.task == "gray" else 3)
+        self.hint_channels = channels - task_channels(self.task)[0]
         self.serving_default = tf.function(
             self._network, input_signature=[tf.TensorSpec([None, None, None, channels],
                                                           tf.float32, name="images")])

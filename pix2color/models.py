@@ -266,13 +266,18 @@ def load_generator(path):
     return model, info
 
 
-def expected_channels(info):
-    """(in, out) channels of a model described by `info`: the task's, plus the hint
-    channels (`pix2color.hints`) of a hint-aware model."""
+def task_channels(task, hints=False):
+    """(in, out) channels of a `task` generator: the sketch's RGB or L in, RGB or ab out,
+    plus the hint channels (`pix2color.hints`) of a hint-aware model."""
     from .hints import hint_channels
 
-    base_in, out = _TASK_CHANNELS[info["task"]]
-    return base_in + (hint_channels(out) if info.get("hints") else 0), out
+    base_in, out = _TASK_CHANNELS[task]
+    return base_in + (hint_channels(out) if hints else 0), out
+
+
+def expected_channels(info):
+    """(in, out) channels of the model a `pix2color.json` describes."""
+    return task_channels(info["task"], info.get("hints", False))
 
 
 def _check_info(info, where):

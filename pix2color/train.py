@@ -25,11 +25,10 @@ from . import __version__
 from .color import lab_to_rgb, network_to_lab
 from .data import paired_dataset
 from .files import write_json
-from .hints import hint_channels
 from .losses import discriminator_loss, generator_loss, regression_loss
 from .metrics import batch_metrics, summarize
 from .models import (generator, load_generator, model_path, patchgan, save_generator,
-                     transfer_weights)
+                     task_channels, transfer_weights)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -275,12 +274,12 @@ class Trainer:
 
     def _build(self, c):
         """Networks, optimizers and checkpoints (under the strategy's scope)."""
-        channels = (3, 3) if c.task == "sketch" else (1, 2)
+        channels = task_channels(c.task)
         self.base_channels = channels[0]  # the sketch or L; hint channels come after it
-        in_channels = channels[0] + (hint_channels(channels[1]) if c.hints else 0)
         self.generator_args = dict(size=None)
         if c.generator == "unet":
-            self.generator_args.update(in_channels=in_channels, out_channels=channels[1],
+            in_channels, out_channels = task_channels(c.task, c.hints)
+            self.generator_args.update(in_channels=in_channels, out_channels=out_channels,
                                        width=c.width, depth=c.depth, norm=c.norm,
                                        upsample=c.upsample, dropout=c.dropout)
         self.generator = generator(c.generator, **self.generator_args, dtype=self.policy)

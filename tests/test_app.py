@@ -75,36 +75,53 @@ def app_url():
     process.wait(timeout=30)
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="no chromium installed (apt install chromium); "
-                    ".ci/run installs it")
-def test_app_in_a_real_browser(app_url, tmp_path):
+needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="no chromium installed (apt "
+                                    "install chromium); .ci/run installs it")
+
+
+@pytest.fixture
+def page(app_url):
+    """A headless Chromium page on the app."""
     playwright = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-    sketch = Image.open(ROOT / "examples" / "sketch.png").convert("RGB").resize((200, 150))
-    sketch.save(tmp_path / "cat.png")
-    (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking",
             "--disable-component-update", "--disable-sync", "--no-first-run"])
-        page = browser.new_page()
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(app_url)
-        page.locator("#upload input[type=file]").set_input_files(str(tmp_path / "cat.png"))
-        page.locator("#colorize-upload").click()
-        result = page.locator("#result img")
-        result.wait_for(timeout=120_000)
-        source = result.get_attribute("src")
-        data = page.request.get(source).body() if not source.startswith("data:") else None
-        browser_result = Image.open(io.BytesIO(data))
-        assert browser_result.size == (200, 150)          # the input's own size
-        rgb = np.asarray(browser_result.convert("RGB")).astype(int)
-        assert (rgb.max(-1) - rgb.min(-1)).mean() > 10    # colour, not a gray copy
-
-        page.goto(app_url)                                 # a fresh page: a broken upload
-        page.locator("#upload input[type=file]").set_input_files(str(tmp_path / "broken.png"))
-        page.locator("#colorize-upload").click()
-        message = page.get_by_text("broken.png: broken or truncated image", exact=False)
-        message.first.wait_for(timeout=60_000)             # the file named, in the page
+        yield page
         browser.close()
+
+
+def cat_upload(folder):
+    """The example sketch as a 200x150 file to upload."""
+    path = folder / "cat.png"
+    Image.open(ROOT / "examples" / "sketch.png").convert("RGB").resize((200, 150)).save(path)
+    return path
+
+
+def result_image(page):
+    """Wait for the result and fetch it, as the browser shows it."""
+    result = page.locator("#result img")
+    result.wait_for(timeout=120_000)
+    return Image.open(io.BytesIO(page.request.get(result.get_attribute("src")).body()))
+
+
+@needs_chromium
+def test_app_in_a_real_browser(app_url, page, tmp_path):
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    page.locator("#upload input[type=file]").set_input_files(str(cat_upload(tmp_path)))
+    page.locator("#colorize-upload").click()
+    browser_result = result_image(page)
+    assert browser_result.size == (200, 150)          # the input's own size
+    rgb = np.asarray(browser_result.convert("RGB")).astype(int)
+    assert (rgb.max(-1) - rgb.min(-1)).mean() > 10    # colour, not a gray copy
+
+    page.goto(app_url)                                 # a fresh page: a broken upload
+    page.locator("#upload input[type=file]").set_input_files(str(tmp_path / "broken.png"))
+    page.locator("#colorize-upload").click()
+    message = page.get_by_text("broken.png: broken or truncated image", exact=False)
+    message.first.wait_for(timeout=60_000)             # the file named, in the page
 
 
 def test_handler_takes_painted_hints():
@@ -128,39 +145,26 @@ def test_handler_takes_painted_hints():
     assert delta_e(hinted[core], blue).mean() <= 15 < delta_e(plain[core], blue).mean()
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="no chromium installed (apt install chromium); "
-                    ".ci/run installs it")
-def test_painting_hints_in_a_real_browser(app_url, tmp_path):
-    playwright = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-    sketch = Image.open(ROOT / "examples" / "sketch.png").convert("RGB").resize((200, 150))
-    sketch.save(tmp_path / "cat.png")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(app_url)
-        page.locator("#model input").click()
-        page.get_by_role("option", name="sketch-hints").click()
-        page.locator("#upload input[type=file]").set_input_files(str(tmp_path / "cat.png"))
-        canvas = page.locator("#preview canvas").first
-        canvas.wait_for(timeout=60_000)
-        page.wait_for_timeout(1500)                    # the upload is drawn into the editor
-        box = canvas.bounding_box()
-        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2   # the image centre
-        page.mouse.move(x - 30, y)
-        page.mouse.down()                              # the brush: its first colour, red
-        for i in range(16):
-            page.mouse.move(x - 30 + 4 * i, y, steps=2)
-        page.mouse.up()
-        page.locator("#colorize-upload").click()
-        result = page.locator("#result img")
-        result.wait_for(timeout=120_000)
-        source = result.get_attribute("src")
-        browser_result = Image.open(io.BytesIO(page.request.get(source).body()))
-        browser.close()
+@needs_chromium
+def test_painting_hints_in_a_real_browser(page, tmp_path):
+    page.locator("#model input").click()
+    page.get_by_role("option", name="sketch-hints").click()
+    upload = cat_upload(tmp_path)
+    page.locator("#upload input[type=file]").set_input_files(str(upload))
+    canvas = page.locator("#preview canvas").first
+    canvas.wait_for(timeout=60_000)
+    page.wait_for_timeout(1500)                        # the upload is drawn into the editor
+    box = canvas.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2   # the image centre
+    page.mouse.move(x - 30, y)
+    page.mouse.down()                                  # the brush: its first colour, red
+    for i in range(16):
+        page.mouse.move(x - 30 + 4 * i, y, steps=2)
+    page.mouse.up()
+    page.locator("#colorize-upload").click()
+    browser_result = result_image(page)
     assert browser_result.size == (200, 150)
     out = np.asarray(browser_result.convert("RGB"), np.float32) / 255
     red = (224 / 255, 60 / 255, 49 / 255)              # HINT_COLOURS[0]
-    plain = np.asarray(Colorizer.load("sketch-hints").colorize(sketch), np.float32) / 255
+    plain = np.asarray(Colorizer.load("sketch-hints").colorize(upload), np.float32) / 255
     assert delta_e(out[72:79, 92:108], red).mean() <= 15 < delta_e(plain[72:79, 92:108], red).mean()
