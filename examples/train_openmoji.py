@@ -52,6 +52,8 @@ def main():
     parser.add_argument("--logdir", default="runs")
     parser.add_argument("--run-name", default=None)
     parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="delete the run already in the run folder and start over")
     parser.add_argument("--out", default=None, help="also save the final model here (float16)")
     args = parser.parse_args()
 
@@ -79,7 +81,8 @@ def main():
                                  "hints": "random colour hints from the colour image"
                                  if args.hints else "none",
                                  "split": "by drawing (folder), 10% val, 10% test",
-                                 "credit": OPENMOJI_CREDIT})
+                                 "credit": OPENMOJI_CREDIT},
+                      resume=args.resume, overwrite=args.overwrite)
     if args.resume:
         print("resumed from", trainer.restore())
     print(f"logs and checkpoints: {trainer.run_dir}   (tensorboard --logdir {args.logdir})")

@@ -15,6 +15,7 @@ from PIL import Image
 from .colorizer import Colorizer
 from .files import ImageReadError, open_image
 from .models import BUNDLED
+from .regions import FILLS
 
 MAX_RENDER_SIZE = 1024
 HINT_COLOURS = ["#e03c31", "#f28c28", "#f6d32d", "#3cb44b", "#2a7de1", "#7b3fbf", "#f4a6c0",
@@ -37,11 +38,12 @@ def painted_hints(editor_value):
     return merged
 
 
-def colorize_upload(colorizer, image, render_size=None, hint_image=None):
+def colorize_upload(colorizer, image, render_size=None, hint_image=None, fill=None):
     """What the app does with an upload: a file path, PIL image, numpy array, or the dict a
     Gradio sketchpad gives (its `composite`) -> a PIL image of the input's own size.
     `hint_image`: painted hints (RGBA, see `painted_hints`) for a hint-aware model; they are
-    stretched onto the input's size if the editor showed it at another.
+    stretched onto the input's size if the editor showed it at another. `fill`: how a
+    line-art model fills ("regions", "lines", "none"; None: the model's own); ignored for gray.
     Raises ImageReadError, naming the file, for anything that is not a usable image."""
     if isinstance(image, dict):  # gr.Sketchpad / gr.ImageEditor value
         image = image.get("composite")
@@ -51,6 +53,7 @@ def colorize_upload(colorizer, image, render_size=None, hint_image=None):
         if not image[..., 3].any():
             raise ImageReadError("the drawing is empty: draw a sketch first")
     size = int(render_size) if colorizer.task == "gray" and render_size else None
+    fill = fill if colorizer.task == "sketch" else None
     if hint_image is not None and colorizer.hints:
         if isinstance(image, (str, Path)):
             image = open_image(image)  # read once: for its size here and for the colouring
@@ -58,8 +61,8 @@ def colorize_upload(colorizer, image, render_size=None, hint_image=None):
         if hint_image.shape[:2] != (height, width):  # nearest: colours stay exact
             hint_image = np.asarray(Image.fromarray(hint_image).resize((width, height),
                                                                         Image.NEAREST))
-        return colorizer.colorize(image, render_size=size, hint_image=hint_image)
-    return colorizer.colorize(image, render_size=size)
+        return colorizer.colorize(image, render_size=size, hint_image=hint_image, fill=fill)
+    return colorizer.colorize(image, render_size=size, fill=fill)
 
 
 def _image_shape(image):
@@ -82,14 +85,14 @@ def build_app(models=None):
             loaded[label] = Colorizer.load(models[label])
         return loaded[label]
 
-    def run(image, label, render_size, editor=None):
+    def run(image, label, render_size, fill, editor=None):
         colorizer = colorizer_for(label)
         hints = painted_hints(editor)
         if hints is not None and not colorizer.hints:
             gr.Warning(f"{label} takes no colour hints: the painted hints were ignored "
                        f"(pick a hint-aware model such as sketch-hints)")
         try:
-            return colorize_upload(colorizer, image, render_size, hints)
+            return colorize_upload(colorizer, image, render_size, hints, fill)
         except ImageReadError as error:
             raise gr.Error(_message(error, image)) from None
 
@@ -101,7 +104,8 @@ def build_app(models=None):
 
     def model_changed(label):
         colorizer = colorizer_for(label)
-        return gr.update(visible=colorizer.task == "gray", value=colorizer.size)
+        return (gr.update(visible=colorizer.task == "gray", value=colorizer.size),
+                gr.update(visible=colorizer.task == "sketch", value=colorizer.fill))
 
     first = next(iter(models))
     with gr.Blocks(title="pix2color", analytics_enabled=False) as app:
@@ -136,12 +140,17 @@ def build_app(models=None):
                                         "(longer side the network sees; gray models)",
                                         visible=colorizer_for(first).task == "gray",
                                         value=colorizer_for(first).size)
+                fill = gr.Radio(list(FILLS), value=colorizer_for(first).fill, label="Fill "
+                                "(line art): regions = one flat colour per region the lines "
+                                "enclose; lines = the network's colour under your lines; "
+                                "none = the network's output alone", elem_id="fill",
+                                visible=colorizer_for(first).task == "sketch")
             result = gr.Image(type="pil", format="png", label="Colour", elem_id="result",
                               interactive=False)
         upload.upload(show, upload, preview)
-        upload_button.click(run, [upload, model, render_size, preview], result)
-        draw_button.click(run, [canvas, model, render_size], result)
-        model.change(model_changed, model, render_size)
+        upload_button.click(run, [upload, model, render_size, fill, preview], result)
+        draw_button.click(run, [canvas, model, render_size, fill], result)
+        model.change(model_changed, model, [render_size, fill])
     return app
 
 

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from .files import IMAGE_EXTENSIONS
+from .regions import FILLS
 
 # The article's data: 15,000 Danbooru pairs, 12,000 / 1,500 / 1,500 train / val / test.
 DANBOORU_LIMIT = 15000
@@ -33,6 +34,17 @@ def _hint_argument(text):
         return parse_hint(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _save_png(image, path):
+    """Save as PNG through a temporary file, so an interrupted run never leaves half a file."""
+    import io
+
+    from .files import write_atomically
+
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    write_atomically(path, buffer.getvalue())
 
 
 def colorize_command(args):
@@ -68,12 +80,17 @@ def colorize_command(args):
                     targets.append(target)
                 except ImageReadError as error:
                     failed.append(str(error))
-            for image, target in zip(colorizer.colorize_batch(
+            for result, target in zip(colorizer.colorize_batch(
                     images, args.batch_size, args.saturation, args.render_size,
                     [args.hint] * len(images) if hinted else None,
-                    [args.hint_image] * len(images) if hinted else None), targets):
+                    [args.hint_image] * len(images) if hinted else None,
+                    fill=args.fill, layers=args.layers), targets):
                 target.parent.mkdir(parents=True, exist_ok=True)
-                image.save(target)
+                if args.layers:  # name.png, and name.flats.png / name.lines.png beside it
+                    _save_png(result.flats, target.with_suffix(".flats.png"))
+                    _save_png(result.lines, target.with_suffix(".lines.png"))
+                    result = result.image
+                _save_png(result, target)
             bar.update(len(jobs[start: start + args.batch_size]))
     print(f"wrote {len(jobs) - len(failed)} image(s) to {out_dir}")
     if failed:
@@ -195,7 +212,13 @@ def add_training_arguments(parser, limit=None, epochs=10):
     run.add_argument("--deterministic", action="store_true",
                      help="deterministic TF ops: a resumed run ends with the same weights")
     run.add_argument("--run-name", default=None)
-    run.add_argument("--resume", action="store_true", help="continue from the run's last checkpoint")
+    run.add_argument("--resume", action="store_true",
+                     help="continue the run in --logdir/--run-name from its newest readable "
+                          "checkpoint (its configuration must match; epochs, steps and "
+                          "logging may change)")
+    run.add_argument("--overwrite", action="store_true",
+                     help="delete the run already in --logdir/--run-name and start over "
+                          "(without this or --resume, a folder holding a run is refused)")
 
 
 def train_from_args(args):
@@ -262,7 +285,8 @@ def _train(args, train_pairs, val_pairs, source, data_info=None):
     strategy = make_strategy(args.strategy)
     trainer = Trainer(config, train_pairs, val_pairs, logdir=args.logdir,
                       run_name=args.run_name, strategy=strategy,
-                      data_info={"source": source, **(data_info or {})})
+                      data_info={"source": source, **(data_info or {})},
+                      resume=args.resume, overwrite=args.overwrite)
     if args.resume:
         restored = trainer.restore()
         print(f"resuming from {restored} (step {int(trainer.step)})" if restored
@@ -272,6 +296,10 @@ def _train(args, train_pairs, val_pairs, source, data_info=None):
           f"final model: {trainer.run_dir / 'model'}  (best by validation L1: "
           f"{trainer.run_dir / 'best'})\n"
           f"watch it:    tensorboard --logdir {args.logdir}")
+    if int(trainer.step) >= trainer.total_steps:
+        print(f"{trainer.run_dir} already finished at step {int(trainer.step)}; nothing was "
+              f"changed (raise --epochs or --steps to train it further)")
+        return 0
     metrics = trainer.fit()
     print("validation:", json.dumps({k: round(v, 4) for k, v in metrics.items()}))
     print(f"saved {trainer.run_dir / 'model'}; try: pix2color colorize SKETCH.png -o out "
@@ -289,6 +317,7 @@ def info_command(args):
           f"size:        {colorizer.size} (longer side the network sees)\n"
           f"channels:    {info['in_channels']} in, {info['out_channels']} out"
           f"{' (with colour hints)' if colorizer.hints else ''}\n"
+          f"fill:        {colorizer.fill} (default for colorize; see --fill)\n"
           f"generator:   {info['generator']['kind']} {json.dumps(info['generator']['args'])}\n"
           f"parameters:  {colorizer.model.count_params():,}\n"
           f"trained on:  {json.dumps(training.get('data', {}))}\n"
@@ -318,7 +347,7 @@ def evaluate_command(args):
         raise ValueError(f"the {args.split} split of {args.data} is empty")
     grid = Path(args.out).with_suffix(".png") if args.out else Path("evaluation.png")
     rows = evaluate(args.models, chosen, splits["train"], args.batch_size, grid_path=grid,
-                    task=args.task)
+                    task=args.task, fills=args.fill or (None,))
     table = markdown_table(rows)
     header = (f"{len(chosen)} images: {args.split} split of {args.data} (split by {split_by}, "
               f"val {args.val_fraction}, test {args.test_fraction})")
@@ -351,6 +380,15 @@ def build_parser():
     colorize.add_argument("--hint-image", default=None, metavar="PNG",
                           help="an RGBA image of the input's size: its pixels with alpha > 0 "
                                "are colour hints (strokes)")
+    colorize.add_argument("--fill", choices=FILLS, default=None,
+                          help="line-art models: 'regions' gives each region the lines enclose "
+                               "one flat colour, 'lines' keeps the network's colour, 'none' is "
+                               "the network's output without the input's lines on top "
+                               "(default: the model's own, regions for the bundled models)")
+    colorize.add_argument("--layers", action="store_true",
+                          help="line-art models: also write NAME.flats.png (the colour, no "
+                               "lines) and NAME.lines.png (black lines on transparent) for "
+                               "colouring by hand")
     colorize.set_defaults(run=colorize_command)
 
     train = commands.add_parser("train", help="train on paired folders")
@@ -371,6 +409,9 @@ def build_parser():
     evaluate.add_argument("--test-fraction", type=float, default=0.1)
     evaluate.add_argument("--limit", type=int, default=0, help="evaluate the first N images")
     evaluate.add_argument("--batch-size", type=int, default=16)
+    evaluate.add_argument("--fill", action="append", choices=FILLS, default=[],
+                          help="line-art models: score with this fill (repeat to compare "
+                               "several; default: each model's own)")
     evaluate.add_argument("--out", help="write the table here (markdown); the grid goes beside it")
     evaluate.set_defaults(run=evaluate_command)
 
@@ -431,10 +472,12 @@ def run_reporting_errors(command, args, name):
     traceback."""
     from .files import ImageReadError
     from .models import ModelFileError
+    from .train import RunFolderError
 
     try:
         return command(args)
-    except (ModelFileError, FileNotFoundError, ImageReadError, ValueError, OSError) as error:
+    except (ModelFileError, FileNotFoundError, ImageReadError, ValueError, OSError,
+            RunFolderError) as error:
         print(f"{name}: error: {error}", file=sys.stderr)
         return 2
 

@@ -39,9 +39,10 @@ def _with_chroma(path, ab):
     return np.round(lab_to_rgb(lab).numpy() * 255).astype(np.uint8)
 
 
-def predictor(name, train_pairs=(), task="sketch"):
+def predictor(name, train_pairs=(), task="sketch", fill=None):
     """A function: list of input paths -> list of uint8 RGB arrays of the inputs' sizes.
-    For `gray` the input paths are colour images, of which only the lightness is used."""
+    For `gray` the input paths are colour images, of which only the lightness is used.
+    `fill`: how a line-art model fills (see `Colorizer.colorize`; None: the model's default)."""
     if name == "identity":
         if task == "gray":
             return lambda paths: [_with_chroma(p, (0.0, 0.0)) for p in paths]
@@ -54,20 +55,24 @@ def predictor(name, train_pairs=(), task="sketch"):
     colorizer = Colorizer.load(name)
     if colorizer.task != task:
         raise ValueError(f"{name} is a {colorizer.task!r} model; this evaluation is {task!r}")
-    return lambda paths: [np.asarray(im.convert("RGB")) for im in colorizer.colorize_batch(paths)]
+    return lambda paths: [np.asarray(im.convert("RGB"))
+                          for im in colorizer.colorize_batch(paths, fill=fill)]
 
 
 def evaluate(models, pairs, train_pairs=(), batch_size=16, grid_path=None, grid_rows=8,
-             task="sketch"):
+             task="sketch", fills=(None,)):
     """Score each model (a model path, "sketch", "gray", or a baseline name) on `pairs`
-    (for `gray`, pairs of a colour image with itself).
+    (for `gray`, pairs of a colour image with itself), once for each of `fills` (line-art
+    models: "regions", "lines", "none"; None is the model's default).
 
-    Returns one dict a model: every metric's mean, and images/s of the prediction alone.
+    Returns one dict a row: every metric's mean, and images/s of the prediction alone.
     """
     targets = [_rgb8(t) for _, t in pairs]
     rows, grid_columns = [], []
-    for name in models:
-        predict = predictor(name, train_pairs, task)
+    runs = [(name, fill) for name in models
+            for fill in (fills if name not in ("identity", "mean-colour") else (None,))]
+    for name, fill in runs:
+        predict = predictor(name, train_pairs, task, fill)
         per_image, seconds, firsts = {}, 0.0, []
         for start in tqdm(range(0, len(pairs), batch_size), desc=str(name), unit="batch"):
             chunk = pairs[start: start + batch_size]
@@ -81,7 +86,8 @@ def evaluate(models, pairs, train_pairs=(), batch_size=16, grid_path=None, grid_
                 for key, value in batch_metrics(output[None], target[None]).items():
                     per_image.setdefault(key, []).append(value)
             firsts += outputs[: max(0, grid_rows - len(firsts))]
-        rows.append({"model": str(name), **summarize(per_image),
+        label = f"{name} (fill {fill})" if fill else str(name)
+        rows.append({"model": label, **summarize(per_image),
                      "images_per_second": len(pairs) / max(seconds, 1e-9)})
         grid_columns.append(firsts)
     if grid_path:
@@ -107,6 +113,7 @@ def markdown_table(rows):
                ("CIEDE2000", "ciede2000", "{:.2f}"), ("CIEDE2000 fg", "ciede2000_fg", "{:.2f}"),
                ("colourfulness", "colourfulness", "{:.1f}"),
                ("colourfulness ratio", "colourfulness_ratio", "{:.2f}"),
+               ("flat noise", "flat_noise", "{:.2f}"),
                ("img/s", "images_per_second", "{:.1f}")]
     lines = ["| " + " | ".join(c[0] for c in columns) + " |",
              "|" + "|".join("---" if i == 0 else "---:" for i in range(len(columns))) + "|"]

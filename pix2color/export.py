@@ -1,6 +1,6 @@
 """Export a Colorizer for TensorFlow Serving (SavedModel) or ONNX.
 
-The SavedModel has two signatures:
+The SavedModel has these signatures:
 
 * `serving_default`: float32 `[batch, H, W, C]` in [-1, 1] -> float32 in [-1, 1], the raw
   network (what the article's client sent). Sketch models: RGB in, RGB out. Gray models:
@@ -9,19 +9,27 @@ The SavedModel has two signatures:
   `pix2color.hints`). H and W must be multiples of 2**depth (32 for the bundled models).
 * `colorize_image`: a batch of encoded images (PNG, JPEG, GIF or BMP bytes, any size) ->
   PNG bytes of the same size, with decoding, resizing, the network, the full-resolution
-  lightness of gray models and encoding all inside the graph, so a REST client sends
-  `{"instances": [{"b64": "..."}]}`. It does what `Colorizer.colorize` does, except that it
-  ignores EXIF orientation and drops alpha (the PNG is RGB). It gives hint-aware models no
-  hints; send hints through `serving_default`.
+  lightness of gray models, the input's own lines on top of line-art colour and encoding all
+  inside the graph, so a REST client sends `{"instances": [{"b64": "..."}]}`.
+* `colorize_hinted` (hint-aware models only): the same, plus `hint_bytes`, one RGBA PNG per
+  image, of its size, whose pixels with alpha > 0 are colour hints (an empty string: none).
+
+These run the very functions `Colorizer.colorize` runs (`pix2color.colorizer.network_input`,
+`network_colour`, `pix2color.hints.resample_hint_image`), with `fill="lines"`: region fill
+needs connected components, which TensorFlow has no op for, so it is not in the graph.
+What else differs from `Colorizer.colorize`: EXIF orientation is ignored, alpha is dropped
+(the PNG is RGB), and the gray models' gamut fitting runs as TF ops rather than numpy tables
+(within 1 level).
 """
 
 from pathlib import Path
 
 import tensorflow as tf
 
-from .color import AB_SCALE, lab_to_network, lab_to_rgb_keeping_lightness, rgb_to_lab
+from .color import AB_SCALE, lab_to_rgb_keeping_lightness, rgb_to_lab
+from .colorizer import hint_channels_for, network_colour, network_input, working_shape
 from .data import decode_rgb
-from .models import task_channels
+from .hints import resample_hint_image
 
 
 class _Servable(tf.Module):
@@ -30,45 +38,55 @@ class _Servable(tf.Module):
         self.model = colorizer.model
         self.task, self.size, self.multiple = colorizer.task, colorizer.size, colorizer.multiple
         channels = int(self.model.input_shape[-1])
-        self.hint_channels = channels - task_channels(self.task)[0]
+        self.hints = colorizer.hints
         self.serving_default = tf.function(
             self._network, input_signature=[tf.TensorSpec([None, None, None, channels],
                                                           tf.float32, name="images")])
         self.colorize_image = tf.function(
             self._colorize_encoded, input_signature=[tf.TensorSpec([None], tf.string,
                                                                    name="image_bytes")])
+        self.colorize_hinted = tf.function(self._colorize_hinted, input_signature=[
+            tf.TensorSpec([None], tf.string, name="image_bytes"),
+            tf.TensorSpec([None], tf.string, name="hint_bytes")])
 
     def _network(self, images):
         return {"outputs": tf.cast(self.model(images, training=False), tf.float32)}
 
     def _colorize_encoded(self, image_bytes):
-        png = tf.map_fn(self._colorize_one, image_bytes, fn_output_signature=tf.string)
+        return self._colorize_hinted(image_bytes, tf.fill(tf.shape(image_bytes), ""))
+
+    def _colorize_hinted(self, image_bytes, hint_bytes):
+        png = tf.map_fn(lambda pair: self._colorize_one(*pair), (image_bytes, hint_bytes),
+                        fn_output_signature=tf.string)
         return {"png_bytes": png}
 
-    def _colorize_one(self, data):
+    def _hint(self, data, shape, small_shape):
+        """The hint channels from an RGBA PNG (empty bytes: no hints) at the working size."""
+        def from_image():
+            rgba = tf.image.convert_image_dtype(tf.io.decode_png(data, channels=4), tf.float32)
+            tf.debugging.assert_equal(tf.shape(rgba)[:2], shape,
+                                      "the hint image must have the image's size")
+            return resample_hint_image(rgba[..., :3], rgba[..., 3] > 0, small_shape)
+
+        def nothing():
+            return tf.zeros(tf.concat([small_shape, [3]], 0)), tf.zeros(small_shape, tf.bool)
+
+        colour, mask = tf.cond(tf.strings.length(data) > 0, from_image, nothing)
+        return hint_channels_for(colour, mask, self.task)
+
+    def _colorize_one(self, data, hint_data):
         rgb = decode_rgb(data)
         shape = tf.shape(rgb)[:2]
-        scale = self.size / tf.cast(tf.reduce_max(shape), tf.float32)
-        small_shape = tf.maximum(1, tf.cast(tf.round(tf.cast(shape, tf.float32) * scale),
-                                            tf.int32))
-        small = tf.image.resize(rgb, small_shape, antialias=True)
-        if self.task == "gray":
-            network_input = lab_to_network(rgb_to_lab(small))[0]
-        else:
-            network_input = small * 2.0 - 1.0
-        padding = (-small_shape) % self.multiple
-        padded = tf.pad(network_input, [[0, padding[0]], [0, padding[1]], [0, 0]],
-                        constant_values=1.0)
-        if self.hint_channels:  # a hint-aware model given no hints
-            padded = tf.pad(padded, [[0, 0], [0, 0], [0, self.hint_channels]])
+        small_shape = working_shape(shape, self.size)
+        hint = self._hint(hint_data, shape, small_shape) if self.hints else None
+        padded = network_input(rgb, small_shape, self.multiple, self.task, hint)
         output = self._network(padded[None])["outputs"][0, : small_shape[0], : small_shape[1]]
         if self.task == "gray":
             ab = tf.image.resize(output * AB_SCALE, shape)
             lab = tf.concat([rgb_to_lab(rgb)[..., :1], ab], axis=-1)
             colour = lab_to_rgb_keeping_lightness(lab)
-        else:
-            colour = tf.image.resize((output + 1.0) / 2.0, shape, method="bicubic",
-                                     antialias=True)
+        else:  # the network's colour with the input's own lines multiplied on top
+            colour = tf.clip_by_value(network_colour(output, shape), 0.0, 1.0) * rgb
         return tf.io.encode_png(tf.cast(tf.round(tf.clip_by_value(colour, 0.0, 1.0) * 255.0),
                                         tf.uint8))
 
@@ -79,9 +97,11 @@ def export_saved_model(colorizer, path, version=1):
     if target.exists() and any(target.iterdir()):
         raise FileExistsError(f"{target} already holds an export; pick another --version")
     servable = _Servable(colorizer)
-    tf.saved_model.save(servable, str(target), signatures={
-        "serving_default": servable.serving_default,
-        "colorize_image": servable.colorize_image})
+    signatures = {"serving_default": servable.serving_default,
+                  "colorize_image": servable.colorize_image}
+    if colorizer.hints:
+        signatures["colorize_hinted"] = servable.colorize_hinted
+    tf.saved_model.save(servable, str(target), signatures=signatures)
     return target
 
 

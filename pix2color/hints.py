@@ -122,15 +122,9 @@ def rasterize_hints(points, hint_image, image_shape, working_shape, radius=POINT
     rgb = np.zeros((h, w, 3), np.float32)
     mask = np.zeros((h, w), bool)
     if hint_image is not None:
-        rgb, mask = _resample_hint_image(hint_image, image_shape, working_shape)
-    for hint in points or ():
-        try:
-            x, y, colour = hint
-        except (TypeError, ValueError):
-            raise ValueError(f"bad hint {hint!r}: expected (x, y, colour)") from None
-        if not (0 <= x < width and 0 <= y < height):
-            raise ValueError(f"hint {hint!r} lies outside the {width}x{height} image "
-                             f"(x and y are in the input image's pixels)")
+        rgb, mask = (np.array(t) for t in resample_hint_image(
+            *_read_hint_image(hint_image, image_shape), working_shape))
+    for x, y, colour in _checked_points(points, image_shape):
         col = min(int((x + 0.5) * w / width), w - 1)  # the working pixel the point falls in
         row = min(int((y + 0.5) * h / height), h - 1)
         square = (slice(max(row - radius, 0), row + radius + 1),
@@ -140,7 +134,39 @@ def rasterize_hints(points, hint_image, image_shape, working_shape, radius=POINT
     return rgb, mask
 
 
-def _resample_hint_image(image, image_shape, working_shape):
+def hint_pixels(points, hint_image, image_shape):
+    """User hints -> the hinted pixels of the input itself: (rows, cols, rgb), rgb (n, 3) in
+    [0, 1]. A point is the one pixel it falls in; a hint image gives every pixel with alpha > 0.
+    Points come after the hint image, as in `rasterize_hints`. For region fill."""
+    rows, cols, colours = [], [], []
+    if hint_image is not None:
+        colour, hinted = _read_hint_image(hint_image, image_shape)
+        rows, cols = (list(axis) for axis in np.nonzero(hinted))
+        colours = list(colour[hinted])
+    height, width = image_shape
+    for x, y, colour in _checked_points(points, image_shape):
+        rows.append(min(int(y), height - 1))
+        cols.append(min(int(x), width - 1))
+        colours.append(parse_colour(colour))
+    return (np.asarray(rows, np.int64), np.asarray(cols, np.int64),
+            np.asarray(colours, np.float32).reshape(-1, 3))
+
+
+def _checked_points(points, image_shape):
+    height, width = image_shape
+    for hint in points or ():
+        try:
+            x, y, colour = hint
+        except (TypeError, ValueError):
+            raise ValueError(f"bad hint {hint!r}: expected (x, y, colour)") from None
+        if not (0 <= x < width and 0 <= y < height):
+            raise ValueError(f"hint {hint!r} lies outside the {width}x{height} image "
+                             f"(x and y are in the input image's pixels)")
+        yield x, y, colour
+
+
+def _read_hint_image(image, image_shape):
+    """A hint image -> (its colour un-composited from white (H, W, 3), hinted (H, W) bool)."""
     name = str(image) if isinstance(image, (str, Path)) else None
     colour, alpha = read_image(image, name="the hint image")
     where = f"the hint image {name}" if name else "the hint image"
@@ -150,20 +176,35 @@ def _resample_hint_image(image, image_shape, working_shape):
     if colour.shape[:2] != tuple(image_shape):
         raise ValueError(f"{where} is {colour.shape[1]}x{colour.shape[0]}, but the image it "
                          f"hints is {image_shape[1]}x{image_shape[0]}: they must match")
-    (height, width), (h, w) = image_shape, working_shape
-    hinted = alpha > 0
     # read_image put the colour onto white; a soft brush edge gets its own colour back.
     colour = (colour - (1.0 - alpha[..., None])) / np.maximum(alpha[..., None], 1e-6)
-    # Shrinking: every hinted pixel lands in one working pixel, which takes their mean colour.
-    rows, cols = np.nonzero(hinted)
-    cells = (rows * h // height) * w + cols * w // width
-    counts = np.bincount(cells, minlength=h * w).reshape(h, w)
-    sums = np.stack([np.bincount(cells, colour[rows, cols, c], h * w) for c in range(3)], -1)
-    rgb = sums.reshape(h, w, 3) / np.maximum(counts, 1)[..., None]
-    mask = counts > 0
-    # Enlarging: a working pixel whose nearest input pixel is hinted takes its colour.
-    near_rows = np.minimum(((np.arange(h) + 0.5) * height / h).astype(int), height - 1)
-    near_cols = np.minimum(((np.arange(w) + 0.5) * width / w).astype(int), width - 1)
-    nearest = hinted[np.ix_(near_rows, near_cols)] & ~mask
-    rgb[nearest] = colour[np.ix_(near_rows, near_cols)][nearest]
-    return rgb.astype(np.float32), mask | nearest
+    return np.clip(colour, 0.0, 1.0), alpha > 0
+
+
+def resample_hint_image(colour, hinted, working_shape):
+    """A hint image's colour (H, W, 3) and hinted pixels (H, W, bool) -> (rgb, mask) at the
+    working size, without blurring. TensorFlow ops, so the SavedModel export runs the same.
+
+    Shrinking: every hinted pixel lands in one working pixel, which takes their mean colour
+    (a 1-pixel stroke survives any reduction). Enlarging: a working pixel whose nearest input
+    pixel is hinted takes its colour."""
+    colour = tf.convert_to_tensor(colour, tf.float32)
+    shape = tf.shape(colour, out_type=tf.int64)[:2]
+    small = tf.cast(tf.convert_to_tensor(working_shape), tf.int64)
+    where = tf.where(hinted)                                      # (n, 2) rows, cols
+    cells = (where[:, 0] * small[0] // shape[0]) * small[1] + where[:, 1] * small[1] // shape[1]
+    size = small[0] * small[1]
+    counts = tf.math.unsorted_segment_sum(tf.ones_like(cells, tf.float32), cells, size)
+    sums = tf.math.unsorted_segment_sum(tf.gather_nd(colour, where), cells, size)
+    rgb = tf.reshape(sums / tf.maximum(counts, 1.0)[:, None], tf.concat([small, [3]], 0))
+    mask = tf.reshape(counts > 0, small)
+
+    def nearest(n, big):  # the input pixel nearest to each of n working pixels along an axis
+        centres = (tf.range(n, dtype=tf.float64) + 0.5) * tf.cast(big, tf.float64) / tf.cast(n, tf.float64)
+        return tf.minimum(tf.cast(centres, tf.int64), big - 1)
+
+    rows, cols = nearest(small[0], shape[0]), nearest(small[1], shape[1])
+    near_hinted = tf.gather(tf.gather(hinted, rows), cols, axis=1) & ~mask
+    near_colour = tf.gather(tf.gather(colour, rows), cols, axis=1)
+    rgb = tf.where(near_hinted[..., None], near_colour, rgb)
+    return rgb, mask | near_hinted

@@ -58,11 +58,30 @@ def colourfulness(images):
     return spread + 0.3 * mean
 
 
+def flat_fill_noise(output, target):
+    """Mean gradient of the output (0-255 levels, |dx| + |dy| averaged over channels) where the
+    target is a flat foreground fill (no level changes in a 3x3 neighbourhood, not white
+    background), per image: 0 for a perfectly flat fill, larger for mottled or grainy ones."""
+    out, tgt = to_unit(output) * 255.0, to_unit(target) * 255.0
+
+    def gradient(x):  # (batch, H-1, W-1)
+        dx = tf.abs(x[:, :-1, 1:] - x[:, :-1, :-1])
+        dy = tf.abs(x[:, 1:, :-1] - x[:, :-1, :-1])
+        return tf.reduce_mean(dx + dy, axis=-1)
+
+    changes = tf.cast(gradient(tgt) > 0.5, tf.float32)[..., None]
+    flat = tf.nn.max_pool2d(changes, 3, 1, "SAME")[..., 0] == 0.0
+    foreground = tf.reduce_any(to_unit(target)[:, :-1, :-1] < BACKGROUND, axis=-1)
+    mask = tf.cast(flat & foreground, tf.float32)
+    return tf.reduce_sum(gradient(out) * mask, [1, 2]) / tf.maximum(tf.reduce_sum(mask, [1, 2]), 1.0)
+
+
 def batch_metrics(output, target):
     """Every per-image metric for one batch, as a dict of (batch,) tensors."""
     return {"psnr": psnr(output, target), "ssim": ssim(output, target),
             "ciede2000": mean_ciede2000(output, target),
             "ciede2000_fg": mean_ciede2000(output, target, foreground_only=True),
+            "flat_noise": flat_fill_noise(output, target),
             "colourfulness": colourfulness(output),
             "target_colourfulness": colourfulness(target)}
 

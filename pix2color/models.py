@@ -11,6 +11,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from .regions import FILLS
+
 NORMS = ("batch", "instance", "none")
 UPSAMPLINGS = ("transpose", "resize")
 
@@ -293,5 +295,9 @@ def _check_info(info, where):
     spec = info.get("generator")
     if not isinstance(spec, dict) or spec.get("kind") not in ("unet", "simple_lab"):
         raise ModelFileError(f"{where}: missing or unknown generator description")
+    if info.get("fill") not in (None, *FILLS) or (
+            info.get("fill") not in (None, "none") and task != "sketch"):
+        raise ModelFileError(f"{where}: fill must be regions, lines or none (line-art models) "
+                             f"or none, got {info.get('fill')!r}")
     if not isinstance(info.get("size"), int) or info["size"] <= 0:
         raise ModelFileError(f"{where}: missing or invalid working size")

@@ -213,6 +213,71 @@ def make_strategy(name="auto"):
     raise ValueError(f"strategy must be auto, mirrored, multiworker, tpu or none, got {name!r}")
 
 
+def _lock_run_dir(run_dir):
+    """Hold an exclusive lock on `run_dir/.lock` while this process trains; a second process
+    is refused. The lock dies with the process, so a crash leaves nothing stale."""
+    import fcntl
+
+    handle = open(run_dir / ".lock", "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        owner = handle.read().strip() or "?"
+        handle.close()
+        raise RunFolderError(f"{run_dir} is in use by another training process (pid {owner}); "
+                             f"wait for it or pick another --run-name") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle
+
+
+def _checkpoints_newest_first(directory):
+    """Paths (without suffix) of the checkpoints in `directory`, newest first."""
+    steps = []
+    for index in Path(directory).glob("ckpt-*.index"):
+        number = index.name[len("ckpt-"): -len(".index")]
+        if number.isdigit():
+            steps.append(int(number))
+    return [str(Path(directory) / f"ckpt-{n}") for n in sorted(steps, reverse=True)]
+
+
+def _claim_run_dir(run_dir, config, resume, overwrite):
+    """Before anything is written: refuse a folder that holds a run unless resuming it (with
+    a matching configuration) or overwriting it; remove checkpoint writes a crash left."""
+    has_run = bool(_checkpoints_newest_first(run_dir / "checkpoints")) or \
+        (run_dir / "model").exists()
+    saved_path = run_dir / "config.json"
+    if has_run and overwrite:
+        for name in ("checkpoints", "model", "best", "train", "validation"):
+            shutil.rmtree(run_dir / name, ignore_errors=True)
+        for name in ("config.json", "skipped_files.json"):
+            (run_dir / name).unlink(missing_ok=True)
+        (run_dir / "checkpoints").mkdir()
+    elif has_run and not resume:
+        raise RunFolderError(f"{run_dir} already holds a run: continue it with --resume "
+                             f"(resume=True), or start it over with --overwrite "
+                             f"(overwrite=True), or pick another --run-name")
+    elif resume and saved_path.exists():
+        try:
+            saved = json.loads(saved_path.read_text())["config"]
+        except (ValueError, KeyError, TypeError) as error:
+            raise RunFolderError(f"{saved_path} is unreadable ({error}): cannot check that "
+                                 f"the run is resumed with its own configuration") from None
+        new = dataclasses.asdict(config)
+        changed = [f"{key}: {saved.get(key)!r} -> {new.get(key)!r}"
+                   for key in sorted(set(saved) | set(new))
+                   if key not in RESUMABLE and saved.get(key) != new.get(key)]
+        if changed:
+            raise RunFolderError(f"cannot resume {run_dir} with a different configuration: "
+                                 f"{'; '.join(changed)} (only {', '.join(RESUMABLE)} may "
+                                 f"change on resume)")
+    for stale in (run_dir / "checkpoints").glob("*_temp*"):  # a save a crash cut short
+        shutil.rmtree(stale, ignore_errors=True)
+
+
 def _mark_session_start(writer, step):
     """Tell TensorBoard a session starts at `step`: on a resume, whatever the interrupted
     run logged from `step` on (after its last checkpoint) is dropped, not shown twice."""
@@ -220,6 +285,16 @@ def _mark_session_start(writer, step):
                             session_log=event_pb2.SessionLog(status=event_pb2.SessionLog.START))
     # tf.summary has no call for session events; the raw op writes one through the writer.
     tf.raw_ops.ImportEvent(writer=writer._resource, event=event.SerializeToString())
+
+
+class RunFolderError(RuntimeError):
+    """A run folder that holds another run, is in use by another process, or whose
+    configuration differs from the one asked to resume it."""
+
+
+# What may change when a run is resumed: how long it runs and what it logs, not the model.
+RESUMABLE = ("epochs", "max_steps", "log_every", "image_every", "val_every", "val_batches",
+             "checkpoint_every", "keep_checkpoints", "jit", "deterministic")
 
 
 class TrainingDiverged(RuntimeError):
@@ -237,7 +312,10 @@ class Trainer:
     """
 
     def __init__(self, config, train_pairs, val_pairs=(), logdir="runs", run_name=None,
-                 data_info=None, strategy=None):
+                 data_info=None, strategy=None, resume=False, overwrite=False):
+        """`resume`: continue the run in the folder (call `restore`); its configuration must
+        match but for `RESUMABLE` keys. `overwrite`: delete the run already in the folder.
+        Without either, a folder that holds a run is refused: nothing is ever overwritten."""
         self.config = c = config
         # tf.distribute: the current strategy unless one is given (see `make_strategy`).
         self.strategy = strategy or tf.distribute.get_strategy()
@@ -249,6 +327,9 @@ class Trainer:
             raise ValueError("no training pairs")
         self.run_dir = Path(logdir) / (run_name or time.strftime(f"%Y%m%d-%H%M%S-{c.mode}"))
         self._prepare_run_dir()
+        if self.is_chief:
+            self._lock = _lock_run_dir(self.run_dir)
+            _claim_run_dir(self.run_dir, c, resume, overwrite)
         if c.deterministic:
             tf.config.experimental.enable_op_determinism()
         keras.utils.set_random_seed(c.seed)
@@ -327,6 +408,12 @@ class Trainer:
                              f"{source_args} cannot start a {self.config.task} "
                              f"{self.config.generator} {args}")
         transfer_weights(source, self.generator)
+
+    def _release(self):
+        """Give up the run folder's lock (fit does at its end, however it ends)."""
+        lock, self._lock = getattr(self, "_lock", None), None
+        if lock is not None:
+            lock.close()
 
     def _prepare_run_dir(self):
         try:
@@ -435,16 +522,32 @@ class Trainer:
     # --- the loop -----------------------------------------------------------------------
 
     def restore(self):
-        """Continue from the newest checkpoint in the run folder, if there is one."""
+        """Continue from the newest checkpoint in the run folder that reads back whole (a
+        damaged one is named and skipped); returns its path, or None if there is none."""
         # Every worker restores from the chief's folder (the others only write scratch copies).
-        latest = tf.train.latest_checkpoint(self.run_dir / "checkpoints")
-        if latest:
-            self.checkpoint.restore(latest).assert_existing_objects_matched()
-        return latest
+        damaged = []
+        for path in _checkpoints_newest_first(self.run_dir / "checkpoints"):
+            try:
+                self.checkpoint.restore(path).assert_existing_objects_matched()
+            except (tf.errors.OpError, ValueError, IndexError, AssertionError) as error:
+                damaged.append(path)
+                tqdm.write(f"checkpoint {path} is damaged ({type(error).__name__}: "
+                           f"{str(error).splitlines()[0][:200]}); trying an older one")
+                continue
+            return path
+        if damaged:
+            raise RunFolderError(f"no checkpoint in {self.run_dir / 'checkpoints'} reads back "
+                                 f"whole (damaged: {', '.join(damaged)})")
+        return None
 
     def fit(self):
         """Train until `total_steps`; returns the final validation metrics (if any)."""
         c = self.config
+        if int(self.step) >= self.total_steps:  # nothing to do: keep what was saved
+            self._release()
+            tqdm.write(f"{self.run_dir} already finished at step {int(self.step)}; raise "
+                       f"--epochs or --steps to train it further")
+            return {}
         if self.is_chief:
             self._val_writer = tf.summary.create_file_writer(str(self.run_dir / "validation"))
             train_writer = tf.summary.create_file_writer(str(self.run_dir / "train"))
@@ -476,6 +579,7 @@ class Trainer:
             val_writer.flush()
             if previous_handler is not None:
                 signal.signal(signal.SIGTERM, previous_handler)
+            self._release()
         if self.is_chief:
             self.save_generator(self.run_dir / "model", metrics)
         else:

@@ -41,7 +41,16 @@ def test_handler_colours_uploads_and_drawings_at_their_size(tmp_path):
         colorize_upload(colorizer, str(tmp_path / "notes.png"))
     gray = Colorizer.load("gray")
     photo = Image.new("L", (100, 40), 128)
-    assert colorize_upload(gray, photo, render_size=64).size == (100, 40)
+    assert colorize_upload(gray, photo, render_size=64, fill="regions").size == (100, 40)
+
+
+def test_handler_fills_as_asked():
+    colorizer = Colorizer.load("sketch")
+    sketch = Image.open(ROOT / "examples" / "sketch.png").convert("RGB")
+    colours = {fill: len(np.unique(np.asarray(colorize_upload(colorizer, sketch, fill=fill))
+                                   .reshape(-1, 3), axis=0)) for fill in ("regions", "none")}
+    # Flat regions under the lines: far fewer distinct colours than the raw network output.
+    assert colours["regions"] * 3 < colours["none"]
 
 
 def free_port():

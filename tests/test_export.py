@@ -1,4 +1,4 @@
-"""TF Serving export: both signatures, loaded in a fresh process, agree with Colorizer."""
+"""TF Serving export: its signatures, loaded in a fresh process, agree with Colorizer."""
 
 import io
 import json
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from pix2color import Colorizer
 
@@ -29,6 +29,12 @@ out = loaded.signatures["serving_default"](images=tf.constant(raw))["outputs"].n
 np.save(sys.argv[4], out)
 for i, data in enumerate(png):
     open(f"{sys.argv[4]}.{i}.png", "wb").write(data)
+if "colorize_hinted" in loaded.signatures:
+    hints = [base64.b64decode(item["hint"]) for item in request["instances"]]
+    png = loaded.signatures["colorize_hinted"](image_bytes=tf.constant(images),
+                                               hint_bytes=tf.constant(hints))["png_bytes"]
+    for i, data in enumerate(png.numpy()):
+        open(f"{sys.argv[4]}.hinted.{i}.png", "wb").write(data)
 print(json.dumps(sorted(loaded.signatures.keys())))
 """
 
@@ -39,7 +45,7 @@ def encode(image, fmt="PNG"):
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize("name", ["sketch", "gray"])
+@pytest.mark.parametrize("name", ["sketch", "sketch-hints", "gray"])
 def test_export_signatures_match_colorize_in_a_fresh_process(name, tmp_path):
     import base64
 
@@ -53,7 +59,12 @@ def test_export_signatures_match_colorize_in_a_fresh_process(name, tmp_path):
 
     sketch = Image.open(ROOT / "examples" / "sketch.png").convert("RGB")
     inputs = [sketch.resize((150, 90)), sketch.resize((40, 70)).convert("L")]
-    request = {"instances": [{"b64": base64.b64encode(encode(im)).decode()} for im in inputs]}
+    hint_images = [Image.new("RGBA", im.size) for im in inputs]
+    ImageDraw.Draw(hint_images[0]).line([(60, 40), (90, 40)], fill="#3cb44b", width=3)
+    ImageDraw.Draw(hint_images[1]).point([(20, 30)], fill="#e03c31")
+    request = {"instances": [{"b64": base64.b64encode(encode(im)).decode(),
+                              "hint": base64.b64encode(encode(hint)).decode()}
+                             for im, hint in zip(inputs, hint_images)]}
     (tmp_path / "request.json").write_text(json.dumps(request))
     channels = int(colorizer.model.input_shape[-1])
     raw = np.random.default_rng(0).uniform(-1, 1, (2, 64, 96, channels)).astype(np.float32)
@@ -64,15 +75,24 @@ def test_export_signatures_match_colorize_in_a_fresh_process(name, tmp_path):
                            capture_output=True, text=True, timeout=600,
                            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
     assert check.returncode == 0, check.stderr[-2000:]
-    assert json.loads(check.stdout.strip().splitlines()[-1]) == ["colorize_image",
-                                                                  "serving_default"]
+    signatures = ["colorize_image", "serving_default"] + ["colorize_hinted"] * colorizer.hints
+    assert json.loads(check.stdout.strip().splitlines()[-1]) == sorted(signatures)
     np.testing.assert_allclose(np.load(out), colorizer.model(raw, training=False).numpy(),
                                atol=1e-4)
+    # The graph has no region fill (no connected components op): it matches fill="lines".
+    fill = "lines" if colorizer.task == "sketch" else None
     for i, image in enumerate(inputs):
         served = np.asarray(Image.open(f"{out}.{i}.png")).astype(int)
-        local = np.asarray(colorizer.colorize(image).convert("RGB")).astype(int)
+        local = np.asarray(colorizer.colorize(image, fill=fill).convert("RGB")).astype(int)
         assert served.shape == local.shape == (image.height, image.width, 3)
         assert np.abs(served - local).max() <= 2 and np.abs(served - local).mean() < 0.05
+        if colorizer.hints:
+            served = np.asarray(Image.open(f"{out}.hinted.{i}.png")).astype(int)
+            local = np.asarray(colorizer.colorize(image, hint_image=hint_images[i], fill=fill)
+                               .convert("RGB")).astype(int)
+            assert np.abs(served - local).max() <= 2 and np.abs(served - local).mean() < 0.05
+            unhinted = np.asarray(colorizer.colorize(image, fill=fill).convert("RGB"))
+            assert np.abs(local - unhinted).max() > 20   # the hints made a difference
 
 
 def test_saved_model_cli_lists_both_signatures(tmp_path):

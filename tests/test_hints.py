@@ -12,6 +12,7 @@ import tensorflow as tf
 from PIL import Image
 
 from pix2color import Colorizer
+from pix2color.colorizer import hint_channels_for
 from pix2color.color import ciede2000, rgb_to_lab
 from pix2color.data import find_pairs, paired_dataset
 from pix2color.hints import parse_hint, rasterize_hints, sample_hints
@@ -117,9 +118,11 @@ def test_a_hint_aware_model_trains_saves_loads_and_takes_hints(pair_tree, tmp_pa
     colorizer = Colorizer.load(trainer.run_dir / "model")
     assert colorizer.hints and colorizer.info["in_channels"] == 7
     sketch = Image.open(pair_tree / "sketch" / "0000" / "1000.png").resize((96, 72))
-    plain = colorizer.colorize(sketch)
-    assert np.array_equal(np.asarray(plain), np.asarray(colorizer.colorize(sketch, hints=[])))
-    hinted = colorizer.colorize(sketch, hints=[(10, 10, "#00ff00"), (80, 60, (255, 0, 0))])
+    plain = colorizer.colorize(sketch, fill="lines")
+    assert np.array_equal(np.asarray(plain),
+                          np.asarray(colorizer.colorize(sketch, hints=[], fill="lines")))
+    hinted = colorizer.colorize(sketch, hints=[(10, 10, "#00ff00"), (80, 60, (255, 0, 0))],
+                                fill="lines")
     assert hinted.size == (96, 72)
     assert not np.array_equal(np.asarray(plain), np.asarray(hinted))   # the hints reach it
     # Served without hints: colorize_image feeds the hint channels zeros.
@@ -161,7 +164,7 @@ def test_a_hint_aware_gray_model_takes_hints_as_ab(pair_tree, tmp_path):
     assert colorizer.hints and colorizer.info["in_channels"] == 4      # L + ab + mask
     photo = Image.open(pairs[0][0]).convert("L").resize((64, 48))
     rgb, mask = rasterize_hints([(20, 20, "#3060c0")], None, (48, 64), (24, 32))
-    channels = colorizer._hint_channels([(20, 20, "#3060c0")], None, (48, 64), (24, 32))
+    channels = hint_channels_for(rgb, mask, colorizer.task).numpy()
     expected_ab = rgb_to_lab(np.array([0x30, 0x60, 0xc0], np.float32) / 255).numpy()[1:] / 128
     np.testing.assert_allclose(channels[mask][:, :2], np.broadcast_to(expected_ab, (9, 2)),
                                atol=1e-5)
@@ -230,12 +233,14 @@ def test_cli_colorize_with_hints(tmp_path):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     result = subprocess.run(
         [sys.executable, "-m", "pix2color", "colorize", tmp_path / "in.png", "-o",
-         tmp_path / "out", "--hint", f"{x},{y},#2a7de1", "--hint-image", tmp_path / "hints.png"],
+         tmp_path / "out", "--hint", f"{x},{y},#2a7de1", "--hint-image", tmp_path / "hints.png",
+         "--fill", "lines"],  # the network's own response to hints (regions: one colour)
         capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr
     out = np.asarray(Image.open(tmp_path / "out" / "in.png"), np.float32) / 255
     assert out.shape[:2] == (sketch.height, sketch.width)   # default model: sketch-hints
-    plain = np.asarray(Colorizer.load("sketch-hints").colorize(sketch), np.float32) / 255
+    plain = np.asarray(Colorizer.load("sketch-hints").colorize(sketch, fill="lines"),
+                       np.float32) / 255
     blue, green = (0x2a / 255, 0x7d / 255, 0xe1 / 255), (60 / 255, 180 / 255, 75 / 255)
     # Both hints land where they were put, and the colour there comes close to the request
     # (the share of hints within CIEDE2000 10 over many images is benchmarks/hints.py's job).

@@ -51,7 +51,8 @@ def test_interrupted_run_resumes_to_the_same_weights(pair_tree, tmp_path):
 
     with pytest.raises(KeyboardInterrupt):
         Interrupted(config, pairs, pairs[:4], logdir=tmp_path, run_name="resumed").fit()
-    resumed = Trainer(config, pairs, pairs[:4], logdir=tmp_path, run_name="resumed")
+    resumed = Trainer(config, pairs, pairs[:4], logdir=tmp_path, run_name="resumed",
+                      resume=True)
     assert resumed.restore().endswith("ckpt-4") and int(resumed.step) == 4
     resumed.fit()
     assert int(resumed.step) == int(straight.step) == 6

@@ -1,0 +1,199 @@
+"""Region fill: segmentation of line art, one colour a region, hints that fill their region,
+the user's lines kept at full resolution."""
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from pix2color import Colorizer
+from pix2color.regions import (apply_hints, compose, line_darkness, region_palette, segment,
+                               split_open_regions)
+
+
+def box_drawing(size=256, box=(64, 64, 192, 192), width=2, gap=0):
+    """A square outline on white, with a gap of `gap` pixels in its top side."""
+    image = Image.new("RGB", (size, size), "white")
+    ImageDraw.Draw(image).rectangle(box, outline="black", width=width)
+    pixels = np.asarray(image).copy()
+    if gap:
+        middle = (box[0] + box[2]) // 2
+        pixels[box[1]: box[1] + width, middle - gap // 2: middle - gap // 2 + gap] = 255
+    return pixels.astype(np.float32) / 255.0
+
+
+def test_a_closed_box_is_a_region_of_its_own():
+    segmentation = segment(line_darkness(box_drawing()))
+    labels = segmentation.labels
+    assert labels[128, 128] != labels[10, 10]
+    inside = labels[70:187, 70:187]
+    assert (inside == labels[128, 128]).all()
+    assert (labels.min(), labels.max()) == (1, segmentation.count)  # every pixel labelled
+
+
+@pytest.mark.parametrize("gap, closed", [(2, True), (10, False)])
+def test_a_small_gap_is_closed_and_a_wide_one_is_not(gap, closed):
+    labels = segment(line_darkness(box_drawing(gap=gap))).labels
+    assert (labels[128, 128] != labels[10, 10]) == closed
+
+
+def test_a_thin_region_keeps_its_own_label():
+    image = Image.new("RGB", (256, 256), "white")
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((40, 40, 216, 216), outline="black", width=2)
+    draw.line((40, 120, 216, 120), fill="black", width=2)
+    draw.line((40, 124, 216, 124), fill="black", width=2)  # a 2-px stripe between two lines
+    labels = segment(line_darkness(np.asarray(image, np.float32) / 255.0)).labels
+    stripe, above, below = labels[122, 128], labels[80, 128], labels[170, 128]
+    assert len({stripe, above, below}) == 3
+
+
+def test_each_region_gets_its_dominant_colour_not_a_blend():
+    drawing = box_drawing(size=128, box=(32, 32, 96, 96))
+    segmentation = segment(line_darkness(drawing))
+    network = np.ones((128, 128, 3), np.float32)
+    network[34:95, 34:95] = [0.8, 0.1, 0.1]          # the box: red ...
+    network[34:50, 34:95] = [0.1, 0.1, 0.8]          # ... with a blue quarter bled in
+    for aggregate, expect_red in [("mode", True), ("median", True)]:
+        palette = region_palette(segmentation, network, aggregate)
+        colour = palette[segmentation.labels[64, 64]]
+        np.testing.assert_allclose(colour, [0.8, 0.1, 0.1], atol=0.02)
+    blend = region_palette(segmentation, network, "mean")[segmentation.labels[64, 64]]
+    assert blend[2] > 0.2  # the Lab mean mixes the two
+
+
+def test_a_hint_colours_its_whole_region_and_nothing_beyond_the_line():
+    drawing = box_drawing()
+    segmentation = segment(line_darkness(drawing))
+    palette = np.ones((segmentation.count + 1, 3), np.float32)
+    rows, cols = np.array([100]), np.array([150])
+    palette = apply_hints(palette, segmentation, rows, cols, np.array([[1.0, 0.0, 0.0]]))
+    flats = np.round(palette * 255).astype(np.uint8)[segmentation.labels]
+    out = compose(flats, drawing)
+    inside = segmentation.labels == segmentation.labels[128, 128]
+    assert (out[inside & (drawing.min(-1) == 1.0)] == [255, 0, 0]).all()
+    outside = segmentation.labels == segmentation.labels[5, 5]
+    assert (out[outside & (drawing.min(-1) == 1.0)] == 255).all()
+
+
+def test_two_hints_in_one_region_the_larger_wins():
+    segmentation = segment(line_darkness(box_drawing()))
+    palette = np.ones((segmentation.count + 1, 3), np.float32)
+    rows = np.array([100, 101, 102, 150])
+    cols = np.array([100, 100, 100, 150])
+    colours = np.array([[0, 0, 1.0]] * 3 + [[1.0, 0, 0]], np.float32)  # 3 blue pixels, 1 red
+    palette = apply_hints(palette, segmentation, rows, cols, colours)
+    np.testing.assert_allclose(palette[segmentation.labels[128, 128]], [0, 0, 1])
+
+
+def test_open_regions_split_where_the_network_paints_colour():
+    drawing = box_drawing(gap=40)  # wide open: the box's inside is part of the background
+    segmentation = segment(line_darkness(drawing))
+    assert segmentation.labels[128, 128] == segmentation.labels[5, 5]
+    network = np.ones((128, 128, 3), np.float32)
+    network[33:96, 33:96] = [0.2, 0.6, 0.2]  # the network paints the box green
+    split = split_open_regions(segmentation, segmentation.open_regions(), network)
+    assert split.labels[128, 128] != split.labels[5, 5]
+    # Just outside the outline stays background: the network's blur does not leak out.
+    assert split.labels[128, 60] == split.labels[5, 5]
+
+
+# --- through the Colorizer, with the bundled model --------------------------------------
+
+@pytest.fixture(scope="module")
+def colorizer():
+    return Colorizer.load("sketch-hints")
+
+
+def test_closed_box_and_a_red_hint_through_the_colorizer(colorizer):
+    drawing = (box_drawing() * 255).astype(np.uint8)
+    out = np.asarray(colorizer.colorize(drawing, hints=[(150, 100, "#ff0000")]))
+    inside_free = np.zeros(drawing.shape[:2], bool)
+    inside_free[67:190, 67:190] = True
+    assert (out[inside_free] == [255, 0, 0]).all()
+    outside = np.ones(drawing.shape[:2], bool)
+    outside[60:197, 60:197] = False
+    assert not (np.abs(out[outside].astype(int) - [255, 0, 0]).sum(-1) < 60).any()
+
+
+def test_a_one_pixel_line_at_1024_px_stays_exactly_as_drawn(colorizer):
+    image = Image.new("RGB", (1024, 1024), "white")
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((200, 200, 824, 824), outline="black", width=1)
+    draw.line((100, 512, 924, 512), fill="black", width=1)
+    drawing = np.asarray(image)
+    for fill in ("regions", "lines"):
+        out = np.asarray(colorizer.colorize(drawing, fill=fill))
+        line = drawing.min(-1) == 0
+        assert (out[line] == 0).all()                      # every line pixel still black
+        assert (out[~line].astype(int).sum(-1) > 3 * 40).all()  # and no line redrawn elsewhere
+    out = np.asarray(colorizer.colorize(drawing, fill="regions"))
+    # No halo: the pixels touching the line have their region's flat colour.
+    assert (out[511, 300] == out[480, 300]).all() and (out[513, 300] == out[540, 300]).all()
+
+
+def test_fill_none_is_the_raw_network_output(colorizer):
+    import tensorflow as tf
+
+    drawing = (box_drawing(size=200) * 255).astype(np.uint8)
+    out = np.asarray(colorizer.colorize(drawing, fill="none"))
+    small = tf.image.resize(drawing.astype(np.float32) / 255.0, (128, 128), antialias=True)
+    padded = np.pad(small.numpy() * 2 - 1, ((0, 0), (0, 0), (0, 0)), constant_values=1.0)
+    hints = np.zeros((128, 128, colorizer.model.input_shape[-1] - 3), np.float32)
+    raw = colorizer.model(np.concatenate([padded, hints], -1)[None], training=False)[0]
+    expected = tf.image.resize((raw + 1) / 2, (200, 200), method="bicubic", antialias=True)
+    expected = np.round(np.clip(expected.numpy(), 0, 1) * 255).astype(np.uint8)
+    np.testing.assert_array_equal(out, expected)
+    assert not np.array_equal(out, np.asarray(colorizer.colorize(drawing)))
+
+
+def test_layers_give_the_picture_back(colorizer, tmp_path):
+    drawing = (box_drawing() * 255).astype(np.uint8)
+    layers = colorizer.colorize(drawing, layers=True)
+    assert layers.flats.mode == "RGB" and layers.lines.mode == "RGBA"
+    flats = np.asarray(layers.flats)
+    assert len(np.unique(flats.reshape(-1, 3), axis=0)) <= 4  # flat: a few colours
+    rebuilt = Image.alpha_composite(layers.flats.convert("RGBA"), layers.lines).convert("RGB")
+    assert np.abs(np.asarray(rebuilt, int) - np.asarray(layers.image, int)).max() <= 2
+
+
+def test_fill_is_for_line_art_models():
+    with pytest.raises(ValueError, match="line-art"):
+        Colorizer.load("gray").colorize(np.zeros((32, 32), np.uint8), fill="regions")
+
+
+def test_cli_fill_and_layers(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    drawing = Image.fromarray((box_drawing() * 255).astype(np.uint8))
+    drawing.save(tmp_path / "box.png")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    run = [sys.executable, "-m", "pix2color", "colorize", str(tmp_path / "box.png"), "-o"]
+    result = subprocess.run(run + [str(tmp_path / "out"), "--layers", "--hint", "150,100,red"],
+                            capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / "out"
+    assert sorted(p.name for p in out.iterdir()) == ["box.flats.png", "box.lines.png", "box.png"]
+    assert (np.asarray(Image.open(out / "box.flats.png"))[128, 128] == [255, 0, 0]).all()
+    assert Image.open(out / "box.lines.png").mode == "RGBA"
+    result = subprocess.run(run + [str(tmp_path / "raw"), "--fill", "none"],
+                            capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    raw = np.asarray(Image.open(tmp_path / "raw" / "box.png"))
+    assert not np.array_equal(raw, np.asarray(Image.open(out / "box.png")))
+    result = subprocess.run(run + [str(tmp_path / "gray"), "--model", "gray", "--layers"],
+                            capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 2 and "line-art" in result.stderr, result.stderr
+
+
+def test_the_default_fill_is_saved_with_the_model(colorizer, tmp_path):
+    colorizer.fill = "lines"
+    try:
+        again = Colorizer.load(colorizer.save(tmp_path / "m"))
+    finally:
+        colorizer.fill = "regions"
+    assert again.fill == "lines"
+    drawing = (box_drawing(size=64, box=(16, 16, 48, 48)) * 255).astype(np.uint8)
+    assert np.array_equal(np.asarray(again.colorize(drawing)),
+                          np.asarray(colorizer.colorize(drawing, fill="lines")))

@@ -1,0 +1,83 @@
+"""A run folder is never overwritten: refusing a second run, checking the configuration on
+resume before writing anything, one process at a time, checkpoints that survive damage."""
+
+import subprocess
+import sys
+
+import pytest
+
+from pix2color.data import find_pairs
+from pix2color.train import RunFolderError, TrainConfig, Trainer
+
+TINY = dict(mode="l1", size=32, width=4, batch_size=4, precision="float32", epochs=1)
+
+
+@pytest.fixture
+def finished_run(pair_tree, tmp_path):
+    pairs = find_pairs(pair_tree / "sketch", pair_tree / "src")[0][:8]
+    Trainer(TrainConfig(**TINY), pairs, logdir=tmp_path, run_name="r1").fit()
+    return pairs, tmp_path, tmp_path / "r1"
+
+
+def snapshot(folder):
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*")
+            if p.is_file() and p.name != ".lock"}
+
+
+def test_a_second_run_in_the_same_folder_is_refused(finished_run):
+    pairs, logdir, run = finished_run
+    before = snapshot(run)
+    with pytest.raises(RunFolderError, match="already holds a run.*--resume.*--overwrite"):
+        Trainer(TrainConfig(**TINY), pairs, logdir=logdir, run_name="r1")
+    assert snapshot(run) == before
+    fresh = Trainer(TrainConfig(**TINY), pairs, logdir=logdir, run_name="r1", overwrite=True)
+    assert fresh.restore() is None and not (run / "model").exists()
+
+
+def test_resume_names_each_changed_key_before_writing_anything(finished_run):
+    pairs, logdir, run = finished_run
+    before = snapshot(run)
+    changed = TrainConfig(**dict(TINY, width=8, mode="mse"))
+    with pytest.raises(RunFolderError, match=r"mode: 'l1' -> 'mse'; width: 4 -> 8"):
+        Trainer(changed, pairs, logdir=logdir, run_name="r1", resume=True)
+    assert snapshot(run) == before
+    longer = Trainer(TrainConfig(**dict(TINY, epochs=2)), pairs, logdir=logdir,
+                     run_name="r1", resume=True)        # more epochs: allowed
+    assert longer.restore().endswith("ckpt-2")
+
+
+def test_resuming_a_finished_run_changes_nothing(finished_run, capsys):
+    pairs, logdir, run = finished_run
+    before = snapshot(run / "model")
+    again = Trainer(TrainConfig(**TINY), pairs, logdir=logdir, run_name="r1", resume=True)
+    again.restore()
+    assert again.fit() == {}
+    assert "already finished at step 2" in "".join(capsys.readouterr())
+    assert snapshot(run / "model") == before
+
+
+def test_one_process_at_a_time(finished_run, tmp_path):
+    pairs, logdir, run = finished_run
+    holder = Trainer(TrainConfig(**TINY), pairs, logdir=logdir, run_name="busy")
+    code = ("from pix2color.train import Trainer, TrainConfig\n"
+            f"Trainer(TrainConfig(**{TINY!r}), {[tuple(map(str, p)) for p in pairs]!r}, "
+            f"logdir={str(logdir)!r}, run_name='busy')")
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           timeout=300)
+    assert other.returncode != 0 and "in use by another training process" in other.stderr
+    holder.fit()  # and when the first is done, the folder is free again
+    Trainer(TrainConfig(**TINY), pairs, logdir=logdir, run_name="busy", resume=True)
+
+
+def test_a_damaged_checkpoint_falls_back_to_an_older_one(finished_run, capsys):
+    pairs, logdir, run = finished_run
+    longer = TrainConfig(**dict(TINY, epochs=3))
+    Trainer(longer, pairs, logdir=logdir, run_name="r1", resume=True).fit()
+    newest = run / "checkpoints" / "ckpt-6.data-00000-of-00001"
+    newest.write_bytes(newest.read_bytes()[:100])              # truncated
+    (run / "checkpoints" / "ckpt-9_temp").mkdir()               # a save a kill cut short
+    trainer = Trainer(TrainConfig(**dict(TINY, epochs=4)), pairs, logdir=logdir,
+                      run_name="r1", resume=True)
+    assert not (run / "checkpoints" / "ckpt-9_temp").exists()
+    assert trainer.restore().endswith("ckpt-4") and int(trainer.step) == 4
+    assert "ckpt-6 is damaged" in "".join(capsys.readouterr())
