@@ -45,12 +45,16 @@ def _disk(radius):
 
 class Segmentation:
     """Region labels of a drawing: `labels` (H, W) int32 in 1..count, every pixel labelled
-    (line pixels take their nearest region), and `interior` (H, W) bool: the pixels a ball of
-    radius `gap` reaches, away from lines and their anti-aliased edges."""
+    (line pixels take their nearest region); `distance` (H, W): each pixel's chessboard
+    distance to the nearest line; `nearest`: the (rows, cols) of each pixel's nearest region
+    core, from which it took its label."""
 
-    def __init__(self, labels, count, interior, distance):
-        self.labels, self.count, self.interior = labels, count, interior
-        self.distance = distance  # chessboard distance of each pixel to the nearest line
+    def __init__(self, labels, count, distance, nearest, gap, coarse=None, block=1):
+        self.labels, self.count, self.distance, self.nearest = labels, count, distance, nearest
+        self.gap = gap
+        # The distance on the block grid it was measured on (see _distance_to_lines).
+        self.coarse, self.block = (distance, 1) if coarse is None else (coarse, block)
+        self.interior = distance > max(gap // 2, 1)  # away from lines and their soft edges
 
     def open_regions(self, min_fraction=0.1):
         """Labels of the regions that touch the image border and cover at least
@@ -72,90 +76,121 @@ def segment(darkness, gap=None, ink=INK, min_area=None):
 
     `darkness` (H, W) in [0, 1]; `gap`: the largest trapped ball's radius (gaps in outlines
     up to about 2 * gap pixels are closed, wider ones are not; 0 closes none; default:
-    `default_gap`); `ink`: the darkness above which a pixel is line; `min_area`: regions smaller
-    than this many pixels are specks and join their neighbours (default: 4, or one 50,000th
-    of the image if larger).
+    `default_gap`); `ink`: the darkness above which a pixel is line; `min_area`: enclosed
+    areas smaller than this many pixels are specks and join their neighbours (default: 4, or
+    one 50,000th of the image if larger).
     """
     free = darkness < ink
     gap = default_gap(free.shape) if gap is None else int(gap)
     if min_area is None:
         min_area = max(4, free.size // 50000)
-    raw = ndimage.label(free)[0]
-    # Balls of decreasing radius: a ball of radius r fits where the distance to the nearest
-    # line exceeds r. The largest balls find regions that gaps join; smaller ones then find
-    # the narrower regions that no larger ball entered, each becoming a region of its own.
-    distance = ndimage.distance_transform_cdt(free, metric="chessboard")
-    labels, count = np.zeros(free.shape, np.int32), 0
-    radius = gap
-    while True:
+    raw, raw_count = ndimage.label(free)
+    coarse, block = _distance_to_lines(free)
+    distance = _blow_up(coarse, block, free.shape) * free
+    seeds, count = _ball_cores(coarse, gap)
+    seeds = _blow_up(seeds, block, free.shape)
+    # Enclosed areas that no ball entered (a stripe between two lines) are regions too.
+    has_seed = np.zeros(raw_count + 1, bool)
+    has_seed[raw[seeds > 0]] = True
+    thin = ~has_seed & (np.bincount(raw.ravel(), minlength=raw_count + 1) >= min_area)
+    thin[0] = False
+    if thin.any():
+        ids = (np.cumsum(thin) * thin + count).astype(np.int32)
+        seeds = np.where(thin[raw], ids[raw], seeds)
+        count += int(thin.sum())
+    raw_of_label = np.zeros(count + 1, np.int32)
+    raw_of_label[seeds[seeds > 0]] = raw[seeds > 0]   # a core lies in one free component
+    # Grow the cores over the rest: every pixel takes its nearest core's label.
+    if count:
+        nearest = ndimage.distance_transform_cdt(seeds == 0, metric="chessboard",
+                                                 return_distances=False, return_indices=True)
+        labels = seeds[nearest[0], nearest[1]]
+    else:  # no free pixel at all
+        nearest, labels, count = None, np.ones(free.shape, np.int32), 1
+        raw_of_label = np.zeros(2, np.int32)
+    # A free pixel whose nearest core lies across a line (a thin part of a region that a gap
+    # joins to another) becomes a region of its own rather than a leak into the neighbour.
+    stray = free & (raw_of_label[labels] != raw)
+    if stray.any():
+        pieces, extra = ndimage.label(stray)
+        labels = np.where(stray, pieces + count, labels).astype(np.int32)
+        count += extra
+    return Segmentation(labels, count, distance, nearest, gap, coarse, block)
+
+
+def _distance_to_lines(free, coarse_side=512):
+    """Chessboard distance to the nearest line pixel, and the size of the blocks it is
+    measured in. A large image is measured between blocks of a grid no larger than
+    `coarse_side` a side (a block holding any line counts as line) and the distance rounded
+    down to a bound: all that cores, interiors and margins need, at a fraction of the cost."""
+    block = max(1, -(-max(free.shape) // coarse_side))
+    if block == 1:
+        return ndimage.distance_transform_cdt(free, metric="chessboard"), 1
+    height, width = (-(-n // block) * block for n in free.shape)
+    padded = np.zeros((height, width), bool)
+    padded[: free.shape[0], : free.shape[1]] = free
+    coarse_free = padded.reshape(height // block, block, width // block, block).all(axis=(1, 3))
+    blocks = ndimage.distance_transform_cdt(coarse_free, metric="chessboard")
+    return np.where(blocks > 0, (blocks - 1) * block + 1, 0).astype(np.int32), block
+
+
+def _blow_up(coarse, block, shape):
+    """A block grid back to pixels (each block's value on all its pixels), cropped to shape."""
+    if block == 1:
+        return coarse
+    return np.repeat(np.repeat(coarse, block, 0), block, 1)[: shape[0], : shape[1]]
+
+
+def _ball_cores(distance, gap):
+    """Cores of the regions: where balls of radius gap, gap / 2, ..., 1 fit (distance to the
+    nearest line > radius). A ball of a smaller radius only founds a region where no larger
+    one did, so a gap narrower than the largest ball never joins two regions."""
+    labels, count, radius = np.zeros(distance.shape, np.int32), 0, max(gap, 1)
+    while radius >= 1:
         cores, found = ndimage.label(distance > radius)
         if found:
             taken = np.zeros(found + 1, bool)
             taken[cores[labels > 0]] = True
-            area = np.bincount(cores.ravel(), minlength=found + 1)
-            new = ~taken & (area >= (min_area if radius == 0 else 1))
+            new = ~taken
             new[0] = False
-            ids = np.cumsum(new) * new + count
-            fresh = new[cores]
-            labels[fresh] = ids[cores[fresh]]
+            ids = (np.cumsum(new) * new + count).astype(np.int32)
+            labels = np.where(new[cores], ids[cores], labels)
             count += int(new.sum())
-        if radius == 0:
-            break
         radius //= 2
-    interior = distance > max(gap // 2, 1)
-    # A free pixel whose nearest core lies across a line (a thin part of a region that a gap
-    # joins to another) becomes its own region rather than a leak into the neighbour's.
-    raw_of_label = np.zeros(count + 1, np.int64)
-    raw_of_label[labels[labels > 0]] = raw[labels > 0]   # a core lies in one free component
-    labels = _grow(labels)
-    stray = free & (raw_of_label[labels] != raw)
-    if stray.any():
-        pieces, extra = ndimage.label(stray)
-        big = np.bincount(pieces.ravel(), minlength=extra + 1) >= min_area
-        big[0] = False
-        new_ids = np.cumsum(big) * big + count
-        keep = big[pieces]
-        labels[keep] = new_ids[pieces[keep]]
-        count += int(big.sum())
-        labels = _grow(np.where(stray & ~keep, 0, labels))
-    return Segmentation(labels, count, interior, distance)
+    return labels, count
 
 
 def split_open_regions(segmentation, open_regions, network_rgb, white=0.85):
     """Where outlines leave a region open to the background, let the network say where the
-    background ends. The network's colour is blurred near lines, so it is read only on pixels
-    more than one working pixel away from any line: the parts it paints in colour there (some
+    background ends. The network's colour is blurred near lines, so it is read only where
+    lines are more than one working pixel away: the parts it paints in colour there (some
     channel below `white`) become regions of their own, the rest stays background, and the
-    pixels near lines join the nearest of those on their own side. Returns a new segmentation
-    (the same labels, new ones appended)."""
-    labels = segmentation.labels
-    if not len(open_regions):
+    pixels near lines follow the core they grew from. This is decided on the block grid the
+    distance was measured on. Returns a new segmentation (new labels appended)."""
+    labels, block, coarse = segmentation.labels, segmentation.block, segmentation.coarse
+    if not len(open_regions) or segmentation.nearest is None:
         return segmentation
-    in_open = np.isin(labels, open_regions)
+    is_open = np.zeros(segmentation.count + 1, bool)
+    is_open[open_regions] = True
+    centres = [np.minimum(np.arange(n) * block + block // 2, size - 1)
+               for n, size in zip(coarse.shape, labels.shape)]
     margin = max(1, -(-max(labels.shape) // max(network_rgb.shape[:2])))
-    far = in_open & (segmentation.distance > margin)
+    far = is_open[labels[np.ix_(*centres)]] & (coarse > margin)
     darkest = Image.fromarray(np.min(network_rgb, axis=-1).astype(np.float32), "F")
-    darkest = np.asarray(darkest.resize(labels.shape[::-1], Image.BILINEAR))
+    darkest = np.asarray(darkest.resize(coarse.shape[::-1], Image.BILINEAR))
     pieces, found = ndimage.label(far & (darkest < white))
-    big = np.bincount(pieces.ravel(), minlength=found + 1) >= 4 * margin * margin
+    big = np.bincount(pieces.ravel(), minlength=found + 1) * block * block >= 4 * margin ** 2
     big[0] = False
     if not big.any():
         return segmentation
-    ids = np.cumsum(big) * big + segmentation.count
-    seeds = np.where(far, np.where(big[pieces], ids[pieces], labels), 0)
-    labels = np.where(in_open, _grow(seeds), labels).astype(np.int32)
-    return Segmentation(labels, segmentation.count + int(big.sum()), segmentation.interior,
-                        segmentation.distance)
-
-
-def _grow(labels):
-    """Every pixel with label 0 takes the label of its nearest labelled pixel (chamfer)."""
-    unlabelled = labels == 0
-    if not unlabelled.any() or unlabelled.all():
-        return np.maximum(labels, 1) if unlabelled.all() else labels
-    rows, cols = ndimage.distance_transform_cdt(unlabelled, metric="chessboard",
-                                                return_distances=False, return_indices=True)
-    return labels[rows, cols]
+    ids = (np.cumsum(big) * big + segmentation.count).astype(np.int32)
+    piece = _blow_up(ids[pieces] * big[pieces], block, labels.shape)
+    far = _blow_up(far, block, labels.shape)
+    rows, cols = segmentation.nearest
+    piece = np.where(far, piece, piece[rows, cols])   # near lines: as their core decided
+    return Segmentation(np.where(is_open[labels] & (piece > 0), piece, labels).astype(np.int32),
+                        segmentation.count + int(big.sum()), segmentation.distance,
+                        segmentation.nearest, segmentation.gap, coarse, block)
 
 
 def _samples(shape):
@@ -203,6 +238,8 @@ def region_palette(segmentation, network_rgb, aggregate="mode", network_lab=None
 
 def _aggregate(labels, colours, lab, count, aggregate):
     palette = np.ones((count + 1, 3), np.float32)
+    if not len(labels):
+        return palette
     n = np.bincount(labels, minlength=count + 1)
     present = n > 0
     if aggregate == "mean":  # in Lab, so the mean is perceptual
