@@ -5,7 +5,7 @@ import json
 import sys
 from pathlib import Path
 
-from .files import IMAGE_EXTENSIONS
+from .files import IMAGE_EXTENSIONS, MAX_PIXELS
 from .regions import FILLS
 
 # The article's data: 15,000 Danbooru pairs, 12,000 / 1,500 / 1,500 train / val / test.
@@ -14,17 +14,35 @@ XDOG_OPTIONS = {"sigma": "blur width (line width)", "k": "ratio of the two blurs
                 "p": "edge sharpening", "epsilon": "ink level", "phi": "step sharpness"}
 
 
-def _collect_inputs(inputs):
-    """(file, path relative to its input argument) for every image file named or under a folder."""
+def _collect_inputs(inputs, out_dir=None):
+    """(file, path relative to its input argument) for every image file named or under a
+    folder. Inside folders only regular files count (no FIFOs or devices), and nothing
+    under `out_dir`, so a run never reads what an earlier run wrote."""
     found = []
+    skip = Path(out_dir).resolve() if out_dir else None
     for item in map(Path, inputs):
         if item.is_dir():
             files = sorted(p for p in item.rglob("*") if p.is_file() and
-                           p.suffix.lower() in IMAGE_EXTENSIONS)
+                           p.suffix.lower() in IMAGE_EXTENSIONS and
+                           not (skip and skip in p.resolve().parents))
             found += [(p, p.relative_to(item)) for p in files]
         else:
             found.append((item, Path(item.name)))
     return found
+
+
+def _output_names(jobs, out_dir):
+    """One output PNG per input, never two inputs on one name: a.png and a.jpg (or x.png in
+    two input folders) become a.png and a-2.png."""
+    taken, targets = set(), []
+    for _, relative in jobs:
+        target = (out_dir / relative).with_suffix(".png")
+        stem, n = target.with_suffix(""), 2
+        while target in taken:
+            target, n = stem.with_name(f"{stem.name}-{n}").with_suffix(".png"), n + 1
+        taken.add(target)
+        targets.append(target)
+    return targets
 
 
 def _hint_argument(text):
@@ -47,6 +65,29 @@ def _save_png(image, path):
     write_atomically(path, buffer.getvalue())
 
 
+def _colorize_chunk(colorizer, images, names, args, failed):
+    """Colour one chunk in batches; if memory runs out, one image at a time, and an image
+    that still does not fit is skipped (None) and listed in `failed`, not the end of the run."""
+    options = dict(fill=args.fill, layers=args.layers)
+    hinted = bool(args.hint or args.hint_image)
+    hints = [args.hint] * len(images) if hinted else None
+    hint_images = [args.hint_image] * len(images) if hinted else None
+    try:
+        return colorizer.colorize_batch(images, args.batch_size, args.saturation,
+                                        args.render_size, hints, hint_images, **options)
+    except MemoryError:
+        results = []
+        for i, (image, path) in enumerate(zip(images, names)):
+            try:
+                results.append(colorizer.colorize(
+                    image, args.saturation, args.render_size, hints and hints[i],
+                    hint_images and hint_images[i], **options))
+            except MemoryError:
+                failed.append(f"{path}: not enough memory to colour it; skipped")
+                results.append(None)
+        return results
+
+
 def colorize_command(args):
     from tqdm.auto import tqdm
 
@@ -56,8 +97,9 @@ def colorize_command(args):
     hinted = bool(args.hint or args.hint_image)
     # Hints without --model mean the bundled hint-aware line-art model.
     colorizer = Colorizer.load(args.model or ("sketch-hints" if hinted else None))
+    colorizer.max_pixels = args.max_pixels
     out_dir = Path(args.output)
-    jobs = _collect_inputs(args.inputs)
+    jobs = _collect_inputs(args.inputs, out_dir)
     if not jobs:
         print(f"no images found in {' '.join(args.inputs)}", file=sys.stderr)
         return 2
@@ -66,31 +108,36 @@ def colorize_command(args):
               f"image, not {len(jobs)}", file=sys.stderr)
         return 2
     input_files = {p.resolve() for p, _ in jobs if p.exists()}
+    all_targets = _output_names(jobs, out_dir)
+    for (path, relative), target in zip(jobs, all_targets):
+        if target.name != relative.with_suffix(".png").name:
+            print(f"note: {path} is written as {target} (another input has its name)")
     failed = []
     with tqdm(total=len(jobs), unit="img", desc="colorize") as bar:
         for start in range(0, len(jobs), args.batch_size):
-            images, targets = [], []
-            for path, relative in jobs[start: start + args.batch_size]:
-                target = (out_dir / relative).with_suffix(".png")
+            images, targets, names = [], [], []
+            for (path, _), target in zip(jobs[start: start + args.batch_size],
+                                         all_targets[start: start + args.batch_size]):
                 if target.resolve() in input_files:
                     failed.append(f"{path}: output {target} would overwrite an input; skipped")
                     continue
                 try:
-                    images.append(open_image(path))
+                    images.append(open_image(path, args.max_pixels))
                     targets.append(target)
+                    names.append(path)
                 except ImageReadError as error:
                     failed.append(str(error))
-            for result, target in zip(colorizer.colorize_batch(
-                    images, args.batch_size, args.saturation, args.render_size,
-                    [args.hint] * len(images) if hinted else None,
-                    [args.hint_image] * len(images) if hinted else None,
-                    fill=args.fill, layers=args.layers), targets):
+            for result, target in zip(_colorize_chunk(colorizer, images, names, args, failed),
+                                      targets):
+                if result is None:
+                    continue
                 target.parent.mkdir(parents=True, exist_ok=True)
                 if args.layers:  # name.png, and name.flats.png / name.lines.png beside it
                     _save_png(result.flats, target.with_suffix(".flats.png"))
                     _save_png(result.lines, target.with_suffix(".lines.png"))
                     result = result.image
                 _save_png(result, target)
+            del images
             bar.update(len(jobs[start: start + args.batch_size]))
     print(f"wrote {len(jobs) - len(failed)} image(s) to {out_dir}")
     if failed:
@@ -385,6 +432,9 @@ def build_parser():
                                "one flat colour, 'lines' keeps the network's colour, 'none' is "
                                "the network's output without the input's lines on top "
                                "(default: the model's own, regions for the bundled models)")
+    colorize.add_argument("--max-pixels", type=int, default=MAX_PIXELS,
+                          help="refuse (skip) images with more pixels than this, read from "
+                               "the file's header before decoding (default: %(default)s)")
     colorize.add_argument("--layers", action="store_true",
                           help="line-art models: also write NAME.flats.png (the colour, no "
                                "lines) and NAME.lines.png (black lines on transparent) for "

@@ -29,7 +29,8 @@ from PIL import Image
 
 from .color import (AB_SCALE, lab_to_network, lab_to_srgb8_keeping_lightness, lightness,
                     rgb_to_lab)
-from .files import ImageReadError, open_image, read_image  # noqa: F401  (also public here)
+from .files import (MAX_PIXELS, ImageReadError, open_image,  # noqa: F401  (also public here)
+                    read_image)
 from .hints import hint_pixels, rasterize_hints
 from .models import load_generator, model_path, save_generator
 from .regions import (FILLS, apply_hints, compose, line_darkness, line_layer, region_palette,
@@ -98,6 +99,7 @@ class Colorizer:
         self.fill = info.get("fill") or ("regions" if self.task == "sketch" else "none")
         # Region fill settings: trapped-ball radius, colour aggregate, open background regions.
         self.fill_options = {"gap": None, "aggregate": "mode", "background": "split"}
+        self.max_pixels = MAX_PIXELS  # larger inputs are refused, from their header
         args = info["generator"]["args"]
         self.multiple = 2 ** args.get("depth", 3)
         channels = int(model.input_shape[-1])
@@ -152,7 +154,7 @@ class Colorizer:
         return tuple(int(v) for v in working_shape((height, width), render_size or self.size))
 
     def _prepare(self, image, render_size, hints=None, hint_image=None):
-        rgb, alpha = read_image(image)
+        rgb, alpha = read_image(image, max_pixels=self.max_pixels)
         small_shape = self.working_shape(*rgb.shape[:2], render_size)
         hint = None
         if self.hints:

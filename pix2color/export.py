@@ -14,6 +14,9 @@ The SavedModel has these signatures:
 * `colorize_hinted` (hint-aware models only): the same, plus `hint_bytes`, one RGBA PNG per
   image, of its size, whose pixels with alpha > 0 are colour hints (an empty string: none).
 
+Both image signatures read the width and height from the encoded header first and refuse an
+image over the Colorizer's `max_pixels` before decoding it.
+
 These run the very functions `Colorizer.colorize` runs (`pix2color.colorizer.network_input`,
 `network_colour`, `pix2color.hints.resample_hint_image`), with `fill="lines"`: region fill
 needs connected components, which TensorFlow has no op for, so it is not in the graph.
@@ -32,10 +35,41 @@ from .data import decode_rgb
 from .hints import resample_hint_image
 
 
+def encoded_size(data):
+    """(height, width) of an encoded PNG, JPEG, GIF or BMP image, read from its header alone,
+    before any decoding (-1, -1 for anything else: decode_image then names the problem)."""
+    head = tf.io.decode_raw(tf.strings.substr(data + b"\0" * 32, 0, 32), tf.uint8)
+    head = tf.cast(head, tf.int64)
+
+    def number(start, size, big_endian):
+        digits = head[start: start + size]
+        digits = digits if big_endian else tf.reverse(digits, [0])
+        return tf.reduce_sum(digits * 256 ** tf.range(size - 1, -1, -1, dtype=tf.int64))
+
+    def starts(magic):
+        return tf.strings.substr(data, 0, len(magic)) == magic
+
+    def jpeg():
+        shape = tf.io.extract_jpeg_shape(data, output_type=tf.int32)
+        return tf.cast(shape[0], tf.int64), tf.cast(shape[1], tf.int64)
+
+    def unknown():
+        return tf.constant(-1, tf.int64), tf.constant(-1, tf.int64)
+
+    bmp_height = number(22, 4, False)
+    return tf.case([
+        (starts(b"\x89PNG"), lambda: (number(20, 4, True), number(16, 4, True))),
+        (starts(b"GIF8"), lambda: (number(8, 2, False), number(6, 2, False))),
+        (starts(b"BM"), lambda: (tf.abs(tf.where(bmp_height >= 2 ** 31, bmp_height - 2 ** 32,
+                                                 bmp_height)), number(18, 4, False))),
+        (starts(b"\xff\xd8"), jpeg)], default=unknown, exclusive=True)
+
+
 class _Servable(tf.Module):
     def __init__(self, colorizer):
         super().__init__()
         self.model = colorizer.model
+        self.max_pixels = colorizer.max_pixels
         self.task, self.size, self.multiple = colorizer.task, colorizer.size, colorizer.multiple
         channels = int(self.model.input_shape[-1])
         self.hints = colorizer.hints
@@ -75,6 +109,10 @@ class _Servable(tf.Module):
         return hint_channels_for(colour, mask, self.task)
 
     def _colorize_one(self, data, hint_data):
+        height, width = encoded_size(data)
+        tf.debugging.assert_less_equal(
+            height * width, tf.constant(self.max_pixels, tf.int64),
+            f"the image is larger than max_pixels ({self.max_pixels}); it was not decoded")
         rgb = decode_rgb(data)
         shape = tf.shape(rgb)[:2]
         small_shape = working_shape(shape, self.size)

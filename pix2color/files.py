@@ -3,12 +3,17 @@ can never leave half-done."""
 
 import json
 import os
+import stat
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif")
+# The largest image (width x height) pix2color opens, read from the file's header before any
+# decoding, so a small file that unpacks to a huge image is refused, not decoded: 100
+# megapixels (10000 x 10000). Colorizer.max_pixels and `--max-pixels` change it.
+MAX_PIXELS = 100_000_000
 
 
 def image_files(folder):
@@ -22,14 +27,33 @@ class ImageReadError(ValueError):
     """An input that is not a readable image; the message names it and says why."""
 
 
-def open_image(path):
-    """Open an image file with Pillow, EXIF orientation applied; a clear error if it can't be."""
+def check_pixels(width, height, name, max_pixels=None):
+    """Refuse an image larger than `max_pixels` (default MAX_PIXELS), naming it and its size."""
+    limit = MAX_PIXELS if max_pixels is None else max_pixels
+    if width * height > limit:
+        raise ImageReadError(f"{name}: {width}x{height} is {width * height / 1e6:.0f} "
+                             f"megapixels, over the limit of {limit / 1e6:g} (max_pixels)")
+
+
+def open_image(path, max_pixels=None):
+    """Open an image file with Pillow, EXIF orientation applied; a clear error if it can't be.
+    Only regular files are opened: a FIFO or a device would block or never end. The size is
+    checked against `max_pixels` (default MAX_PIXELS) from the header, before decoding."""
     try:
+        if os.path.exists(path) and not os.path.isdir(path) and \
+                not stat.S_ISREG(os.stat(path).st_mode):
+            raise ImageReadError(f"{path}: not a regular file (a FIFO, socket or device); "
+                                 f"skipped")
         with Image.open(path) as opened:
+            check_pixels(*opened.size, path, max_pixels)
             opened.load()
             return ImageOps.exif_transpose(opened)
+    except ImageReadError:
+        raise
     except FileNotFoundError:
         raise ImageReadError(f"{path}: no such file") from None
+    except PermissionError:
+        raise ImageReadError(f"{path}: permission denied (cannot read the file)") from None
     except IsADirectoryError:
         raise ImageReadError(f"{path}: is a folder, not an image") from None
     except UnidentifiedImageError:
@@ -40,15 +64,20 @@ def open_image(path):
         raise ImageReadError(f"{path}: broken or truncated image ({error})") from None
 
 
-def read_image(image, name=None):
+def read_image(image, name=None, max_pixels=None):
     """Any supported input -> (RGB float32 HxWx3 in [0, 1] on white, alpha HxW or None).
 
     Accepts a path, a PIL image in any mode Pillow opens, or a numpy array (HxW, HxWx1,
-    HxWx3, HxWx4; uint8, uint16 or float in [0, 1]). EXIF orientation is applied.
+    HxWx3, HxWx4; uint8, uint16 or float in [0, 1]). EXIF orientation is applied. Images
+    over `max_pixels` (default MAX_PIXELS) are refused.
     """
     if isinstance(image, (str, Path)):
-        name, image = str(image), open_image(image)
+        name, image = str(image), open_image(image, max_pixels)
     name = name or "image"
+    if isinstance(image, (Image.Image, np.ndarray)):
+        height, width = (image.height, image.width) if isinstance(image, Image.Image) \
+            else (image.shape[:2] + (1,))[:2]
+        check_pixels(width, height, name, max_pixels)
     if isinstance(image, Image.Image):
         array = _pil_to_array(image)
     elif isinstance(image, np.ndarray):

@@ -178,8 +178,10 @@ def test_serving_signature_takes_them_as_bytes(inputs, colorizer, tmp_path):
     colorize_image = export.signatures["colorize_image"]
     for name, expected in table.items():
         data = (folder / name).read_bytes()
-        if name == "bomb.png":
-            continue  # TF would try to allocate its 900 Mpixels: see the README's note
+        if name == "bomb.png":  # refused from its header, before TF allocates 900 Mpixels
+            with pytest.raises(tf.errors.InvalidArgumentError, match="max_pixels"):
+                colorize_image(image_bytes=tf.constant([data]))
+            continue
         if isinstance(expected, tuple):
             png = colorize_image(image_bytes=tf.constant([data]))["png_bytes"][0].numpy()
             size = Image.open(io.BytesIO(png)).size
@@ -188,3 +190,14 @@ def test_serving_signature_takes_them_as_bytes(inputs, colorizer, tmp_path):
         else:
             with pytest.raises(tf.errors.InvalidArgumentError):
                 colorize_image(image_bytes=tf.constant([data]))
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "GIF", "BMP"])
+def test_encoded_sizes_come_from_the_header(fmt):
+    from pix2color.export import encoded_size
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (301, 77), "white").save(buffer, fmt)
+    height, width = encoded_size(tf.constant(buffer.getvalue()))
+    assert (int(height), int(width)) == (77, 301)
+    assert [int(v) for v in encoded_size(tf.constant(b"not an image"))] == [-1, -1]
