@@ -1,5 +1,5 @@
 """The browser app: upload an image or draw a sketch, see it coloured (`pix2color app`).
-With a hint-aware model (sketch-hints) a brush paints colour hints over the upload.
+With a hint-aware model (the default sketch) a brush paints colour hints over the upload.
 
 Needs `pip install pix2color[app]` (Gradio). It starts with analytics off and makes no network
 calls of its own; the page uses system fonts, so it works on a machine with no internet.
@@ -90,7 +90,7 @@ def build_app(models=None):
         hints = painted_hints(editor)
         if hints is not None and not colorizer.hints:
             gr.Warning(f"{label} takes no colour hints: the painted hints were ignored "
-                       f"(pick a hint-aware model such as sketch-hints)")
+                       f"(pick a hint-aware model such as sketch)")
         try:
             return colorize_upload(colorizer, image, render_size, hints, fill)
         except ImageReadError as error:
@@ -123,7 +123,7 @@ def build_app(models=None):
                         preview = gr.ImageEditor(
                             type="numpy", image_mode="RGBA", sources=(), transforms=(),
                             layers=False, label="Upload: paint colour hints on it "
-                            "(hint-aware models, e.g. sketch-hints)", elem_id="preview",
+                            "(hint-aware models, e.g. sketch)", elem_id="preview",
                             brush=gr.Brush(colors=HINT_COLOURS, default_color=HINT_COLOURS[0],
                                            default_size=8, color_mode="defaults"))
                         upload_button = gr.Button("Colorize", variant="primary",

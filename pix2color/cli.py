@@ -96,7 +96,7 @@ def colorize_command(args):
 
     hinted = bool(args.hint or args.hint_image)
     # Hints without --model mean the bundled hint-aware line-art model.
-    colorizer = Colorizer.load(args.model or ("sketch-hints" if hinted else None))
+    colorizer = Colorizer.load(args.model)
     colorizer.max_pixels = args.max_pixels
     out_dir = Path(args.output)
     jobs = _collect_inputs(args.inputs, out_dir)
@@ -414,7 +414,7 @@ def build_parser():
     colorize.add_argument("inputs", nargs="+", help="image files or folders (recursed)")
     colorize.add_argument("-o", "--output", required=True, help="output folder")
     colorize.add_argument("--model", default=None,
-                          help="sketch, gray, sketch-hints, or a model folder")
+                          help="sketch (the default; hint-aware), gray, or a model folder")
     colorize.add_argument("--batch-size", type=int, default=16)
     colorize.add_argument("--saturation", type=float, default=1.0)
     colorize.add_argument("--render-size", type=int, default=None,
@@ -422,8 +422,8 @@ def build_parser():
     colorize.add_argument("--hint", action="append", type=_hint_argument, default=[],
                           metavar="X,Y,COLOUR",
                           help="a colour hint at pixel X,Y of the input, e.g. 120,40,#ff0000 "
-                               "(repeat for more; needs a hint-aware model, by default "
-                               "sketch-hints)")
+                               "(repeat for more; needs a hint-aware model such as the "
+                               "default, sketch)")
     colorize.add_argument("--hint-image", default=None, metavar="PNG",
                           help="an RGBA image of the input's size: its pixels with alpha > 0 "
                                "are colour hints (strokes)")
@@ -499,7 +499,7 @@ def build_parser():
         "export", help="export a model for TensorFlow Serving (or ONNX)",
         description="Writes DIR/<version>/saved_model.pb with the signatures serving_default "
                     "(float tensors) and colorize_image (encoded image bytes -> PNG bytes).")
-    export.add_argument("model", help="sketch, gray, sketch-hints, or a model folder")
+    export.add_argument("model", help="sketch (the default; hint-aware), gray, or a model folder")
     export.add_argument("dir", help="the model base path TF Serving watches")
     export.add_argument("--version", type=int, default=1)
     export.add_argument("--format", choices=("saved_model", "onnx"), default="saved_model")
@@ -512,7 +512,7 @@ def build_parser():
     app.set_defaults(run=app_command)
 
     info = commands.add_parser("info", help="describe a model")
-    info.add_argument("model", help="sketch, gray, sketch-hints, or a model folder")
+    info.add_argument("model", help="sketch (the default; hint-aware), gray, or a model folder")
     info.set_defaults(run=info_command)
     return parser
 

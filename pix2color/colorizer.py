@@ -15,7 +15,7 @@ input's own full resolution with the input's line art multiplied on top. By defa
 prediction (see `pix2color.regions`); `fill="lines"` keeps the network's colour as painted under
 the user's lines; `fill="none"` is the network's output alone, resized.
 
-A hint-aware model (the bundled "sketch-hints") also takes colour hints, in the input's own
+A hint-aware model (the bundled "sketch", the default) also takes colour hints, in the input's own
 pixel coordinates, put onto the working size without blurring (see `pix2color.hints`). With
 region fill, a hint also decides the colour of the whole region it lies in.
 """
@@ -116,9 +116,9 @@ class Colorizer:
 
     @classmethod
     def load(cls, model=None):
-        """Load a bundled model (`None` or "sketch": line art; "gray": grayscale photos;
-        "sketch-hints": line art with colour hints) or a model folder saved by training or
-        by `Colorizer.save`."""
+        """Load a bundled model (`None` or "sketch": line art, with optional colour hints;
+        "gray": grayscale photos; "sketch-hints" is an older name for "sketch") or a model
+        folder saved by training or by `Colorizer.save`."""
         return cls(*load_generator(model_path(model)))
 
     def save(self, path, weights_dtype="float32"):
@@ -162,7 +162,7 @@ class Colorizer:
             hint = hint_channels_for(colour, mask, self.task)
         elif hints or hint_image is not None:
             raise ValueError("this model was not trained with colour hints: use a hint-aware "
-                             "model such as Colorizer.load('sketch-hints')")
+                             "model such as Colorizer.load('sketch')")
         padded = network_input(rgb, small_shape, self.multiple, self.task, hint)
         return padded.numpy(), small_shape, rgb, alpha
 

@@ -214,14 +214,16 @@ _TASK_CHANNELS = {"sketch": (3, 3), "gray": (1, 2)}
 
 
 BUNDLED_DIR = Path(__file__).parent / "weights"
-BUNDLED = ("sketch", "gray", "sketch-hints")
+BUNDLED = ("sketch", "gray")
+# Older names that still load: the hint-aware line-art model is the default "sketch" now.
+ALIASES = {"sketch-hints": "sketch"}
 
 
 def model_path(model):
-    """A bundled model's name ("sketch", "gray", "sketch-hints"; None = "sketch") -> its
-    folder inside the package; anything else is taken as a path."""
-    if model is None or model in BUNDLED:
-        name = model or "sketch"
+    """A bundled model's name ("sketch", "gray"; None = "sketch"; "sketch-hints" is another
+    name for "sketch") -> its folder inside the package; anything else is taken as a path."""
+    if model is None or model in BUNDLED or model in ALIASES:
+        name = ALIASES.get(model, model or "sketch")
         path = BUNDLED_DIR / name
         if not path.exists():
             raise FileNotFoundError(f"the bundled {name!r} model is not part of this "

@@ -41,3 +41,24 @@ def make_pair_tree(root, count=24, size=32, seed=0, folders=("0000", "0001")):
 @pytest.fixture
 def pair_tree(tmp_path):
     return make_pair_tree(tmp_path / "danbooru")
+
+
+# --- test tiers ----------------------------------------------------------------------------
+# `python -m pytest -q` runs the fast tier (the inner loop, a few minutes on 2 cores);
+# `python -m pytest -q --all` adds the `slow` tier (fresh interpreters, end-to-end training,
+# the browser) and the `weights` tier (quality of the bundled models). CI runs --all.
+
+def pytest_addoption(parser):
+    parser.addoption("--all", action="store_true",
+                     help="also run the slow and weights tiers (what CI runs)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--all"):
+        return
+    kept, deselected = [], []
+    for item in items:
+        (deselected if {"slow", "weights"} & set(item.keywords) else kept).append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept

@@ -116,6 +116,7 @@ def result_image(page):
     return Image.open(io.BytesIO(page.request.get(result.get_attribute("src")).body()))
 
 
+@pytest.mark.slow
 @needs_chromium
 def test_app_in_a_real_browser(app_url, page, tmp_path):
     (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
@@ -154,6 +155,7 @@ def test_handler_takes_painted_hints():
     assert delta_e(hinted[core], blue).mean() <= 15 < delta_e(plain[core], blue).mean()
 
 
+@pytest.mark.slow
 @needs_chromium
 def test_painting_hints_in_a_real_browser(page, tmp_path):
     page.locator("#model input").click()

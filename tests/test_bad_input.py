@@ -111,6 +111,7 @@ def test_python_entry_points(inputs, colorizer, entry):
         call(folder)
 
 
+@pytest.mark.slow
 def test_cli_colorizes_a_folder_of_them(inputs, tmp_path):
     folder, table = inputs
     result = subprocess.run([sys.executable, "-m", "pix2color", "colorize", str(folder), "-o",
@@ -172,6 +173,7 @@ def test_pairs_without_partners_and_folders_without_images(tmp_path):
     assert len(pairs) == 1 and unmatched == [str(sketch / "b.png")]
 
 
+@pytest.mark.slow
 def test_serving_signature_takes_them_as_bytes(inputs, colorizer, tmp_path):
     folder, table = inputs
     export = tf.saved_model.load(str(colorizer.export(tmp_path / "served")))

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import tensorflow as tf
 from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -102,6 +103,7 @@ def test_cli_errors_are_clear(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_sigterm_saves_a_checkpoint_and_resume_continues(pair_tree, tmp_path):
     import re
     import signal
@@ -134,6 +136,7 @@ def test_sigterm_saves_a_checkpoint_and_resume_continues(pair_tree, tmp_path):
     assert resumed.returncode == 0 and f"(step {step})" in resumed.stdout, resumed.stderr[-2000:]
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_moments_loses_nothing(pair_tree, tmp_path):
     """Kill a real training process with SIGKILL at 5 random moments, resume each time: the
     step only moves forward, every checkpoint on disk reads back whole, TensorBoard sees each

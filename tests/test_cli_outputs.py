@@ -24,6 +24,7 @@ def drawing(path, shade=0):
     Image.fromarray(pixels).save(path)
 
 
+@pytest.mark.slow
 def test_two_inputs_with_one_name_get_two_outputs(tmp_path):
     (tmp_path / "in").mkdir()
     drawing(tmp_path / "in" / "a.png")
@@ -37,6 +38,7 @@ def test_two_inputs_with_one_name_get_two_outputs(tmp_path):
     assert "wrote 3 image(s)" in result.stdout and "another input has its name" in result.stdout
 
 
+@pytest.mark.slow
 def test_the_output_folder_is_never_read_as_input(tmp_path):
     drawing(tmp_path / "a.png")
     for _ in range(3):
@@ -46,6 +48,7 @@ def test_the_output_folder_is_never_read_as_input(tmp_path):
     assert written == ["a.png", "out/a.png"]
 
 
+@pytest.mark.slow
 def test_a_fifo_is_skipped_without_blocking(tmp_path):
     (tmp_path / "in").mkdir()
     os.mkfifo(tmp_path / "in" / "pipe.png")
@@ -86,6 +89,7 @@ def test_an_interrupted_write_leaves_no_half_file(tmp_path, monkeypatch):
     assert (tmp_path / "a.png").read_bytes() == b"the earlier, complete output"
 
 
+@pytest.mark.slow
 def test_images_over_max_pixels_are_refused_from_the_header(tmp_path):
     from pix2color import Colorizer
 

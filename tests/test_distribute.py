@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).parent.parent
 
 # Logical devices must be set before TensorFlow starts, so this runs in a fresh process.
@@ -49,6 +51,8 @@ for precision in ("float32", "mixed"):
         "synchronized_bn": any(getattr(l, "synchronized", False) for l in mirrored.generator.layers)}
 print(json.dumps(result))
 """
+
+pytestmark = pytest.mark.slow  # fresh interpreters with several devices
 
 
 def test_two_devices_train_like_one_with_the_same_global_batch(pair_tree, tmp_path):

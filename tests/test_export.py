@@ -45,7 +45,8 @@ def encode(image, fmt="PNG"):
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize("name", ["sketch", "sketch-hints", "gray"])
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["sketch", "gray"])
 def test_export_signatures_match_colorize_in_a_fresh_process(name, tmp_path):
     import base64
 
@@ -95,6 +96,7 @@ def test_export_signatures_match_colorize_in_a_fresh_process(name, tmp_path):
             assert np.abs(local - unhinted).max() > 20   # the hints made a difference
 
 
+@pytest.mark.slow
 def test_saved_model_cli_lists_both_signatures(tmp_path):
     Colorizer.load("sketch").export(tmp_path / "served", version=3)
     shown = subprocess.run([sys.executable, "-m", "tensorflow.python.tools.saved_model_cli",
@@ -109,6 +111,7 @@ def test_saved_model_cli_lists_both_signatures(tmp_path):
         Colorizer.load("sketch").export(tmp_path / "served", version=3)
 
 
+@pytest.mark.slow
 def test_onnx_export_runs_in_onnxruntime(tmp_path):
     pytest.importorskip("tf2onnx", reason="ONNX export needs pip install pix2color[onnx]")
     onnxruntime = pytest.importorskip("onnxruntime", reason="pip install pix2color[onnx]")

@@ -81,6 +81,7 @@ def test_gray_colorizer_keeps_the_inputs_lightness_and_size(gray_model):
     assert colorizer.colorize(gray).size == (300, 177)
 
 
+@pytest.mark.slow
 def test_reproduce_baseline_runs_end_to_end(colour_folder, tmp_path):
     result = subprocess.run(
         [sys.executable, str(ROOT / "examples" / "reproduce_baseline.py"), "--data",

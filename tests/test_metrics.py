@@ -53,6 +53,7 @@ def test_summarize_makes_the_colourfulness_ratio():
     assert means == {"colourfulness": 15.0, "colourfulness_ratio": 0.5}
 
 
+@pytest.mark.slow
 def test_evaluate_two_tiny_models_and_baselines_writes_table_and_grid(tmp_path):
     from conftest import make_pair_tree
 

@@ -161,6 +161,7 @@ def test_fill_is_for_line_art_models():
         Colorizer.load("gray").colorize(np.zeros((32, 32), np.uint8), fill="regions")
 
 
+@pytest.mark.slow
 def test_cli_fill_and_layers(tmp_path):
     import os
     import subprocess

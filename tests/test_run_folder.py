@@ -56,6 +56,7 @@ def test_resuming_a_finished_run_changes_nothing(finished_run, capsys):
     assert snapshot(run / "model") == before
 
 
+@pytest.mark.slow
 def test_one_process_at_a_time(finished_run, tmp_path):
     pairs, logdir, run = finished_run
     holder = Trainer(TrainConfig(**TINY), pairs, logdir=logdir, run_name="busy")

@@ -75,6 +75,7 @@ def colour_pictures(tmp_path):
     return folder
 
 
+@pytest.mark.slow
 def test_pairs_command_writes_the_danbooru_layout_and_lists_broken_files(colour_pictures,
                                                                            tmp_path):
     (colour_pictures / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
