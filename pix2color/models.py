@@ -248,11 +248,17 @@ def load_generator(path):
     if not (path / INFO_FILE).is_file() or not (path / MODEL_FILE).is_file():
         raise ModelFileError(f"{path} is not a pix2color model: expected a folder holding "
                              f"{MODEL_FILE} and {INFO_FILE}")
+    if (path / INFO_FILE).stat().st_size > MAX_INFO_BYTES:
+        raise ModelFileError(f"{path / INFO_FILE} is {(path / INFO_FILE).stat().st_size:,} "
+                             f"bytes: not a pix2color model description (at most "
+                             f"{MAX_INFO_BYTES:,})")
     try:
         info = json.loads((path / INFO_FILE).read_text())
-    except (ValueError, UnicodeDecodeError) as error:
-        raise ModelFileError(f"{path / INFO_FILE} is not valid JSON: {error}") from None
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
+        raise ModelFileError(f"{path / INFO_FILE} is not valid JSON: "
+                             f"{str(error)[:200] or type(error).__name__}") from None
     _check_info(info, path / INFO_FILE)
+    _check_archive(path / MODEL_FILE)
     try:
         model = keras.saving.load_model(path / MODEL_FILE, compile=False, safe_mode=True)
     except Exception as error:  # Keras raises many kinds; all mean "not a usable model"
@@ -284,22 +290,79 @@ def expected_channels(info):
     return task_channels(info["task"], info.get("hints", False))
 
 
+MAX_INFO_BYTES = 1_000_000          # a pix2color.json is a few KB
+MAX_ARCHIVE_CONFIG_BYTES = 10_000_000   # a generator's Keras config is tens of KB
+MAX_ARCHIVE_BYTES = 4_000_000_000    # the article's generator at width 64 is ~90 MB
+GENERATOR_ARGS = {  # name: (type, low, high) for each argument a generator may have
+    "unet": {"size": (int, 1, 16384), "in_channels": (int, 1, 64),
+             "out_channels": (int, 1, 64), "width": (int, 1, 1024), "depth": (int, 1, 8),
+             "norm": (str, NORMS, None), "upsample": (str, UPSAMPLINGS, None),
+             "dropout": (float, 0.0, 1.0)},
+    "simple_lab": {"size": (int, 1, 16384), "raw_l": (bool, None, None)},
+}
+
+
+def _check_archive(path):
+    """A `.keras` file is a zip: refuse one that is not, or that would unpack to too much."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as error:
+        raise ModelFileError(f"{path} is not a Keras model file ({error})") from None
+    config = sum(e.file_size for e in entries if e.filename.endswith(".json"))
+    total = sum(e.file_size for e in entries)
+    if config > MAX_ARCHIVE_CONFIG_BYTES or total > MAX_ARCHIVE_BYTES:
+        raise ModelFileError(f"{path} would unpack to {total:,} bytes ({config:,} of "
+                             f"configuration): refused (at most {MAX_ARCHIVE_BYTES:,}, and "
+                             f"{MAX_ARCHIVE_CONFIG_BYTES:,} of configuration)")
+
+
+def _check_generator_args(kind, args, where):
+    if not isinstance(args, dict):
+        raise ModelFileError(f"{where}: generator.args must be an object, got "
+                             f"{type(args).__name__}")
+    allowed = GENERATOR_ARGS[kind]
+    for name, value in args.items():
+        if name not in allowed:
+            raise ModelFileError(f"{where}: unknown {kind} argument {name!r}")
+        kind_of, low, high = allowed[name]
+        if value is None and name == "size":
+            continue
+        if kind_of is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind_of) or (kind_of is int and isinstance(value, bool)):
+            raise ModelFileError(f"{where}: generator argument {name} must be a "
+                                 f"{kind_of.__name__}, got {value!r}")
+        if kind_of is str and value not in low or kind_of in (int, float) and \
+                not low <= value <= high:
+            expected = f"one of {low}" if kind_of is str else f"in {low}..{high}"
+            raise ModelFileError(f"{where}: generator argument {name} = {value!r} is not "
+                                 f"{expected}")
+
+
 def _check_info(info, where):
     if not isinstance(info, dict) or info.get("format") != FORMAT:
         raise ModelFileError(f"{where} does not describe a pix2color model (format is not {FORMAT!r})")
     task = info.get("task")
     if task not in _TASK_CHANNELS:
         raise ModelFileError(f"{where}: unknown task {task!r}; expected one of {sorted(_TASK_CHANNELS)}")
+    if not isinstance(info.get("hints", False), bool):
+        raise ModelFileError(f"{where}: hints must be true or false")
     if (info.get("in_channels"), info.get("out_channels")) != expected_channels(info):
         kind = f"{task!r} model{' with hints' if info.get('hints') else ''}"
         raise ModelFileError(f"{where}: a {kind} needs {expected_channels(info)} input/output "
                              f"channels, the file says {(info.get('in_channels'), info.get('out_channels'))}")
     spec = info.get("generator")
-    if not isinstance(spec, dict) or spec.get("kind") not in ("unet", "simple_lab"):
+    if not isinstance(spec, dict) or spec.get("kind") not in GENERATOR_ARGS:
         raise ModelFileError(f"{where}: missing or unknown generator description")
+    _check_generator_args(spec["kind"], spec.get("args"), where)
     if info.get("fill") not in (None, *FILLS) or (
             info.get("fill") not in (None, "none") and task != "sketch"):
         raise ModelFileError(f"{where}: fill must be regions, lines or none (line-art models) "
                              f"or none, got {info.get('fill')!r}")
-    if not isinstance(info.get("size"), int) or info["size"] <= 0:
-        raise ModelFileError(f"{where}: missing or invalid working size")
+    if not isinstance(info.get("size"), int) or isinstance(info["size"], bool) or \
+            not 1 <= info["size"] <= 16384:
+        raise ModelFileError(f"{where}: missing or invalid working size {info.get('size')!r} "
+                             f"(an integer in 1..16384)")

@@ -151,7 +151,7 @@ def test_loading_something_that_is_not_a_model(tmp_path, tiny_model):
     broken.mkdir()
     (broken / "generator.keras").write_bytes(b"PK not really a zip")
     (broken / "pix2color.json").write_text((tiny_model / "pix2color.json").read_text())
-    with pytest.raises(ModelFileError, match="cannot load"):
+    with pytest.raises(ModelFileError, match="not a Keras model file"):
         Colorizer.load(broken)
     (broken / "pix2color.json").write_text('{"format": "something else"}')
     with pytest.raises(ModelFileError, match="does not describe a pix2color model"):
@@ -180,4 +180,48 @@ def test_a_model_file_cannot_run_code(tmp_path, tiny_model):
     keras.Model(inputs, outputs).save(folder / "generator.keras")
     (folder / "pix2color.json").write_text((tiny_model / "pix2color.json").read_text())
     with pytest.raises(ModelFileError, match="cannot load"):
+        Colorizer.load(folder)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda i: i["generator"].update(args=[1, 2]), "generator.args must be an object"),
+    (lambda i: i["generator"].update(args=None), "generator.args must be an object"),
+    (lambda i: i["generator"]["args"].update(colour=1), "unknown unet argument 'colour'"),
+    (lambda i: i["generator"]["args"].update(width=2048), "width = 2048 is not in 1..1024"),
+    (lambda i: i["generator"]["args"].update(depth=70), "depth = 70 is not in 1..8"),
+    (lambda i: i["generator"]["args"].update(width="4"), "width must be a int"),
+    (lambda i: i["generator"]["args"].update(norm="magic"), "norm = 'magic' is not one of"),
+    (lambda i: i.update(size=200000), "invalid working size 200000"),
+    (lambda i: i.update(hints="yes"), "hints must be true or false"),
+])
+def test_model_descriptions_are_checked_field_by_field(tiny_model, tmp_path, change, message):
+    import json
+    import shutil
+
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model, folder)
+    info = json.loads((folder / "pix2color.json").read_text())
+    change(info)
+    (folder / "pix2color.json").write_text(json.dumps(info))
+    with pytest.raises(ModelFileError, match=message):
+        Colorizer.load(folder)
+
+
+def test_deeply_nested_or_huge_descriptions_and_archive_bombs_are_refused(tiny_model, tmp_path):
+    import shutil
+    import zipfile
+
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model, folder)
+    (folder / "pix2color.json").write_text("[" * 100000 + "]" * 100000)
+    with pytest.raises(ModelFileError, match="not valid JSON|bytes: not a pix2color"):
+        Colorizer.load(folder)
+    (folder / "pix2color.json").write_text(" " * 2_000_000 + "{}")
+    with pytest.raises(ModelFileError, match="not a pix2color model description"):
+        Colorizer.load(folder)
+    shutil.copy(tiny_model / "pix2color.json", folder / "pix2color.json")
+    with zipfile.ZipFile(folder / "generator.keras", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("config.json", "{" + " " * 50_000_000 + "}")  # 50 MB from ~50 KB
+    assert (folder / "generator.keras").stat().st_size < 1_000_000
+    with pytest.raises(ModelFileError, match="would unpack to"):
         Colorizer.load(folder)
