@@ -3,7 +3,8 @@ without hints, and the choice of the fill's settings.
 
     pip install -e ".[openmoji]"
     python benchmarks/region_fill.py --split val --tune              # pick settings here
-    python benchmarks/region_fill.py --split test MODEL... --out docs/region-fill-openmoji-test
+    python benchmarks/region_fill.py MODEL... --split test --hints 0 5 \
+        --out docs/region-fill-openmoji-test
 
 Every image of the split (128x128, the size the bundled models work at) is coloured through
 `Colorizer.colorize_batch`, the public API. Hints (`--hints 0 5`) are sampled from the ground
@@ -55,6 +56,18 @@ def score(colorizer, inputs, truths, spots, fill, batch_size=32):
             for key, value in batch_metrics(output[None], truth[None]).items():
                 per_image.setdefault(key, []).append(value)
     return summarize(per_image), outputs
+
+
+def cat_3x(colorizer, path):
+    """The sample sketch enlarged 3x: input | fill none | fill regions, at full size, to show
+    that the lines stay the user's own, sharp, while the colour is computed at 128 px."""
+    sketch = Image.open(Path(__file__).parent.parent / "examples" / "sketch.png").convert("RGB")
+    big = sketch.resize((sketch.width * 3, sketch.height * 3), Image.LANCZOS)
+    row = [big] + [colorizer.colorize(big, fill=fill) for fill in ("none", "regions")]
+    picture = Image.new("RGB", (big.width * 3, big.height), "white")
+    for i, image in enumerate(row):
+        picture.paste(image.convert("RGB"), (i * big.width, 0))
+    picture.save(path)
 
 
 def table(rows):
@@ -115,6 +128,7 @@ def main():
             for r, image in enumerate(column):
                 picture.paste(Image.fromarray(image).resize((cell, cell)), (c * cell, r * cell))
         picture.save(f"{args.out}.png")
+        cat_3x(Colorizer.load(args.models[0]), f"{args.out}-cat-3x.png")
         names = ["input"] + [f"{n} {f} {h} hints" for n, f, h in grid] + ["target"]
         Path(f"{args.out}.md").write_text(
             f"{header}\n\n{table(rows)}\n\nGrid columns: {' | '.join(names)}\n\n"

@@ -77,7 +77,7 @@ def test_fit_writes_tensorboard_events_checkpoints_and_models(pair_tree, tmp_pat
                       logdir=tmp_path, run_name="run")
     metrics = trainer.fit()
     assert set(metrics) == {"l1", "psnr", "ssim", "ciede2000", "ciede2000_fg", "colourfulness",
-                            "colourfulness_ratio"} and 0 < metrics["l1"] < 2
+                            "colourfulness_ratio", "flat_noise"} and 0 < metrics["l1"] < 2
     train = EventAccumulator(str(tmp_path / "run" / "train"), size_guidance={"tensors": 0})
     train.Reload()
     tags = set(train.Tags()["tensors"])
