@@ -19,6 +19,7 @@ def run(*args, cwd=None):
                           cwd=cwd, env=env, timeout=600)
 
 
+@pytest.mark.slow
 def test_danbooru_example_trains_and_logs(pair_tree, tmp_path):
     kaggle = tmp_path / "danbooru-sketch-pair-128x"
     kaggle.mkdir()
@@ -56,6 +57,7 @@ def test_danbooru_example_trains_and_logs(pair_tree, tmp_path):
     assert [e.step for e in events.Tensors("loss/g_l1")] == [1, 2, 3, 4]
 
 
+@pytest.mark.slow
 def test_example_without_data_explains(tmp_path):
     result = run(ROOT / "examples" / "train_danbooru.py")
     assert result.returncode == 2 and "--data is required" in result.stderr
