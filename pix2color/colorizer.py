@@ -199,7 +199,8 @@ class Colorizer:
         palette = region_palette(segmentation, network_rgb, options["aggregate"], network_lab)
         if options["background"] != "network":
             palette[open_regions] = 1.0
-        palette = apply_hints(_saturate(palette, saturation), segmentation, *hinted)
+        palette = apply_hints(_saturate(palette, saturation), segmentation, *hinted,
+                              background=open_regions)
         flats = np.round(palette * 255.0).astype(np.uint8)[segmentation.labels]
         if options["background"] == "network" and len(open_regions):
             colour = tf.image.resize(network_rgb, rgb.shape[:2], method="bicubic",

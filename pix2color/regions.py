@@ -270,14 +270,18 @@ def _aggregate(labels, colours, lab, count, aggregate):
     return np.clip(palette, 0.0, 1.0)
 
 
-def apply_hints(palette, segmentation, rows, cols, colours):
+def apply_hints(palette, segmentation, rows, cols, colours, background=()):
     """A region holding hints takes their colour. Several hints in one region: the colour
     that covers most hinted pixels there wins (a point is one pixel; strokes count each pixel;
     a tie goes to the larger RGB value). Hints are pixels of the input: `rows`, `cols` and
-    their `colours` (n, 3) in [0, 1] (see `pix2color.hints.hint_pixels`); None for none."""
+    their `colours` (n, 3) in [0, 1] (see `pix2color.hints.hint_pixels`); None for none.
+    A hint in a `background` region (open to the border) does not repaint the background:
+    the network, which saw it, decides what it colours there."""
     if rows is None or not len(rows):
         return palette
     labels = segmentation.labels[rows, cols].astype(np.int64)
+    keep = ~np.isin(labels, background)
+    labels, colours = labels[keep], colours[keep]
     rgb = np.round(np.clip(colours, 0.0, 1.0) * 255).astype(np.int64)
     keys = (labels << 24) | (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
     unique, counts = np.unique(keys, return_counts=True)

@@ -101,7 +101,7 @@ def test_open_regions_split_where_the_network_paints_colour():
 
 @pytest.fixture(scope="module")
 def colorizer():
-    return Colorizer.load("sketch-hints")
+    return Colorizer.load()
 
 
 def test_closed_box_and_a_red_hint_through_the_colorizer(colorizer):
@@ -113,6 +113,14 @@ def test_closed_box_and_a_red_hint_through_the_colorizer(colorizer):
     outside = np.ones(drawing.shape[:2], bool)
     outside[60:197, 60:197] = False
     assert not (np.abs(out[outside].astype(int) - [255, 0, 0]).sum(-1) < 60).any()
+
+
+def test_a_hint_in_the_background_does_not_repaint_the_background(colorizer):
+    drawing = (box_drawing() * 255).astype(np.uint8)
+    out = np.asarray(colorizer.colorize(drawing, hints=[(20, 20, "#f4eedc")]))  # pale
+    assert (out[240:, 240:] == 255).all() and (out[:, 230:] == 255).all()
+    inside = np.asarray(colorizer.colorize(drawing, hints=[(150, 100, "#2a7de1")]))
+    assert (inside[120, 120] == [0x2a, 0x7d, 0xe1]).all() and (inside[240:, 240:] == 255).all()
 
 
 def test_a_one_pixel_line_at_1024_px_stays_exactly_as_drawn(colorizer):
