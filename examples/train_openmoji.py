@@ -3,10 +3,13 @@
 Reproduces pix2color's bundled models (seeded):
 
     pip install -e ".[openmoji]"
-    python examples/train_openmoji.py --out pix2color/weights/sketch
+    # the bundled "sketch": a plain model, grown into a hint-aware one, then a GAN stage
+    python examples/train_openmoji.py --out plain                  # 6 L1 + 6 GAN epochs
+    python examples/train_openmoji.py --hints --init-from plain --mode l1 --epochs 18 \
+        --out hints-l1                      # (the bundled one was made in two stages, 6 + 12)
+    python examples/train_openmoji.py --hints --init-from hints-l1 --mode gan --epochs 6 \
+        --warmup-epochs 0 --out pix2color/weights/sketch
     python examples/train_openmoji.py --task gray --out pix2color/weights/gray
-    python examples/train_openmoji.py --hints --init-from sketch --mode l1 --epochs 18 \
-        --out pix2color/weights/sketch-hints   # (the bundled one was made in two stages)
 
 `--task gray` trains the same recipe in Lab on the colour renders alone (L in, ab out).
 `--extract-lines` trains on XDoG lines drawn from the colour renders instead of the artists'

@@ -98,6 +98,10 @@ def colorize_command(args):
     # Hints without --model mean the bundled hint-aware line-art model.
     colorizer = Colorizer.load(args.model)
     colorizer.max_pixels = args.max_pixels
+    if hinted and not colorizer.hints:
+        print(f"{args.model} was not trained with colour hints: use --model sketch (the "
+              f"default) or another hint-aware model", file=sys.stderr)
+        return 2
     out_dir = Path(args.output)
     jobs = _collect_inputs(args.inputs, out_dir)
     if not jobs:
@@ -354,6 +358,11 @@ def _train(args, train_pairs, val_pairs, source, data_info=None):
     return 0
 
 
+def _rounded(metrics):
+    return ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
+                     for k, v in metrics.items()) or "none recorded"
+
+
 def info_command(args):
     from .colorizer import Colorizer
 
@@ -370,7 +379,8 @@ def info_command(args):
           f"trained on:  {json.dumps(training.get('data', {}))}\n"
           f"steps:       {training.get('step', '?')}  mode: "
           f"{training.get('config', {}).get('mode', '?')}\n"
-          f"metrics:     {json.dumps(training.get('metrics', {}))}\n"
+          f"metrics:     {_rounded(training.get('metrics', {}))} (validation split, the "
+          f"network's raw output)\n"
           f"version:     pix2color {info.get('pix2color_version', '?')}")
     return 0
 
@@ -393,6 +403,7 @@ def evaluate_command(args):
     if not chosen:
         raise ValueError(f"the {args.split} split of {args.data} is empty")
     grid = Path(args.out).with_suffix(".png") if args.out else Path("evaluation.png")
+    grid.parent.mkdir(parents=True, exist_ok=True)  # before the work, not after it
     rows = evaluate(args.models, chosen, splits["train"], args.batch_size, grid_path=grid,
                     task=args.task, fills=args.fill or (None,))
     table = markdown_table(rows)

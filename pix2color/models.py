@@ -245,6 +245,8 @@ def load_generator(path):
         raise FileNotFoundError(f"no model at {path}")
     if path.is_file():
         path = path.parent if path.name in (MODEL_FILE, INFO_FILE) else path
+    if not (path / INFO_FILE).exists() and (path / "model" / INFO_FILE).is_file():
+        path = path / "model"  # a training run's folder: its final model
     if not (path / INFO_FILE).is_file() or not (path / MODEL_FILE).is_file():
         raise ModelFileError(f"{path} is not a pix2color model: expected a folder holding "
                              f"{MODEL_FILE} and {INFO_FILE}")

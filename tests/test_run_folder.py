@@ -1,6 +1,7 @@
 """A run folder is never overwritten: refusing a second run, checking the configuration on
 resume before writing anything, one process at a time, checkpoints that survive damage."""
 
+import re
 import subprocess
 import sys
 
@@ -15,7 +16,7 @@ TINY = dict(mode="l1", size=32, width=4, batch_size=4, precision="float32", epoc
 @pytest.fixture
 def finished_run(pair_tree, tmp_path):
     pairs = find_pairs(pair_tree / "sketch", pair_tree / "src")[0][:8]
-    Trainer(TrainConfig(**TINY), pairs, logdir=tmp_path, run_name="r1").fit()
+    Trainer(TrainConfig(**TINY), pairs, pairs[:4], logdir=tmp_path, run_name="r1").fit()
     return pairs, tmp_path, tmp_path / "r1"
 
 
@@ -82,3 +83,22 @@ def test_a_damaged_checkpoint_falls_back_to_an_older_one(finished_run, capsys):
     assert not (run / "checkpoints" / "ckpt-9_temp").exists()
     assert trainer.restore().endswith("ckpt-4") and int(trainer.step) == 4
     assert "ckpt-6 is damaged" in "".join(capsys.readouterr())
+
+
+def test_a_run_folder_loads_evaluates_into_a_new_folder_and_describes_itself(
+        finished_run, pair_tree, capsys):
+    from pix2color import Colorizer
+    from pix2color.cli import main
+
+    pairs, logdir, run = finished_run
+    assert Colorizer.load(run).info == Colorizer.load(run / "model").info   # its model/
+    report = logdir / "new" / "folder" / "report.md"
+    assert main(["evaluate", str(run), "--data", str(pair_tree), "--split", "all",
+                 "--limit", "4", "--out", str(report)]) == 0
+    assert report.exists() and "| r1 |" not in report.read_text()
+    assert "CIEDE2000 fg" in capsys.readouterr().out                      # the table, printed
+    assert main(["info", str(run)]) == 0
+    shown = capsys.readouterr().out
+    assert "(validation split" in shown and "ciede2000 " in shown
+    metrics_line = shown.split("metrics:")[1].splitlines()[0]
+    assert not re.search(r"\d{6,}", metrics_line), metrics_line   # not 16 decimals
