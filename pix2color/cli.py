@@ -333,9 +333,13 @@ def _train(args, train_pairs, val_pairs, source, data_info=None):
         decay_fraction=args.decay_fraction, precision=args.precision, jit=args.jit,
         seed=args.seed, log_every=args.log_every, image_every=args.image_every,
         checkpoint_every=args.checkpoint_every, deterministic=args.deterministic)
+    run_name = args.run_name
+    if args.resume and not run_name:
+        run_name = _newest_run(args.logdir)
+        print(f"resuming the newest run in {args.logdir}: {run_name}")
     strategy = make_strategy(args.strategy)
     trainer = Trainer(config, train_pairs, val_pairs, logdir=args.logdir,
-                      run_name=args.run_name, strategy=strategy,
+                      run_name=run_name, strategy=strategy,
                       data_info={"source": source, **(data_info or {})},
                       resume=args.resume, overwrite=args.overwrite)
     if args.resume:
@@ -344,9 +348,10 @@ def _train(args, train_pairs, val_pairs, source, data_info=None):
               else "no checkpoint to resume from; starting fresh")
     print(f"run folder:  {trainer.run_dir}  ({trainer.policy}, {trainer.total_steps} steps)\n"
           f"checkpoints: {trainer.run_dir / 'checkpoints'}\n"
-          f"final model: {trainer.run_dir / 'model'}  (best by validation L1: "
-          f"{trainer.run_dir / 'best'})\n"
-          f"watch it:    tensorboard --logdir {args.logdir}")
+          f"final model: {trainer.run_dir / 'model'}  (best by validation "
+          f"{config.best_metric}: {trainer.run_dir / 'best'})\n"
+          f"watch it:    tensorboard --logdir {args.logdir}\n"
+          f"resume it:   {_resume_command(trainer.run_dir.name)}")
     if int(trainer.step) >= trainer.total_steps:
         print(f"{trainer.run_dir} already finished at step {int(trainer.step)}; nothing was "
               f"changed (raise --epochs or --steps to train it further)")
@@ -356,6 +361,29 @@ def _train(args, train_pairs, val_pairs, source, data_info=None):
     print(f"saved {trainer.run_dir / 'model'}; try: pix2color colorize SKETCH.png -o out "
           f"--model {trainer.run_dir / 'model'}")
     return 0
+
+
+def _newest_run(logdir):
+    """The run folder in `logdir` written to last (the one `--resume` alone continues)."""
+    runs = [p for p in Path(logdir).glob("*/config.json")] if Path(logdir).is_dir() else []
+    if not runs:
+        raise ValueError(f"--resume: no run to resume in {logdir} (give --run-name, or "
+                         f"--logdir where the run is)")
+    return max(runs, key=lambda p: p.stat().st_mtime).parent.name
+
+
+def _resume_command(run_name):
+    """The command line that continues this run: this one, with --resume --run-name."""
+    import shlex
+
+    words = [w for w in sys.argv[1:] if w not in ("--resume", "--overwrite")]
+    if "--run-name" in words:
+        i = words.index("--run-name")
+        del words[i: i + 2]
+    program = "pix2color" if Path(sys.argv[0]).name in ("pix2color", "__main__.py") \
+        else f"python {sys.argv[0]}"
+    return " ".join([program, *map(shlex.quote, words), "--resume", "--run-name",
+                     shlex.quote(run_name)])
 
 
 def _rounded(metrics):

@@ -102,3 +102,20 @@ def test_a_run_folder_loads_evaluates_into_a_new_folder_and_describes_itself(
     assert "(validation split" in shown and "ciede2000 " in shown
     metrics_line = shown.split("metrics:")[1].splitlines()[0]
     assert not re.search(r"\d{6,}", metrics_line), metrics_line   # not 16 decimals
+
+
+def test_resume_alone_continues_the_newest_run_and_the_banner_says_how(pair_tree, tmp_path,
+                                                                         capsys):
+    from pix2color.cli import main
+
+    args = ["train", "--data", str(pair_tree), "--width", "4", "--size", "32",
+            "--batch-size", "4", "--precision", "float32", "--logdir", str(tmp_path)]
+    assert main(args + ["--steps", "2", "--run-name", "first"]) == 0
+    assert main(args + ["--steps", "2", "--run-name", "second"]) == 0
+    banner = capsys.readouterr().out
+    assert "resume it:" in banner and "--resume --run-name second" in banner
+    assert main(args + ["--steps", "3", "--resume"]) == 0
+    out = capsys.readouterr().out
+    assert f"resuming the newest run in {tmp_path}: second" in out and "(step 2)" in out
+    assert main(args + ["--steps", "3", "--resume", "--logdir", str(tmp_path / "none")]) == 2
+    assert "no run to resume" in capsys.readouterr().err
