@@ -200,7 +200,8 @@ def resample_hint_image(colour, hinted, working_shape):
     mask = tf.reshape(counts > 0, small)
 
     def nearest(n, big):  # the input pixel nearest to each of n working pixels along an axis
-        centres = (tf.range(n, dtype=tf.float64) + 0.5) * tf.cast(big, tf.float64) / tf.cast(n, tf.float64)
+        scale = tf.cast(big, tf.float64) / tf.cast(n, tf.float64)
+        centres = (tf.range(n, dtype=tf.float64) + 0.5) * scale
         return tf.minimum(tf.cast(centres, tf.int64), big - 1)
 
     rows, cols = nearest(small[0], shape[0]), nearest(small[1], shape[1])

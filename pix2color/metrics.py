@@ -73,7 +73,8 @@ def flat_fill_noise(output, target):
     flat = tf.nn.max_pool2d(changes, 3, 1, "SAME")[..., 0] == 0.0
     foreground = tf.reduce_any(to_unit(target)[:, :-1, :-1] < BACKGROUND, axis=-1)
     mask = tf.cast(flat & foreground, tf.float32)
-    return tf.reduce_sum(gradient(out) * mask, [1, 2]) / tf.maximum(tf.reduce_sum(mask, [1, 2]), 1.0)
+    area = tf.maximum(tf.reduce_sum(mask, [1, 2]), 1.0)
+    return tf.reduce_sum(gradient(out) * mask, [1, 2]) / area
 
 
 def batch_metrics(output, target):

@@ -135,7 +135,7 @@ def test_app_in_a_real_browser(app_url, page, tmp_path):
 
 
 def test_handler_takes_painted_hints():
-    colorizer = Colorizer.load("sketch-hints")
+    colorizer = Colorizer.load("sketch")
     sketch = Image.open(ROOT / "examples" / "sketch.png").convert("RGB").resize((200, 150))
     layer = np.zeros((75, 100, 4), np.uint8)         # painted on a half-size view
     layer[35:40, 40:60] = (42, 125, 225, 255)
@@ -159,7 +159,7 @@ def test_handler_takes_painted_hints():
 @needs_chromium
 def test_painting_hints_in_a_real_browser(page, tmp_path):
     page.locator("#model input").click()
-    page.get_by_role("option", name="sketch-hints").click()
+    page.get_by_role("option", name="sketch", exact=True).click()   # hint-aware
     upload = cat_upload(tmp_path)
     page.locator("#upload input[type=file]").set_input_files(str(upload))
     canvas = page.locator("#preview canvas").first
@@ -177,5 +177,5 @@ def test_painting_hints_in_a_real_browser(page, tmp_path):
     assert browser_result.size == (200, 150)
     out = np.asarray(browser_result.convert("RGB"), np.float32) / 255
     red = (224 / 255, 60 / 255, 49 / 255)              # HINT_COLOURS[0]
-    plain = np.asarray(Colorizer.load("sketch-hints").colorize(upload), np.float32) / 255
+    plain = np.asarray(Colorizer.load("sketch").colorize(upload), np.float32) / 255
     assert delta_e(out[72:79, 92:108], red).mean() <= 15 < delta_e(plain[72:79, 92:108], red).mean()

@@ -1,5 +1,5 @@
 """Colour hints: sampling in tf.data, rasterizing onto the working size, training a
-hint-aware model, and the bundled sketch-hints model honouring hints from the API and CLI."""
+hint-aware model, and the bundled (hint-aware) sketch model honouring hints from the API and CLI."""
 
 import os
 import subprocess
@@ -243,7 +243,7 @@ def test_cli_colorize_with_hints(tmp_path):
         capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr
     out = np.asarray(Image.open(tmp_path / "out" / "in.png"), np.float32) / 255
-    assert out.shape[:2] == (sketch.height, sketch.width)   # default model: sketch-hints
+    assert out.shape[:2] == (sketch.height, sketch.width)   # default model: sketch (hint-aware)
     plain = np.asarray(Colorizer.load("sketch-hints").colorize(sketch, fill="lines"),
                        np.float32) / 255
     blue, green = (0x2a / 255, 0x7d / 255, 0xe1 / 255), (60 / 255, 180 / 255, 75 / 255)
