@@ -276,12 +276,12 @@ def apply_hints(palette, segmentation, rows, cols, colours, background=()):
     that covers most hinted pixels there wins (a point is one pixel; strokes count each pixel;
     a tie goes to the larger RGB value). Hints are pixels of the input: `rows`, `cols` and
     their `colours` (n, 3) in [0, 1] (see `pix2color.hints.hint_pixels`); None for none.
-    A hint in a `background` region (open to the border) does not repaint the background:
-    the network, which saw it, decides what it colours there."""
+    A hint on a line, or in a `background` region (open to the border), does not repaint a
+    region: it lies inside none, and the network, which saw it, decides what it colours."""
     if rows is None or not len(rows):
         return palette
     labels = segmentation.labels[rows, cols].astype(np.int64)
-    keep = ~np.isin(labels, background)
+    keep = ~np.isin(labels, background) & (segmentation.distance[rows, cols] > 0)
     labels, colours = labels[keep], colours[keep]
     rgb = np.round(np.clip(colours, 0.0, 1.0) * 255).astype(np.int64)
     keys = (labels << 24) | (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]

@@ -75,6 +75,17 @@ def test_a_hint_colours_its_whole_region_and_nothing_beyond_the_line():
     assert (out[outside & (drawing.min(-1) == 1.0)] == 255).all()
 
 
+def test_a_hint_on_a_line_decides_no_region():
+    segmentation = segment(line_darkness(box_drawing()))
+    palette = np.ones((segmentation.count + 1, 3), np.float32)
+    on_line = apply_hints(palette, segmentation, np.array([64]), np.array([128]),
+                          np.array([[0.0, 0.0, 0.0]]))              # on the box's top side
+    np.testing.assert_array_equal(on_line, palette)
+    inside = apply_hints(palette, segmentation, np.array([70]), np.array([128]),
+                         np.array([[0.0, 0.0, 0.0]]))               # just inside it
+    assert (inside[segmentation.labels[128, 128]] == 0).all()
+
+
 def test_two_hints_in_one_region_the_larger_wins():
     segmentation = segment(line_darkness(box_drawing()))
     palette = np.ones((segmentation.count + 1, 3), np.float32)
