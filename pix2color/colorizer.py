@@ -49,7 +49,11 @@ class Layers(NamedTuple):
 # --- the graph steps shared by `Colorizer` and the SavedModel export (pix2color.export) -----
 
 def working_shape(shape, size):
-    """(H, W) -> the (h, w) the network sees: longer side `size`, aspect ratio kept."""
+    """(H, W) -> the (h, w) the network sees: longer side `size`, aspect ratio kept. Python
+    numbers in, Python numbers out (the same rounding, half to even); tensors in a graph."""
+    if all(isinstance(n, int) for n in (*shape, size)):
+        scale = size / max(shape)
+        return tuple(max(1, round(n * scale)) for n in shape)
     shape = tf.cast(shape, tf.float64)
     scale = tf.cast(size, tf.float64) / tf.reduce_max(shape)
     return tf.maximum(1, tf.cast(tf.round(shape * scale), tf.int32))
@@ -103,15 +107,18 @@ class Colorizer:
         args = info["generator"]["args"]
         self.multiple = 2 ** args.get("depth", 3)
         channels = int(model.input_shape[-1])
+        self._input = tf.function(self._graph_input, input_signature=[
+            tf.TensorSpec([None, None, 3], tf.float32), tf.TensorSpec([2], tf.int32),
+            tf.TensorSpec([None, None, 3], tf.float32), tf.TensorSpec([None, None], tf.bool)])
         self._run = tf.function(self._network, input_signature=[
-            tf.TensorSpec([None, None, None, channels], tf.float32)])
+            tf.TensorSpec([None, None, None, channels], tf.float32), tf.TensorSpec([], tf.bool)])
 
-    def _network(self, batch):
-        """The network's output and, for line art, its colour in Lab (for region fill), in
-        one call: many small eager ops would cost more than the network at 128 px."""
+    def _network(self, batch, lab):
+        """The network's output and, for region fill, its colour in CIE Lab, in one call:
+        many small eager ops would cost more than the network at 128 px."""
         output = self.model(batch, training=False)
-        if self.task != "sketch":
-            return output, output
+        if not lab:
+            return output, output[..., :0]
         return output, rgb_to_lab(tf.clip_by_value((output + 1.0) / 2.0, 0.0, 1.0))
 
     @classmethod
@@ -151,20 +158,25 @@ class Colorizer:
     def working_shape(self, height, width, render_size=None):
         """The (h, w) the network sees before padding: longer side = `render_size` (default:
         the training size), aspect ratio kept."""
-        return tuple(int(v) for v in working_shape((height, width), render_size or self.size))
+        return working_shape((int(height), int(width)), int(render_size or self.size))
 
     def _prepare(self, image, render_size, hints=None, hint_image=None):
         rgb, alpha = read_image(image, max_pixels=self.max_pixels)
         small_shape = self.working_shape(*rgb.shape[:2], render_size)
-        hint = None
+        colour, mask = np.zeros((1, 1, 3), np.float32), np.zeros((1, 1), bool)
         if self.hints:
             colour, mask = rasterize_hints(hints, hint_image, rgb.shape[:2], small_shape)
-            hint = hint_channels_for(colour, mask, self.task)
         elif hints or hint_image is not None:
             raise ValueError("this model was not trained with colour hints: use a hint-aware "
                              "model such as Colorizer.load('sketch')")
-        padded = network_input(rgb, small_shape, self.multiple, self.task, hint)
+        padded = self._input(rgb, np.asarray(small_shape, np.int32), colour, mask)
         return padded.numpy(), small_shape, rgb, alpha
+
+    def _graph_input(self, rgb, small_shape, hint_colour, hint_mask):
+        """`network_input` (and the hint channels) as one compiled call: as separate eager
+        ops they cost more than the network itself on a 128-px image."""
+        hint = hint_channels_for(hint_colour, hint_mask, self.task) if self.hints else None
+        return network_input(rgb, small_shape, self.multiple, self.task, hint)
 
     def _finish(self, output, lab, crop, rgb, alpha, saturation, fill, hinted, layers):
         """Network output -> PIL image of the input's size, with its alpha (or `Layers`)."""
@@ -245,7 +257,8 @@ class Colorizer:
             for start in range(0, len(indices), batch_size):
                 chunk = indices[start: start + batch_size]
                 batch = np.stack([prepared[i][0] for i in chunk])
-                outputs, labs = (t.numpy() for t in self._run(tf.constant(batch, tf.float32)))
+                outputs, labs = (t.numpy() for t in self._run(tf.constant(batch, tf.float32),
+                                                              tf.constant(fill == "regions")))
                 for i, output, lab in zip(chunk, outputs, labs):
                     rgb = prepared[i][2]
                     hinted = (hint_pixels(hints[i], hint_images[i], rgb.shape[:2])

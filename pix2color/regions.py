@@ -295,8 +295,11 @@ def apply_hints(palette, segmentation, rows, cols, colours, background=()):
 def compose(colour, line_art):
     """Multiply the line art (float RGB in [0, 1] on white) over a colour layer (uint8 or
     float RGB of the same size): uint8 RGB. White line art leaves the colour as it is."""
-    colour = colour.astype(np.float32) / 255.0 if colour.dtype == np.uint8 else colour
-    return np.round(np.clip(colour * line_art, 0.0, 1.0) * 255.0).astype(np.uint8)
+    if colour.dtype != np.uint8:
+        colour = np.round(np.clip(colour, 0.0, 1.0) * 255.0).astype(np.uint8)
+    out = np.multiply(colour, np.clip(line_art, 0.0, 1.0), dtype=np.float32)
+    out += 0.5  # both factors lie in range, so rounding is all that is left
+    return out.astype(np.uint8)
 
 
 def line_layer(darkness):
