@@ -51,7 +51,7 @@ class Layers(NamedTuple):
 def working_shape(shape, size):
     """(H, W) -> the (h, w) the network sees: longer side `size`, aspect ratio kept. Python
     numbers in, Python numbers out (the same rounding, half to even); tensors in a graph."""
-    if all(isinstance(n, int) for n in (*shape, size)):
+    if isinstance(shape, tuple) and all(isinstance(n, int) for n in (*shape, size)):
         scale = size / max(shape)
         return tuple(max(1, round(n * scale)) for n in shape)
     shape = tf.cast(shape, tf.float64)

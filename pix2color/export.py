@@ -110,10 +110,11 @@ class _Servable(tf.Module):
 
     def _colorize_one(self, data, hint_data):
         height, width = encoded_size(data)
-        tf.debugging.assert_less_equal(
+        small_enough = tf.debugging.assert_less_equal(
             height * width, tf.constant(self.max_pixels, tf.int64),
             f"the image is larger than max_pixels ({self.max_pixels}); it was not decoded")
-        rgb = decode_rgb(data)
+        with tf.control_dependencies([small_enough]):  # checked before decoding
+            rgb = decode_rgb(data)
         shape = tf.shape(rgb)[:2]
         small_shape = working_shape(shape, self.size)
         hint = self._hint(hint_data, shape, small_shape) if self.hints else None
