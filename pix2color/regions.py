@@ -18,7 +18,7 @@ that with the network's prediction as the source of colours:
    A colour hint inside a region decides that region's colour.
 3. `compose` multiplies the user's own line art back on top, so lines stay exactly as drawn.
 
-Only SciPy's `ndimage` (connected components, erosion, a chamfer distance transform) and numpy
+Only SciPy's `ndimage` (connected components, chamfer distance transforms) and numpy
 are used: none of TensorFlow, Keras or Pillow labels connected components.
 """
 
@@ -45,24 +45,28 @@ def _disk(radius):
 
 class Segmentation:
     """Region labels of a drawing: `labels` (H, W) int32 in 1..count, every pixel labelled
-    (line pixels take their nearest region); `distance` (H, W): each pixel's chessboard
-    distance to the nearest line; `nearest`: the (rows, cols) of each pixel's nearest region
-    core, from which it took its label."""
+    (line pixels take their nearest region); `free` (H, W): the pixels that are not line;
+    `coarse`: the distance to the nearest line on a grid of `block`-pixel blocks (see
+    `_distance_to_lines`); `nearest`: the (rows, cols) of each pixel's nearest region core,
+    from which it took its label."""
 
-    def __init__(self, labels, count, distance, nearest, gap, coarse=None, block=1):
-        self.labels, self.count, self.distance, self.nearest = labels, count, distance, nearest
-        self.gap = gap
-        # The distance on the block grid it was measured on (see _distance_to_lines).
-        self.coarse, self.block = (distance, 1) if coarse is None else (coarse, block)
-        self.interior = distance > max(gap // 2, 1)  # away from lines and their soft edges
+    def __init__(self, labels, count, free, coarse, block, nearest, gap):
+        self.labels, self.count, self.free, self.nearest = labels, count, free, nearest
+        self.coarse, self.block, self.gap = coarse, block, gap
+
+    def interior_at(self, rows, cols):
+        """On the grid rows x cols: the pixels away from lines and their soft edges."""
+        far = self.coarse[np.ix_(rows // self.block, cols // self.block)] > max(self.gap // 2, 1)
+        return far & self.free[np.ix_(rows, cols)]
 
     def open_regions(self, min_fraction=0.1):
         """Labels of the regions that touch the image border and cover at least
         `min_fraction` of it: the background around a drawing."""
         labels = self.labels
         border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
-        area = np.bincount(labels.ravel(), minlength=self.count + 1)
-        return border[area[border] >= min_fraction * labels.size]
+        rows, cols = _samples(labels.shape)  # areas from the sampling grid: plenty for 10%
+        area = np.bincount(labels[np.ix_(rows, cols)].ravel(), minlength=self.count + 1)
+        return border[area[border] >= min_fraction * len(rows) * len(cols)]
 
 
 def default_gap(shape):
@@ -87,7 +91,6 @@ def segment(darkness, gap=None, ink=INK, min_area=None):
         min_area = max(4, free.size // 50000)
     raw, raw_count = ndimage.label(free)
     coarse, block = _distance_to_lines(free)
-    distance = _blow_up(coarse, block, free.shape) * free
     seeds, count = _ball_cores(coarse, gap)
     seeds = _blow_up(seeds, block, free.shape)
     # Enclosed areas that no ball entered (a stripe between two lines) are regions too.
@@ -95,9 +98,8 @@ def segment(darkness, gap=None, ink=INK, min_area=None):
     has_seed[raw[seeds > 0]] = True
     thin = ~has_seed & (np.bincount(raw.ravel(), minlength=raw_count + 1) >= min_area)
     thin[0] = False
-    if thin.any():
-        ids = (np.cumsum(thin) * thin + count).astype(np.int32)
-        seeds = np.where(thin[raw], ids[raw], seeds)
+    if thin.any():  # no core lies in a thin area, so adding its new label is enough
+        seeds += ((np.cumsum(thin) + count) * thin).astype(np.int32)[raw]
         count += int(thin.sum())
     raw_of_label = np.zeros(count + 1, np.int32)
     raw_of_label[seeds[seeds > 0]] = raw[seeds > 0]   # a core lies in one free component
@@ -116,7 +118,7 @@ def segment(darkness, gap=None, ink=INK, min_area=None):
         pieces, extra = ndimage.label(stray)
         labels = np.where(stray, pieces + count, labels).astype(np.int32)
         count += extra
-    return Segmentation(labels, count, distance, nearest, gap, coarse, block)
+    return Segmentation(labels, count, free, coarse, block, nearest, gap)
 
 
 def _distance_to_lines(free, coarse_side=512):
@@ -186,12 +188,12 @@ def split_open_regions(segmentation, open_regions, network_rgb, white=0.85):
         return segmentation
     ids = (np.cumsum(big) * big + segmentation.count).astype(np.int32)
     piece = _blow_up(ids[pieces] * big[pieces], block, labels.shape)
-    far = _blow_up(far, block, labels.shape)
+    near = is_open[labels] & ~_blow_up(far, block, labels.shape)
     rows, cols = segmentation.nearest
-    piece = np.where(far, piece, piece[rows, cols])   # near lines: as their core decided
-    return Segmentation(np.where(is_open[labels] & (piece > 0), piece, labels).astype(np.int32),
-                        segmentation.count + int(big.sum()), segmentation.distance,
-                        segmentation.nearest, segmentation.gap, coarse, block)
+    piece[near] = piece[rows[near], cols[near]]     # near lines: as their core decided
+    labels = np.where(is_open[labels] & (piece > 0), piece, labels).astype(np.int32)
+    return Segmentation(labels, segmentation.count + int(big.sum()), segmentation.free,
+                        coarse, block, segmentation.nearest, segmentation.gap)
 
 
 def _samples(shape):
@@ -215,7 +217,7 @@ def region_palette(segmentation, network_rgb, aggregate="mode", network_lab=None
     (height, width), (h, w) = labels.shape, network_rgb.shape[:2]
     rows, cols = _samples(labels.shape)
     grid_labels = labels[np.ix_(rows, cols)].ravel()
-    grid_interior = segmentation.interior[np.ix_(rows, cols)].ravel()
+    grid_interior = segmentation.interior_at(rows, cols).ravel()
     cells = np.ix_(rows * h // height, cols * w // width)
     colours, labs = network_rgb[cells].reshape(-1, 3), network_lab[cells].reshape(-1, 3)
     # Read each region on its interior where the grid reaches it, else on all its samples.
@@ -281,7 +283,7 @@ def apply_hints(palette, segmentation, rows, cols, colours, background=()):
     if rows is None or not len(rows):
         return palette
     labels = segmentation.labels[rows, cols].astype(np.int64)
-    keep = ~np.isin(labels, background) & (segmentation.distance[rows, cols] > 0)
+    keep = ~np.isin(labels, background) & segmentation.free[rows, cols]
     labels, colours = labels[keep], colours[keep]
     rgb = np.round(np.clip(colours, 0.0, 1.0) * 255).astype(np.int64)
     keys = (labels << 24) | (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
