@@ -6,11 +6,12 @@ that with the network's prediction as the source of colours:
 
 1. `segment` splits the drawing, at its own full resolution, into the regions its lines
    enclose. Small gaps in outlines are closed the trapped-ball way (Zhang et al. 2009,
-   "Vectorizing cartoon animations"): the free (non-line) area is eroded by a ball of radius
-   `gap`, so a ball cannot pass a gap narrower than about 2 * gap + 1 pixels; the surviving
-   cores are labelled as regions and then grown back over the eroded margins and under the
-   lines (each pixel takes its nearest core). Thin regions the ball cannot enter keep their own
-   label; specks smaller than `min_area` join their neighbours.
+   "Vectorizing cartoon animations"): a ball of radius r fits where the distance to the
+   nearest line exceeds r, so it cannot pass a gap narrower than about 2r. Balls of radius
+   `gap`, `gap`/2, ..., 1 found region cores (a smaller ball only where no larger one did);
+   every other pixel, lines included, takes its nearest core's label. Enclosed areas no ball
+   entered keep their own label; specks smaller than `min_area` join their neighbours.
+   `split_open_regions` lets the network decide where a region left open by a wide gap ends.
 2. `region_palette` gives every region one colour aggregated from the network's output over the
    region's interior (not the blurred margins next to lines). The default aggregate is the mode
    of quantized Lab colours, which keeps a region's dominant colour instead of averaging it with
@@ -18,8 +19,8 @@ that with the network's prediction as the source of colours:
    A colour hint inside a region decides that region's colour.
 3. `compose` multiplies the user's own line art back on top, so lines stay exactly as drawn.
 
-Only SciPy's `ndimage` (connected components, chamfer distance transforms) and numpy
-are used: none of TensorFlow, Keras or Pillow labels connected components.
+SciPy's `ndimage` does the connected components and chamfer distance transforms, which none
+of TensorFlow, Keras, Pillow or numpy has; the rest is numpy.
 """
 
 import numpy as np
@@ -36,11 +37,6 @@ MAX_SAMPLES = 640  # region colours are read on a grid of at most this many pixe
 def line_darkness(rgb):
     """sRGB in [0, 1] (H, W, 3) -> darkness (H, W) in [0, 1]: 1 - luma (0 white, 1 black)."""
     return 1.0 - rgb @ np.array([0.299, 0.587, 0.114], np.float32)
-
-
-def _disk(radius):
-    y, x = np.mgrid[-radius: radius + 1, -radius: radius + 1]
-    return x * x + y * y <= radius * radius + radius  # a digital disk, not a diamond
 
 
 class Segmentation:
