@@ -213,7 +213,7 @@ class Colorizer:
             palette[open_regions] = 1.0
         palette = apply_hints(_saturate(palette, saturation), segmentation, *hinted,
                               background=open_regions)
-        flats = np.round(palette * 255.0).astype(np.uint8)[segmentation.labels]
+        flats = np.take(np.round(palette * 255.0).astype(np.uint8), segmentation.labels, axis=0)
         if options["background"] == "network" and len(open_regions):
             colour = tf.image.resize(network_rgb, rgb.shape[:2], method="bicubic",
                                      antialias=True).numpy()

@@ -106,12 +106,12 @@ def _pil_to_array(image):
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
     elif image.mode not in ("L", "LA", "RGB", "RGBA"):
         image = image.convert("RGBA" if "A" in image.mode else "RGB")  # CMYK, YCbCr, 1, PA...
-    return np.asarray(image, dtype=np.float32) / 255.0
+    return np.multiply(np.asarray(image), np.float32(1.0 / 255.0), dtype=np.float32)
 
 
 def _scale_array(array, name):
-    if array.dtype == np.uint8:
-        return array.astype(np.float32) / 255.0
+    if array.dtype == np.uint8:  # one pass, no float64 or intermediate copy
+        return np.multiply(array, np.float32(1.0 / 255.0), dtype=np.float32)
     if array.dtype == np.uint16:
         return array.astype(np.float32) / 65535.0
     if np.issubdtype(array.dtype, np.floating):

@@ -31,7 +31,7 @@ FILLS = ("regions", "lines", "none")
 AGGREGATES = ("mode", "median", "mean")
 BACKGROUNDS = ("split", "white", "network")
 INK = 0.5          # a pixel darker than this (0 white .. 1 black) is line
-MAX_SAMPLES = 640  # region colours are read on a grid of at most this many pixels a side
+MAX_SAMPLES = 256  # region colours are read on a grid of at most this many pixels a side
 
 
 def line_darkness(rgb):
@@ -85,7 +85,7 @@ def segment(darkness, gap=None, ink=INK, min_area=None):
     gap = default_gap(free.shape) if gap is None else int(gap)
     if min_area is None:
         min_area = max(4, free.size // 50000)
-    raw, raw_count = ndimage.label(free)
+    raw, raw_count = ndimage.label(free, output=np.intp)  # intp: bincount takes it as is
     coarse, block = _distance_to_lines(free)
     seeds, count = _ball_cores(coarse, gap)
     seeds = _blow_up(seeds, block, free.shape)
@@ -184,10 +184,11 @@ def split_open_regions(segmentation, open_regions, network_rgb, white=0.85):
         return segmentation
     ids = (np.cumsum(big) * big + segmentation.count).astype(np.int32)
     piece = _blow_up(ids[pieces] * big[pieces], block, labels.shape)
-    near = is_open[labels] & ~_blow_up(far, block, labels.shape)
+    in_open = np.take(is_open, labels)
+    near = in_open & ~_blow_up(far, block, labels.shape)
     rows, cols = segmentation.nearest
     piece[near] = piece[rows[near], cols[near]]     # near lines: as their core decided
-    labels = np.where(is_open[labels] & (piece > 0), piece, labels).astype(np.int32)
+    labels = np.where(in_open & (piece > 0), piece, labels).astype(np.int32)
     return Segmentation(labels, segmentation.count + int(big.sum()), segmentation.free,
                         coarse, block, segmentation.nearest, segmentation.gap)
 
