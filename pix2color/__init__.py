@@ -2,8 +2,20 @@
 
 __version__ = "0.1.0"
 
-from .colorizer import Colorizer  # noqa: E402
-from .models import patchgan, simple_lab, unet  # noqa: E402
-from .train import TrainConfig, Trainer  # noqa: E402
+# The public API, imported on first use: `import pix2color` and `pix2color --help` stay light,
+# and TensorFlow starts only when a model or a trainer is asked for.
+_PUBLIC = {"Colorizer": "colorizer", "Layers": "colorizer", "TrainConfig": "train",
+           "Trainer": "train", "unet": "models", "patchgan": "models", "simple_lab": "models",
+           "ImageReadError": "files", "ModelFileError": "models"}
 
-__all__ = ["Colorizer", "TrainConfig", "Trainer", "unet", "patchgan", "simple_lab", "__version__"]
+__all__ = [*_PUBLIC, "__version__"]
+
+
+def __getattr__(name):
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'pix2color' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{_PUBLIC[name]}", __name__), name)
+    globals()[name] = value
+    return value

@@ -18,3 +18,25 @@ def test_every_data_file_of_the_package_is_shipped():
     assert "weights/gray/generator.keras" in data and "weights/sketch/pix2color.json" in data
     missing = [f for f in data if not any(fnmatch.fnmatch(f, pattern) for pattern in patterns)]
     assert not missing, f"not in package-data: {missing}"
+
+
+def test_the_package_and_its_help_do_not_start_tensorflow():
+    import subprocess
+    import sys
+
+    code = ("import sys, pix2color, pix2color.cli\n"
+            "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert loaded.returncode == 0 and loaded.stdout.strip() == "[]", loaded.stderr
+    shown = subprocess.run([sys.executable, "-m", "pix2color", "--help"], capture_output=True,
+                           text=True, timeout=120)
+    assert shown.returncode == 0 and "colorize" in shown.stdout and not shown.stderr
+
+
+def test_the_public_api_is_there():
+    import pix2color
+
+    for name in pix2color.__all__:
+        assert getattr(pix2color, name) is not None
+    assert issubclass(pix2color.ImageReadError, ValueError)
