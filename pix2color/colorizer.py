@@ -15,13 +15,13 @@ input's own full resolution with the input's line art multiplied on top. By defa
 prediction (see `pix2color.regions`); `fill="lines"` keeps the network's colour as painted under
 the user's lines; `fill="none"` is the network's output alone, resized.
 
-A hint-aware model (the bundled "sketch", the default) also takes colour hints, in the input's own
-pixel coordinates, put onto the working size without blurring (see `pix2color.hints`). With
-region fill, a hint also decides the colour of the whole region it lies in.
+A hint-aware model (the bundled "sketch", the default) also takes colour hints, in the
+input's own pixel coordinates, put onto the working size without blurring (see
+`pix2color.hints`). With region fill, a hint also decides the colour of the whole region it
+lies in.
 """
 
 from typing import NamedTuple
-
 
 import numpy as np
 import tensorflow as tf
