@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from . import __version__
 from .color import lab_to_rgb, network_to_lab
 from .data import paired_dataset
-from .files import write_json
+from .files import write_atomically, write_json
 from .losses import discriminator_loss, generator_loss, regression_loss
 from .metrics import batch_metrics, summarize
 from .models import (generator, load_generator, model_path, patchgan, save_generator,
@@ -213,6 +213,12 @@ def make_strategy(name="auto"):
     raise ValueError(f"strategy must be auto, mirrored, multiworker, tpu or none, got {name!r}")
 
 
+def _progress_terms(losses):
+    """The loss terms a progress bar shows: each term on its own scale (L1 or MSE, the
+    adversarial terms), not a weighted total whose scale jumps when the warm-up ends."""
+    return [k for k in ("g_l1", "g_mse", "g_adversarial", "d_total") if k in losses]
+
+
 def _lock_run_dir(run_dir):
     """Hold an exclusive lock on `run_dir/.lock` while this process trains; a second process
     is refused. The lock dies with the process, so a crash leaves nothing stale."""
@@ -292,6 +298,8 @@ class RunFolderError(RuntimeError):
     configuration differs from the one asked to resume it."""
 
 
+TINY_SPLIT = 20  # fewer validation pairs than this get a warning
+
 # What may change when a run is resumed: how long it runs and what it logs, not the model.
 RESUMABLE = ("epochs", "max_steps", "log_every", "image_every", "val_every", "val_batches",
              "checkpoint_every", "keep_checkpoints", "jit", "deterministic")
@@ -348,6 +356,12 @@ class Trainer:
         self.data_info = dict(data_info or {}, train_pairs=len(self.train_pairs),
                               val_pairs=len(self.val_pairs))
         self.skipped = {}  # path -> times skipped as unreadable
+        if len(self.val_pairs) < TINY_SPLIT:
+            tqdm.write(f"warning: {len(self.val_pairs)} validation pairs: "
+                       + ("no validation metrics and no best/ model"
+                          if not len(self.val_pairs) else
+                          "its metrics and the best/ model will be noisy")
+                       + f" (aim for {TINY_SPLIT} or more; --val-fraction)")
         self._check_free_space()
         self._write_json("config.json", self.describe())
 
@@ -568,6 +582,7 @@ class Trainer:
                 self._train_epoch(epoch, done, train_writer, image_batch)
                 if not c.val_every or int(self.step) == self.total_steps:
                     metrics = self._validate(val_writer)
+                self._epoch_samples(epoch, image_batch, val_writer)
                 self.checkpoints.save(checkpoint_number=int(self.step))
         except KeyboardInterrupt:
             self.checkpoints.save(checkpoint_number=int(self.step))
@@ -601,8 +616,7 @@ class Trainer:
             images += sum(int(t.shape[0]) for t in self.strategy.experimental_local_results(inputs))
             self._check_finite(losses, step)
             bar.update(1)
-            bar.set_postfix({**{k: f"{v:.3f}" for k, v in losses.items() if k.endswith("l1") or
-                                k.endswith("total")},
+            bar.set_postfix({**{k: f"{float(losses[k]):.3f}" for k in _progress_terms(losses)},
                              "img/s": f"{images / (time.perf_counter() - start):.1f}"})
             if step % c.log_every == 0 or step == 1:
                 with writer.as_default(step=step):
@@ -727,15 +741,34 @@ class Trainer:
         lab = network_to_lab(inputs[..., : self.base_channels], outputs)
         return lab_to_rgb(lab) * 2.0 - 1.0
 
-    def _log_images(self, writer, batch, step):
+    def _grid(self, batch):
+        """input | target | output side by side, one row an image, in [0, 1]."""
         inputs, targets = batch
         outputs = self._predict(inputs)
         shown_input = inputs[..., :3] if self.config.task == "sketch" else self.as_rgb(
             inputs, tf.zeros_like(targets))  # L alone, as gray
         grid = tf.concat([shown_input, self.as_rgb(inputs, targets),
                           self.as_rgb(inputs, outputs)], axis=2)  # side by side
+        return tf.clip_by_value((grid + 1.0) / 2.0, 0.0, 1.0)
+
+    def _log_images(self, writer, batch, step):
         with writer.as_default(step=step):
-            tf.summary.image("input | target | output", (grid + 1.0) / 2.0, max_outputs=4)
+            tf.summary.image("input | target | output", self._grid(batch), max_outputs=4)
+
+    def _epoch_samples(self, epoch, batch, writer):
+        """The fixed validation batch after each epoch: in TensorBoard's validation run and
+        as runs/<run>/samples/epoch-NNN.png, rows of input | target | output."""
+        if batch is None:
+            return
+        grid = self._grid(batch)  # on every worker, as the image logs are
+        with writer.as_default(step=int(self.step)):
+            tf.summary.image("validation: input | target | output", grid, max_outputs=4)
+        if not self.is_chief:
+            return
+        picture = tf.reshape(grid, [-1, grid.shape[2], grid.shape[3]])  # rows stacked
+        png = tf.io.encode_png(tf.cast(tf.round(picture * 255.0), tf.uint8)).numpy()
+        (self.run_dir / "samples").mkdir(exist_ok=True)
+        write_atomically(self.run_dir / "samples" / f"epoch-{epoch + 1:03d}.png", png)
 
     def _log_hparams(self, writer):
         from tensorboard.plugins.hparams import api as hp

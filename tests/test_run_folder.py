@@ -119,3 +119,25 @@ def test_resume_alone_continues_the_newest_run_and_the_banner_says_how(pair_tree
     assert f"resuming the newest run in {tmp_path}: second" in out and "(step 2)" in out
     assert main(args + ["--steps", "3", "--resume", "--logdir", str(tmp_path / "none")]) == 2
     assert "no run to resume" in capsys.readouterr().err
+
+
+def test_each_epoch_leaves_samples_on_disk_and_in_tensorboard(pair_tree, tmp_path, capsys):
+    from PIL import Image
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from pix2color.train import _progress_terms
+
+    pairs = find_pairs(pair_tree / "sketch", pair_tree / "src")[0]
+    trainer = Trainer(TrainConfig(**dict(TINY, epochs=2)), pairs[:8], pairs[8:12],
+                      logdir=tmp_path, run_name="watched")
+    assert "warning: 4 validation pairs" in "".join(capsys.readouterr())
+    trainer.fit()
+    samples = sorted(p.name for p in (tmp_path / "watched" / "samples").iterdir())
+    assert samples == ["epoch-001.png", "epoch-002.png"]
+    picture = Image.open(tmp_path / "watched" / "samples" / "epoch-002.png")
+    assert picture.size == (3 * 32, 4 * 32)            # input | target | output, 4 rows
+    events = EventAccumulator(str(tmp_path / "watched" / "validation"),
+                              size_guidance={"tensors": 0}).Reload()
+    assert "validation: input | target | output" in events.Tags()["tensors"]
+    gan = {"g_total": 70.0, "g_l1": 0.6, "g_adversarial": 0.9, "d_total": 0.7, "d_real": 0.3}
+    assert _progress_terms(gan) == ["g_l1", "g_adversarial", "d_total"]   # no g_total
