@@ -21,7 +21,8 @@ from pix2color.cli import (DANBOORU_LIMIT, add_training_arguments, run_reporting
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     add_training_arguments(parser, limit=DANBOORU_LIMIT)
     args = parser.parse_args(argv)
     if not args.data and not args.input_dir:

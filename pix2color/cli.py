@@ -224,29 +224,43 @@ def add_training_arguments(parser, limit=None, epochs=10):
     data.add_argument("--input-dir", help="input images (instead of --data)")
     data.add_argument("--target-dir", help="target images, same relative names as --input-dir")
     data.add_argument("--limit", type=int, default=limit, help="use the first N pairs (sorted)")
-    data.add_argument("--val-fraction", type=float, default=0.1)
-    data.add_argument("--test-fraction", type=float, default=0.1)
+    data.add_argument("--val-fraction", type=float, default=0.1,
+                      help="share of the pairs held out for validation (metrics, best/)")
+    data.add_argument("--test-fraction", type=float, default=0.1,
+                      help="share of the pairs held out for testing (never trained on)")
     data.add_argument("--split-by", choices=("name", "folder"), default="name",
                       help="hash the file name, or its folder (keeps a folder in one split)")
     run = parser.add_argument_group("training")
-    run.add_argument("--mode", choices=("gan", "l1", "mse"), default="gan")
-    run.add_argument("--epochs", type=int, default=epochs)
+    run.add_argument("--mode", choices=("gan", "l1", "mse"), default="gan",
+                     help="gan: L1 + adversarial (pix2pix); l1: the article's recipe; mse: "
+                          "the grayscale post's")
+    run.add_argument("--epochs", type=int, default=epochs, help="passes over the training pairs")
     run.add_argument("--steps", type=int, default=0, help="stop after this many steps (0: no cap)")
-    run.add_argument("--batch-size", type=int, default=16)
-    run.add_argument("--size", type=int, default=128)
+    run.add_argument("--batch-size", type=int, default=16, help="images per step")
+    run.add_argument("--size", type=int, default=128,
+                     help="training images are resized to SIZE x SIZE")
     run.add_argument("--generator", choices=("unet", "simple_lab"), default="unet",
                      help="simple_lab: the grayscale post's network (--task gray)")
-    run.add_argument("--optimizer", choices=("adam", "rmsprop"), default="adam")
-    run.add_argument("--width", type=int, default=64)
-    run.add_argument("--depth", type=int, default=5)
-    run.add_argument("--norm", choices=("batch", "instance", "none"), default="batch")
-    run.add_argument("--upsample", choices=("transpose", "resize"), default="transpose")
-    run.add_argument("--gan-loss", choices=("vanilla", "lsgan", "hinge"), default="vanilla")
-    run.add_argument("--l1-weight", type=float, default=100.0)
-    run.add_argument("--lr", type=float, default=2e-4)
-    run.add_argument("--warmup-steps", type=int, default=0)
-    run.add_argument("--decay-fraction", type=float, default=0.0)
-    run.add_argument("--precision", choices=("auto", "mixed", "float32"), default="auto")
+    run.add_argument("--optimizer", choices=("adam", "rmsprop"), default="adam",
+                     help="adam (beta_1 0.5, as pix2pix) or rmsprop (the grayscale post)")
+    run.add_argument("--width", type=int, default=64,
+                     help="generator width: filters of its first block (64 = the article)")
+    run.add_argument("--depth", type=int, default=5, help="encoder blocks (5 = the article)")
+    run.add_argument("--norm", choices=("batch", "instance", "none"), default="batch",
+                     help="normalization in generator and discriminator")
+    run.add_argument("--upsample", choices=("transpose", "resize"), default="transpose",
+                     help="decoder: transposed convs (the article) or resize + conv")
+    run.add_argument("--gan-loss", choices=("vanilla", "lsgan", "hinge"), default="vanilla",
+                     help="gan mode: BCE on logits, least squares, or hinge")
+    run.add_argument("--l1-weight", type=float, default=100.0,
+                     help="gan mode: weight of L1 against the adversarial term")
+    run.add_argument("--lr", type=float, default=2e-4, help="learning rate of both networks")
+    run.add_argument("--warmup-steps", type=int, default=0,
+                     help="gan mode: steps of L1 alone before the discriminator joins")
+    run.add_argument("--decay-fraction", type=float, default=0.0,
+                     help="learning rates decay linearly to 0 over this last share of training")
+    run.add_argument("--precision", choices=("auto", "mixed", "float32"), default="auto",
+                     help="auto: mixed precision where the hardware has it natively")
     run.add_argument("--jit", action="store_true", help="XLA (measured ~5x slower on CPU)")
     run.add_argument("--strategy", choices=("auto", "mirrored", "multiworker", "tpu", "none"),
                      default="auto", help="tf.distribute: auto = multiworker when TF_CONFIG "
@@ -254,15 +268,18 @@ def add_training_arguments(parser, limit=None, epochs=10):
     run.add_argument("--init-from", default="", metavar="MODEL",
                      help="start the generator from a model folder or bundled name (e.g. "
                           "sketch: fine-tune it, or grow it into a hint-aware model)")
-    run.add_argument("--seed", type=int, default=0)
-    run.add_argument("--logdir", default="runs")
+    run.add_argument("--seed", type=int, default=0,
+                     help="seeds weights, data order and augmentation")
+    run.add_argument("--logdir", default="runs",
+                     help="runs go in LOGDIR/RUN_NAME (tensorboard --logdir LOGDIR)")
     run.add_argument("--log-every", type=int, default=10, help="steps between scalar logs")
     run.add_argument("--image-every", type=int, default=200, help="steps between image grids")
     run.add_argument("--checkpoint-every", type=int, default=500,
                      help="steps between checkpoints (also saved at every epoch's end)")
     run.add_argument("--deterministic", action="store_true",
                      help="deterministic TF ops: a resumed run ends with the same weights")
-    run.add_argument("--run-name", default=None)
+    run.add_argument("--run-name", default=None,
+                     help="the run folder's name (default: date, time and mode)")
     run.add_argument("--resume", action="store_true",
                      help="continue the run in --logdir/--run-name from its newest readable "
                           "checkpoint (its configuration must match; epochs, steps and "
@@ -444,18 +461,25 @@ def evaluate_command(args):
     return 0
 
 
+_HELP = argparse.ArgumentDefaultsHelpFormatter  # every option's help ends with its default
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(prog="pix2color", description="Colorize line art and "
+    parser = argparse.ArgumentParser(prog="pix2color", formatter_class=_HELP,
+                                     description="Colorize line art and "
                                      "grayscale images the pix2pix way.")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    colorize = commands.add_parser("colorize", help="colour image files or folders")
+    colorize = commands.add_parser("colorize", help="colour image files or folders",
+                                     formatter_class=_HELP)
     colorize.add_argument("inputs", nargs="+", help="image files or folders (recursed)")
     colorize.add_argument("-o", "--output", required=True, help="output folder")
     colorize.add_argument("--model", default=None,
                           help="sketch (the default; hint-aware), gray, or a model folder")
-    colorize.add_argument("--batch-size", type=int, default=16)
-    colorize.add_argument("--saturation", type=float, default=1.0)
+    colorize.add_argument("--batch-size", type=int, default=16,
+                          help="images of one size the network colours at once")
+    colorize.add_argument("--saturation", type=float, default=1.0,
+                          help="scales the output's chroma (1: as the model painted it)")
     colorize.add_argument("--render-size", type=int, default=None,
                           help="longer side the network sees (default: its training size)")
     colorize.add_argument("--hint", action="append", type=_hint_argument, default=[],
@@ -480,24 +504,36 @@ def build_parser():
                                "colouring by hand")
     colorize.set_defaults(run=colorize_command)
 
-    train = commands.add_parser("train", help="train on paired folders")
+    train = commands.add_parser(
+        "train", help="train on paired folders", formatter_class=_HELP,
+        description="Train a colorizer: on paired folders (sketch/ and src/ with matching "
+                    "names, the Kaggle Danbooru layout), on a folder of colour pictures "
+                    "(--task gray, or --extract-lines for line art), on shards made by "
+                    "`pix2color prepare`, or on `openmoji`. Writes LOGDIR/RUN_NAME/: "
+                    "checkpoints, TensorBoard logs, samples/, model/ and best/.")
     add_training_arguments(train)
     train.set_defaults(run=train_from_args)
 
-    evaluate = commands.add_parser("evaluate", help="score models and baselines on one split")
+    evaluate = commands.add_parser("evaluate", help="score models and baselines on one split",
+                                   formatter_class=_HELP)
     evaluate.add_argument("models", nargs="+", help="model folders, sketch, gray, or the "
                           "baselines identity and mean-colour")
     evaluate.add_argument("--data", required=True, help="as for training: a folder with sketch/ "
                           "and src/ (sketch) or of colour images (gray); or `openmoji`")
     evaluate.add_argument("--cache", default=str(Path.home() / ".cache/pix2color/openmoji-128"),
                           help="where OpenMoji renders are kept (with --data openmoji)")
-    evaluate.add_argument("--task", choices=("sketch", "gray"), default="sketch")
-    evaluate.add_argument("--split", choices=("train", "val", "test", "all"), default="test")
-    evaluate.add_argument("--split-by", choices=("name", "folder"), default="name")
-    evaluate.add_argument("--val-fraction", type=float, default=0.1)
-    evaluate.add_argument("--test-fraction", type=float, default=0.1)
+    evaluate.add_argument("--task", choices=("sketch", "gray"), default="sketch",
+                          help="line art or grayscale photos")
+    evaluate.add_argument("--split", choices=("train", "val", "test", "all"), default="test",
+                          help="which split of --data to score (the trainer's split)")
+    evaluate.add_argument("--split-by", choices=("name", "folder"), default="name",
+                          help="as for training: hash the file name or its folder")
+    evaluate.add_argument("--val-fraction", type=float, default=0.1,
+                          help="as for training")
+    evaluate.add_argument("--test-fraction", type=float, default=0.1,
+                          help="as for training")
     evaluate.add_argument("--limit", type=int, default=0, help="evaluate the first N images")
-    evaluate.add_argument("--batch-size", type=int, default=16)
+    evaluate.add_argument("--batch-size", type=int, default=16, help="images per batch")
     evaluate.add_argument("--fill", action="append", choices=FILLS, default=[],
                           help="line-art models: score with this fill (repeat to compare "
                                "several; default: each model's own)")
@@ -506,26 +542,32 @@ def build_parser():
 
     prepare = commands.add_parser(
         "prepare", help="pack paired folders into sharded TFRecord files for large data sets",
+        formatter_class=_HELP,
         description="Writes OUT_DIR/train, OUT_DIR/val and OUT_DIR/test, each a set of "
                     "~150 MB TFRecord shards (images kept encoded) with a manifest.json; "
                     "`pix2color train --data OUT_DIR` then reads the shards.")
     prepare.add_argument("data", help="as `train --data`: a folder with sketch/ and src/ "
                          "(or of colour images with --task gray)")
-    prepare.add_argument("out_dir")
-    prepare.add_argument("--task", choices=("sketch", "gray"), default="sketch")
-    prepare.add_argument("--limit", type=int, default=None)
-    prepare.add_argument("--val-fraction", type=float, default=0.1)
-    prepare.add_argument("--test-fraction", type=float, default=0.1)
-    prepare.add_argument("--split-by", choices=("name", "folder"), default="name")
-    prepare.add_argument("--shard-mb", type=float, default=150.0)
+    prepare.add_argument("out_dir", help="where train/, val/ and test/ shards go")
+    prepare.add_argument("--task", choices=("sketch", "gray"), default="sketch",
+                         help="line art pairs or colour images")
+    prepare.add_argument("--limit", type=int, default=None,
+                         help="pack the first N pairs (sorted; default: all)")
+    prepare.add_argument("--val-fraction", type=float, default=0.1, help="as for training")
+    prepare.add_argument("--test-fraction", type=float, default=0.1, help="as for training")
+    prepare.add_argument("--split-by", choices=("name", "folder"), default="name",
+                         help="as for training: hash the file name or its folder")
+    prepare.add_argument("--shard-mb", type=float, default=150.0,
+                         help="start a new shard after this many MB")
     prepare.set_defaults(run=prepare_command)
 
     pairs = commands.add_parser(
         "pairs", help="make line-art training pairs from a folder of colour images (XDoG)",
+        formatter_class=_HELP,
         description="Writes OUT_DIR/sketch/... (extracted lines) and OUT_DIR/src/... (the colour "
                     "images) with matching names: the layout `pix2color train --data` reads.")
     pairs.add_argument("src_dir", help="a folder of colour images (searched recursively)")
-    pairs.add_argument("out_dir")
+    pairs.add_argument("out_dir", help="where sketch/ and src/ go")
     pairs.add_argument("--size", type=int, default=None,
                        help="resize so the longer side is SIZE (default: keep the size)")
     for name, meaning in XDOG_OPTIONS.items():
@@ -535,22 +577,27 @@ def build_parser():
     pairs.set_defaults(run=pairs_command)
 
     export = commands.add_parser(
-        "export", help="export a model for TensorFlow Serving (or ONNX)",
+        "export", help="export a model for TensorFlow Serving (or ONNX)", formatter_class=_HELP,
         description="Writes DIR/<version>/saved_model.pb with the signatures serving_default "
                     "(float tensors) and colorize_image (encoded image bytes -> PNG bytes).")
     export.add_argument("model", help="sketch (the default; hint-aware), gray, or a model folder")
     export.add_argument("dir", help="the model base path TF Serving watches")
-    export.add_argument("--version", type=int, default=1)
-    export.add_argument("--format", choices=("saved_model", "onnx"), default="saved_model")
+    export.add_argument("--version", type=int, default=1,
+                        help="the version folder under DIR (TF Serving serves the highest)")
+    export.add_argument("--format", choices=("saved_model", "onnx"), default="saved_model",
+                        help="onnx needs pip install pix2color[onnx]")
     export.set_defaults(run=export_command)
 
-    app = commands.add_parser("app", help="the browser app (pip install pix2color[app])")
-    app.add_argument("--model", default=None, help="a model folder (listed first) or sketch/gray")
-    app.add_argument("--host", default="127.0.0.1")
-    app.add_argument("--port", type=int, default=7860)
+    app = commands.add_parser("app", help="the browser app (pip install pix2color[app])",
+                              formatter_class=_HELP)
+    app.add_argument("--model", default=None, help="a model folder (listed first); the "
+                     "bundled sketch (line art, hints) and gray (photos) are always listed")
+    app.add_argument("--host", default="127.0.0.1",
+                     help="the address to serve on (0.0.0.0 exposes it to the network)")
+    app.add_argument("--port", type=int, default=7860, help="the port to serve on")
     app.set_defaults(run=app_command)
 
-    info = commands.add_parser("info", help="describe a model")
+    info = commands.add_parser("info", help="describe a model", formatter_class=_HELP)
     info.add_argument("model", help="sketch (the default; hint-aware), gray, or a model folder")
     info.set_defaults(run=info_command)
     return parser

@@ -40,3 +40,21 @@ def test_the_public_api_is_there():
     for name in pix2color.__all__:
         assert getattr(pix2color, name) is not None
     assert issubclass(pix2color.ImageReadError, ValueError)
+
+
+def test_every_option_says_what_it_does_and_its_default():
+    import re
+
+    from pix2color.cli import XDOG_OPTIONS, build_parser
+
+    commands = build_parser()._subparsers._group_actions[0].choices   # name -> subparser
+    assert commands["train"].description                 # `train --help` explains itself
+    for name, command in commands.items():
+        options = command.format_help().split("options:", 1)[1]
+        for entry in re.split(r"\n(?=  -)", options):
+            if not entry.strip() or entry.split()[0] == "-h,":
+                continue
+            flag, described = entry.split()[0], " ".join(entry.split()[1:])
+            assert len(described) > 10, (name, flag)         # what it does
+            if flag.lstrip("-") not in XDOG_OPTIONS:         # (their defaults are tuned values)
+                assert "(default:" in described, (name, flag)
