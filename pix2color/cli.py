@@ -613,7 +613,7 @@ def run_reporting_errors(command, args, name):
     try:
         return command(args)
     except (ModelFileError, FileNotFoundError, ImageReadError, ValueError, OSError,
-            RunFolderError) as error:
+            RunFolderError, ImportError) as error:  # ImportError: a missing optional extra
         print(f"{name}: error: {error}", file=sys.stderr)
         return 2
 

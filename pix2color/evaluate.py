@@ -92,18 +92,29 @@ def evaluate(models, pairs, train_pairs=(), batch_size=16, grid_path=None, grid_
         grid_columns.append(firsts)
     if grid_path:
         shown_inputs = predictor("identity", task=task)([i for i, _ in pairs[:grid_rows]])
-        write_grid(grid_path, shown_inputs, targets[:grid_rows], grid_columns)
+        write_grid(grid_path, shown_inputs, targets[:grid_rows], grid_columns,
+                   labels=[row["model"] for row in rows])
     return rows
 
 
-def write_grid(path, inputs, targets, columns, cell=128):
-    """input | target | each model, one row per image (uint8 RGB arrays)."""
+def write_grid(path, inputs, targets, columns, cell=128, labels=None):
+    """input | target | each model, one row per image (uint8 RGB arrays), under a header row
+    that names each column (`labels`: one per model column)."""
+    from PIL import ImageDraw
+
+    names = ["input", "target"] + list(labels or [f"model {i + 1}" for i in range(len(columns))])
     rows = [[i, t] + [column[r] for column in columns]
             for r, (i, t) in enumerate(zip(inputs, targets))]
-    grid = Image.new("RGB", (cell * len(rows[0]), cell * len(rows)), "white")
+    header = 14
+    grid = Image.new("RGB", (cell * len(names), header + cell * len(rows)), "white")
+    draw = ImageDraw.Draw(grid)
+    for c, name in enumerate(names):
+        text = name if len(name) <= cell // 6 else "..." + name[-(cell // 6 - 3):]
+        draw.text((c * cell + 2, 1), text, fill="black")
     for r, row in enumerate(rows):
         for c, image in enumerate(row):
-            grid.paste(Image.fromarray(image).resize((cell, cell), Image.BICUBIC), (c * cell, r * cell))
+            grid.paste(Image.fromarray(image).resize((cell, cell), Image.BICUBIC),
+                       (c * cell, header + r * cell))
     grid.save(path)
     return path
 

