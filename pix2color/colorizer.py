@@ -21,6 +21,7 @@ input's own pixel coordinates, put onto the working size without blurring (see
 lies in.
 """
 
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -244,7 +245,8 @@ class Colorizer:
         `hints` and `hint_images`, when given, are lists with one entry per image."""
         fill = self._check_fill(fill, layers)
         hints = hints or [None] * len(images)
-        hint_images = hint_images or [None] * len(images)
+        # A hint image file is read once here: region fill reads it again at full size.
+        hint_images = [_opened(h) for h in hint_images or [None] * len(images)]
         if not len(hints) == len(hint_images) == len(images):
             raise ValueError("hints and hint_images need one entry per image")
         prepared = [self._prepare(image, render_size, image_hints, hint_image)
@@ -275,6 +277,15 @@ class Colorizer:
             raise ValueError(f"fill={fill!r} and layers are for line-art models; a "
                              f"{self.task!r} model keeps the input's own lightness already")
         return fill
+
+
+def _opened(hint_image):
+    """A hint image given as a path -> the PIL image (named after its file), else as given."""
+    if not isinstance(hint_image, (str, Path)):
+        return hint_image
+    image = open_image(hint_image)
+    image.filename = str(hint_image)  # so errors about it still name the file
+    return image
 
 
 def _saturate(rgb, saturation):

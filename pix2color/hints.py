@@ -167,7 +167,7 @@ def _checked_points(points, image_shape):
 
 def _read_hint_image(image, image_shape):
     """A hint image -> (its colour un-composited from white (H, W, 3), hinted (H, W) bool)."""
-    name = str(image) if isinstance(image, (str, Path)) else None
+    name = str(image) if isinstance(image, (str, Path)) else getattr(image, "filename", None)
     colour, alpha = read_image(image, name="the hint image")
     where = f"the hint image {name}" if name else "the hint image"
     if alpha is None:
