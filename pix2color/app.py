@@ -18,6 +18,7 @@ from .models import BUNDLED
 from .regions import FILLS
 
 MAX_RENDER_SIZE = 1024
+PREVIEW_SIDE = 2048  # the hint editor shows a larger upload shrunk to this many pixels a side
 HINT_COLOURS = ["#e03c31", "#f28c28", "#f6d32d", "#3cb44b", "#2a7de1", "#7b3fbf", "#f4a6c0",
                 "#8b5a2b", "#f1c27d", "#000000", "#ffffff", "#808080"]
 
@@ -41,8 +42,9 @@ def painted_hints(editor_value):
 def colorize_upload(colorizer, image, render_size=None, hint_image=None, fill=None):
     """What the app does with an upload: a file path, PIL image, numpy array, or the dict a
     Gradio sketchpad gives (its `composite`) -> a PIL image of the input's own size.
-    `hint_image`: painted hints (RGBA, see `painted_hints`) for a hint-aware model; they are
-    stretched onto the input's size if the editor showed it at another. `fill`: how a
+    `hint_image`: painted hints (RGBA, see `painted_hints`) for a hint-aware model; if the
+    editor showed the input at another size, each painted pixel becomes a point hint where it
+    lies on the input (no full-size hint image is made). `fill`: how a
     line-art model fills ("regions", "lines", "none"; None: the model's own); ignored for gray.
     Raises ImageReadError, naming the file, for anything that is not a usable image."""
     if isinstance(image, dict):  # gr.Sketchpad / gr.ImageEditor value
@@ -57,12 +59,23 @@ def colorize_upload(colorizer, image, render_size=None, hint_image=None, fill=No
     if hint_image is not None and colorizer.hints:
         if isinstance(image, (str, Path)):
             image = open_image(image)  # read once: for its size here and for the colouring
-        height, width = _image_shape(image)
-        if hint_image.shape[:2] != (height, width):  # nearest: colours stay exact
-            hint_image = np.asarray(Image.fromarray(hint_image).resize((width, height),
-                                                                        Image.NEAREST))
+        shape = _image_shape(image)
+        if hint_image.shape[:2] != shape:
+            return colorizer.colorize(image, render_size=size, fill=fill,
+                                      hints=_painted_points(hint_image, shape))
         return colorizer.colorize(image, render_size=size, hint_image=hint_image, fill=fill)
     return colorizer.colorize(image, render_size=size, fill=fill)
+
+
+def _painted_points(hint_image, shape):
+    """Painted pixels of a hint image shown at another size -> point hints (x, y, (r, g, b))
+    at the centres of those pixels on an image of `shape`."""
+    rows, cols = np.nonzero(hint_image[..., 3] > 0)
+    scale_y, scale_x = shape[0] / hint_image.shape[0], shape[1] / hint_image.shape[1]
+    colours = hint_image[rows, cols, :3]
+    return [(min(int((c + 0.5) * scale_x), shape[1] - 1), min(int((r + 0.5) * scale_y),
+                                                                shape[0] - 1), tuple(rgb))
+            for r, c, rgb in zip(rows.tolist(), cols.tolist(), colours.tolist())]
 
 
 def _image_shape(image):
@@ -96,9 +109,12 @@ def build_app(models=None):
         except ImageReadError as error:
             raise gr.Error(_message(error, image)) from None
 
-    def show(path):
+    def show(path):  # what the hint editor shows: the upload, shrunk if it is large
         try:
-            return open_image(path) if path else None
+            image = open_image(path) if path else None
+            if image is not None and max(image.size) > PREVIEW_SIDE:
+                image.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
+            return image
         except ImageReadError as error:
             raise gr.Error(_message(error, path)) from None
 

@@ -65,23 +65,29 @@ def _save_png(image, path):
     write_atomically(path, buffer.getvalue())
 
 
-def _colorize_chunk(colorizer, images, names, args, failed):
-    """Colour one chunk in batches; if memory runs out, one image at a time, and an image
-    that still does not fit is skipped (None) and listed in `failed`, not the end of the run."""
+def _colorize_chunk(colorizer, paths, args, failed):
+    """Colour one chunk of files in batches. If one cannot be read or memory runs out, the
+    chunk goes again one file at a time: a file that still fails is skipped (None) and
+    listed in `failed`, never the end of the run."""
+    from .files import ImageReadError
+
     options = dict(fill=args.fill, layers=args.layers)
     hinted = bool(args.hint or args.hint_image)
-    hints = [args.hint] * len(images) if hinted else None
-    hint_images = [args.hint_image] * len(images) if hinted else None
+    hints = [args.hint] * len(paths) if hinted else None
+    hint_images = [args.hint_image] * len(paths) if hinted else None
     try:
-        return colorizer.colorize_batch(images, args.batch_size, args.saturation,
+        return colorizer.colorize_batch(paths, args.batch_size, args.saturation,
                                         args.render_size, hints, hint_images, **options)
-    except MemoryError:
+    except (ImageReadError, MemoryError):
         results = []
-        for i, (image, path) in enumerate(zip(images, names)):
+        for i, path in enumerate(paths):
             try:
                 results.append(colorizer.colorize(
-                    image, args.saturation, args.render_size, hints and hints[i],
+                    path, args.saturation, args.render_size, hints and hints[i],
                     hint_images and hint_images[i], **options))
+            except ImageReadError as error:
+                failed.append(str(error))
+                results.append(None)
             except MemoryError:
                 failed.append(f"{path}: not enough memory to colour it; skipped")
                 results.append(None)
@@ -92,7 +98,6 @@ def colorize_command(args):
     from tqdm.auto import tqdm
 
     from .colorizer import Colorizer
-    from .files import ImageReadError, open_image
 
     hinted = bool(args.hint or args.hint_image)
     # Hints without --model mean the bundled hint-aware line-art model.
@@ -119,20 +124,15 @@ def colorize_command(args):
     failed = []
     with tqdm(total=len(jobs), unit="img", desc="colorize") as bar:
         for start in range(0, len(jobs), args.batch_size):
-            images, targets, names = [], [], []
+            paths, targets = [], []   # read by colorize_batch, a chunk at a time
             for (path, _), target in zip(jobs[start: start + args.batch_size],
                                          all_targets[start: start + args.batch_size]):
                 if target.resolve() in input_files:
                     failed.append(f"{path}: output {target} would overwrite an input; skipped")
                     continue
-                try:
-                    images.append(open_image(path, args.max_pixels))
-                    targets.append(target)
-                    names.append(path)
-                except ImageReadError as error:
-                    failed.append(str(error))
-            for result, target in zip(_colorize_chunk(colorizer, images, names, args, failed),
-                                      targets):
+                paths.append(path)
+                targets.append(target)
+            for result, target in zip(_colorize_chunk(colorizer, paths, args, failed), targets):
                 if result is None:
                     continue
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -141,7 +141,6 @@ def colorize_command(args):
                     _save_png(result.lines, target.with_suffix(".lines.png"))
                     result = result.image
                 _save_png(result, target)
-            del images
             bar.update(len(jobs[start: start + args.batch_size]))
     print(f"wrote {len(jobs) - len(failed)} image(s) to {out_dir}")
     if failed:

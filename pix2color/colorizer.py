@@ -31,11 +31,16 @@ from PIL import Image
 from .color import (AB_SCALE, lab_to_network, lab_to_srgb8_keeping_lightness, lightness,
                     rgb_to_lab)
 from .files import (MAX_PIXELS, ImageReadError, open_image,  # noqa: F401  (also public here)
-                    read_image)
+                    read_rgb8, strips)
 from .hints import hint_pixels, rasterize_hints
 from .models import load_generator, model_path, save_generator
-from .regions import (FILLS, apply_hints, compose, line_darkness, line_layer, region_palette,
-                      segment, split_open_regions)
+from .regions import (FILLS, apply_hints, compose, free_pixels, line_darkness, line_layer,
+                      region_palette, segment, split_open_regions, to_uint8)
+from .resample import Enlarger, box_factor, box_shrink8
+
+# colorize_batch reads images until they hold this many pixels, then colours them: 64 Mpx
+# (about 200 MB as uint8) before a batch runs.
+CHUNK_PIXELS = 1 << 26
 
 
 class Layers(NamedTuple):
@@ -162,16 +167,18 @@ class Colorizer:
         return working_shape((int(height), int(width)), int(render_size or self.size))
 
     def _prepare(self, image, render_size, hints=None, hint_image=None):
-        rgb, alpha = read_image(image, max_pixels=self.max_pixels)
-        small_shape = self.working_shape(*rgb.shape[:2], render_size)
+        rgb8, alpha8 = read_rgb8(image, max_pixels=self.max_pixels)
+        shape = rgb8.shape[:2]
+        small_shape = self.working_shape(*shape, render_size)
         colour, mask = np.zeros((1, 1, 3), np.float32), np.zeros((1, 1), bool)
         if self.hints:
-            colour, mask = rasterize_hints(hints, hint_image, rgb.shape[:2], small_shape)
+            colour, mask = rasterize_hints(hints, hint_image, shape, small_shape)
         elif hints or hint_image is not None:
             raise ValueError("this model was not trained with colour hints: use a hint-aware "
                              "model such as Colorizer.load('sketch')")
-        padded = self._input(rgb, np.asarray(small_shape, np.int32), colour, mask)
-        return padded.numpy(), small_shape, rgb, alpha
+        shrunk = box_shrink8(rgb8, box_factor(shape, small_shape))
+        padded = self._input(shrunk, np.asarray(small_shape, np.int32), colour, mask)
+        return padded.numpy(), small_shape, rgb8, alpha8
 
     def _graph_input(self, rgb, small_shape, hint_colour, hint_mask):
         """`network_input` (and the hint channels) as one compiled call: as separate eager
@@ -179,48 +186,62 @@ class Colorizer:
         hint = hint_channels_for(hint_colour, hint_mask, self.task) if self.hints else None
         return network_input(rgb, small_shape, self.multiple, self.task, hint)
 
-    def _finish(self, output, lab, crop, rgb, alpha, saturation, fill, hinted, layers):
-        """Network output -> PIL image of the input's size, with its alpha (or `Layers`)."""
+    def _finish(self, output, lab, crop, rgb8, alpha8, saturation, fill, hinted, layers):
+        """Network output -> PIL image of the input's size, with its alpha (or `Layers`),
+        put together a strip at a time from the input's own uint8 pixels."""
         output, lab = output[: crop[0], : crop[1]], lab[: crop[0], : crop[1]]
-        flats = None
+        shape = rgb8.shape[:2]
         if self.task == "gray":
             # Only the chroma comes from the network: it is upsampled and put back onto the
             # input's own full-resolution lightness.
-            ab = tf.image.resize(output * (AB_SCALE * saturation), rgb.shape[:2]).numpy()
-            rgb8 = lab_to_srgb8_keeping_lightness(lightness(rgb), ab)
-        elif fill == "regions":
-            flats = self._region_flats(np.clip((output + 1.0) / 2.0, 0.0, 1.0), lab, rgb,
-                                       hinted, saturation)
-            rgb8 = compose(flats, rgb)
-        else:
-            colour = _saturate(network_colour(output, rgb.shape[:2]).numpy(), saturation)
-            flats = np.round(np.clip(colour, 0.0, 1.0) * 255.0).astype(np.uint8)
-            rgb8 = flats if fill == "none" else compose(flats, rgb)
-        image = _with_alpha(rgb8, alpha)
-        if not layers:
-            return image
-        return Layers(image, Image.fromarray(flats, "RGB"),
-                      Image.fromarray(line_layer(line_darkness(rgb)), "RGBA"))
+            enlarge = Enlarger(output * (AB_SCALE * saturation), shape)
 
-    def _region_flats(self, network_rgb, network_lab, rgb, hinted, saturation):
-        """One flat colour per region of the line art, at full resolution (uint8 RGB)."""
+            def paint(rows):
+                own = lightness(np.multiply(rgb8[rows], np.float32(1 / 255), dtype=np.float32))
+                return None, lab_to_srgb8_keeping_lightness(own, enlarge(rows))
+        elif fill == "regions":
+            paint = self._region_painter(np.clip((output + 1.0) / 2.0, 0.0, 1.0), lab, rgb8,
+                                         hinted, saturation)
+        else:
+            enlarge = Enlarger((output + 1.0) / 2.0, shape, "bicubic", antialias=True)
+
+            def paint(rows):
+                flats = to_uint8(_saturate(enlarge(rows), saturation))
+                return flats, flats if fill == "none" else compose(flats, rgb8[rows])
+        return _render(paint, rgb8, alpha8, layers)
+
+    def _region_painter(self, network_rgb, network_lab, rgb8, hinted, saturation):
+        """Segment the line art and colour its regions; returns `paint(rows)` -> (flat colour
+        strip, composed strip), both uint8 at full resolution."""
         options = self.fill_options
-        segmentation = segment(line_darkness(rgb), gap=options["gap"])
+        free, step = free_pixels(rgb8)
+        segmentation = segment(free, gap=options["gap"])
         open_regions = segmentation.open_regions()
         if options["background"] == "split":
             segmentation = split_open_regions(segmentation, open_regions, network_rgb)
         palette = region_palette(segmentation, network_rgb, options["aggregate"], network_lab)
         if options["background"] != "network":
             palette[open_regions] = 1.0
-        palette = apply_hints(_saturate(palette, saturation), segmentation, *hinted,
-                              background=open_regions)
-        flats = np.take(np.round(palette * 255.0).astype(np.uint8), segmentation.labels, axis=0)
+        rows, cols, colours = hinted   # the hinted pixels, in the segmentation's own grid
+        if rows is not None:
+            rows, cols = rows // step, cols // step
+        palette = to_uint8(apply_hints(_saturate(palette, saturation), segmentation, rows,
+                                       cols, colours, background=open_regions))
+        labels, columns = segmentation.labels, np.arange(rgb8.shape[1]) // step
+        network = None
         if options["background"] == "network" and len(open_regions):
-            colour = tf.image.resize(network_rgb, rgb.shape[:2], method="bicubic",
-                                     antialias=True).numpy()
-            where = np.isin(segmentation.labels, open_regions)
-            flats[where] = np.round(np.clip(colour[where], 0.0, 1.0) * 255.0).astype(np.uint8)
-        return flats
+            network = Enlarger(network_rgb, rgb8.shape[:2], "bicubic", antialias=True)
+            is_open = np.isin(np.arange(segmentation.count + 1), open_regions)
+
+        def paint(rows):
+            here = labels[rows] if step == 1 else \
+                labels[np.ix_(np.arange(rows.start, rows.stop) // step, columns)]
+            flats = np.take(palette, here, axis=0)
+            if network is not None:
+                where = is_open[here]
+                flats[where] = to_uint8(network(rows)[where])
+            return flats, compose(flats, rgb8[rows])
+        return paint
 
     def colorize(self, image, saturation=1.0, render_size=None, hints=None, hint_image=None,
                  *, fill=None, layers=False):
@@ -242,32 +263,45 @@ class Colorizer:
     def colorize_batch(self, images, batch_size=16, saturation=1.0, render_size=None,
                        hints=None, hint_images=None, *, fill=None, layers=False):
         """Colour many images; images that share a working shape run together in batches.
-        `hints` and `hint_images`, when given, are lists with one entry per image."""
+        `hints` and `hint_images`, when given, are lists with one entry per image. Images are
+        read a chunk at a time (`batch_size` images, or fewer once they hold CHUNK_PIXELS), so
+        a long list of large files never sits in memory at once."""
         fill = self._check_fill(fill, layers)
         hints = hints or [None] * len(images)
-        # A hint image file is read once here: region fill reads it again at full size.
-        hint_images = [_opened(h) for h in hint_images or [None] * len(images)]
+        hint_images = list(hint_images or [None] * len(images))
         if not len(hints) == len(hint_images) == len(images):
             raise ValueError("hints and hint_images need one entry per image")
-        prepared = [self._prepare(image, render_size, image_hints, hint_image)
-                    for image, image_hints, hint_image in zip(images, hints, hint_images)]
-        results = [None] * len(prepared)
+        results, chunk, pixels = [], {}, 0
+        for i, image in enumerate(images):
+            # A hint image file is read once here: region fill reads it again at full size.
+            hint_images[i] = _opened(hint_images[i])
+            chunk[i] = self._prepare(image, render_size, hints[i], hint_images[i])
+            pixels += chunk[i][2].shape[0] * chunk[i][2].shape[1]
+            if len(chunk) == batch_size or pixels >= CHUNK_PIXELS or i == len(images) - 1:
+                results += self._colorize_chunk(chunk, saturation, hints, hint_images, fill,
+                                                layers, batch_size)
+                chunk, pixels = {}, 0
+        return results
+
+    def _colorize_chunk(self, prepared, saturation, hints, hint_images, fill, layers,
+                        batch_size):
         by_shape = {}
-        for i, item in enumerate(prepared):
+        for i, item in prepared.items():
             by_shape.setdefault(item[0].shape, []).append(i)
+        results = {}
         for indices in by_shape.values():
             for start in range(0, len(indices), batch_size):
-                chunk = indices[start: start + batch_size]
-                batch = np.stack([prepared[i][0] for i in chunk])
+                batch = np.stack([prepared[i][0] for i in indices[start: start + batch_size]])
                 outputs, labs = (t.numpy() for t in self._run(tf.constant(batch, tf.float32),
                                                               tf.constant(fill == "regions")))
-                for i, output, lab in zip(chunk, outputs, labs):
-                    rgb = prepared[i][2]
-                    hinted = (hint_pixels(hints[i], hint_images[i], rgb.shape[:2])
+                for i, output, lab in zip(indices[start: start + batch_size], outputs, labs):
+                    shape = prepared[i][2].shape[:2]
+                    hinted = (hint_pixels(hints[i], hint_images[i], shape)
                               if fill == "regions" else (None, None, None))
                     results[i] = self._finish(output, lab, *prepared[i][1:], saturation,
                                               fill, hinted, layers)
-        return results
+                    prepared[i] = None  # its full-size pixels are no longer needed
+        return [results[i] for i in sorted(results)]
 
     def _check_fill(self, fill, layers):
         fill = fill or self.fill
@@ -296,8 +330,21 @@ def _saturate(rgb, saturation):
     return np.clip(luma[..., None] + saturation * (rgb - luma[..., None]), 0.0, 1.0)
 
 
-def _with_alpha(rgb8, alpha):
-    if alpha is None:
-        return Image.fromarray(rgb8, "RGB")
-    alpha8 = np.round(alpha * 255.0).astype(np.uint8)[..., None]
-    return Image.fromarray(np.concatenate([rgb8, alpha8], axis=-1), "RGBA")
+def _render(paint, rgb8, alpha8, layers):
+    """Put the output together a strip at a time (`paint(rows)` -> (flats, composed) uint8)
+    straight into PIL images: no full-size float copy is ever made."""
+    height, width = rgb8.shape[:2]
+    image = Image.new("RGB" if alpha8 is None else "RGBA", (width, height))
+    flats = Image.new("RGB", (width, height)) if layers else None
+    lines = Image.new("RGBA", (width, height)) if layers else None
+    for rows in strips(height, width):
+        flat, out = paint(rows)
+        if alpha8 is not None:
+            out = np.dstack([out, alpha8[rows]])
+        image.paste(Image.fromarray(out), (0, rows.start))
+        if layers:
+            darkness = line_darkness(np.multiply(rgb8[rows], np.float32(1 / 255),
+                                                 dtype=np.float32))
+            flats.paste(Image.fromarray(flat), (0, rows.start))
+            lines.paste(Image.fromarray(line_layer(darkness)), (0, rows.start))
+    return Layers(image, flats, lines) if layers else image

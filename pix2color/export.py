@@ -33,6 +33,7 @@ from .color import AB_SCALE, lab_to_rgb_keeping_lightness, rgb_to_lab
 from .colorizer import hint_channels_for, network_colour, network_input, working_shape
 from .data import decode_rgb
 from .hints import resample_hint_image
+from .resample import box_factor, box_shrink
 
 
 def encoded_size(data):
@@ -118,7 +119,8 @@ class _Servable(tf.Module):
         shape = tf.shape(rgb)[:2]
         small_shape = working_shape(shape, self.size)
         hint = self._hint(hint_data, shape, small_shape) if self.hints else None
-        padded = network_input(rgb, small_shape, self.multiple, self.task, hint)
+        shrunk = box_shrink(rgb, box_factor(shape, small_shape))  # as Colorizer does
+        padded = network_input(shrunk, small_shape, self.multiple, self.task, hint)
         output = self._network(padded[None])["outputs"][0, : small_shape[0], : small_shape[1]]
         if self.task == "gray":
             ab = tf.image.resize(output * AB_SCALE, shape)

@@ -14,6 +14,15 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif")
 # decoding, so a small file that unpacks to a huge image is refused, not decoded: 100
 # megapixels (10000 x 10000). Colorizer.max_pixels and `--max-pixels` change it.
 MAX_PIXELS = 100_000_000
+# Full-size images are processed in strips of about this many pixels (bounded memory).
+STRIP_PIXELS = 1 << 20
+
+
+def strips(height, width, multiple=1):
+    """Row slices covering `height` rows, each about STRIP_PIXELS pixels and a multiple of
+    `multiple` rows (but the last): how full-size images are worked on."""
+    rows = max(1, STRIP_PIXELS // max(int(width), 1) // multiple) * multiple
+    return [slice(top, min(top + rows, height)) for top in range(0, height, rows)]
 
 
 def image_files(folder):
@@ -47,7 +56,8 @@ def open_image(path, max_pixels=None):
         with Image.open(path) as opened:
             check_pixels(*opened.size, path, max_pixels)
             opened.load()
-            return ImageOps.exif_transpose(opened)
+            ImageOps.exif_transpose(opened, in_place=True)  # no copy of an upright image
+            return opened
     except ImageReadError:
         raise
     except FileNotFoundError:
@@ -94,6 +104,52 @@ def read_image(image, name=None, max_pixels=None):
     if alpha is not None:
         colour = colour * alpha[..., None] + (1.0 - alpha[..., None])
     return colour.astype(np.float32), alpha
+
+
+def read_rgb8(image, name=None, max_pixels=None):
+    """Like `read_image`, in 8 bits: (RGB uint8 HxWx3 on white, alpha uint8 HxW or None).
+
+    Inference works on this: a 9000x9000 picture is 243 MB as uint8, four times that as
+    float32. Common 8-bit images (paths, PIL images, uint8 arrays) never pass through float
+    and are copied a strip at a time; 16-bit and float inputs are read by `read_image` and
+    rounded to 8 bits. The result is always a new array (never the caller's)."""
+    if isinstance(image, (str, Path)):
+        name, image = str(image), open_image(image, max_pixels)
+    name = name or "image"
+    if isinstance(image, Image.Image) and image.mode not in ("I;16", "I;16B", "I;16L", "I", "F"):
+        check_pixels(*image.size, name, max_pixels)
+        if image.mode not in ("L", "LA", "RGB", "RGBA"):
+            alpha = "A" in image.mode or "transparency" in image.info
+            image = image.convert("RGBA" if alpha else "RGB")  # P, 1, CMYK, YCbCr...
+        width, height = image.size
+        channels = len(image.getbands())
+
+        def rows_of(rows):
+            array = np.asarray(image.crop((0, rows.start, width, rows.stop)))
+            return array.reshape(array.shape[:2] + (channels,))
+    elif isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim in (2, 3):
+        check_pixels(image.shape[1], image.shape[0], name, max_pixels)
+        array = image if image.ndim == 3 else image[..., None]
+        (height, width, channels), rows_of = array.shape, array.__getitem__
+        if channels not in (1, 2, 3, 4) or min(height, width) < 1:
+            raise ImageReadError(f"{name}: unsupported image shape {image.shape}")
+    else:  # 16-bit, float, or something read_image explains the trouble with
+        colour, alpha = read_image(image, name, max_pixels)
+        return _to8(colour), None if alpha is None else _to8(alpha)
+    rgb = np.empty((height, width, 3), np.uint8)
+    alpha = np.empty((height, width), np.uint8) if channels in (2, 4) else None
+    for rows in strips(height, width):  # never a full-size copy wider than uint8
+        part = rows_of(rows)
+        if alpha is not None:  # onto white: c * a + 255 * (1 - a), rounded
+            alpha[rows] = part[..., -1]
+            a = part[..., -1:].astype(np.uint32)
+            part = (part[..., :-1] * a + 255 * (255 - a) + 127) // 255
+        rgb[rows] = part[..., :3]
+    return rgb, alpha
+
+
+def _to8(values):
+    return np.round(np.clip(values, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
 def _pil_to_array(image):

@@ -23,20 +23,49 @@ SciPy's `ndimage` does the connected components and chamfer distance transforms,
 of TensorFlow, Keras, Pillow or numpy has; the rest is numpy.
 """
 
+import math
+
 import numpy as np
 from PIL import Image
 from scipy import ndimage
+
+from .files import strips
 
 FILLS = ("regions", "lines", "none")
 AGGREGATES = ("mode", "median", "mean")
 BACKGROUNDS = ("split", "white", "network")
 INK = 0.5          # a pixel darker than this (0 white .. 1 black) is line
 MAX_SAMPLES = 256  # region colours are read on a grid of at most this many pixels a side
+# Drawings larger than this are segmented on a grid of blocks (see `free_pixels`), so the
+# memory segmentation takes is bounded (about 35 bytes a pixel of what it segments).
+MAX_SEGMENT_PIXELS = 3072 * 3072
 
 
 def line_darkness(rgb):
     """sRGB in [0, 1] (H, W, 3) -> darkness (H, W) in [0, 1]: 1 - luma (0 white, 1 black)."""
     return 1.0 - rgb @ np.array([0.299, 0.587, 0.114], np.float32)
+
+
+def free_pixels(rgb8, ink=INK, max_pixels=None):
+    """uint8 RGB line art (H, W, 3) -> (free, step): the pixels that are not line (darkness
+    below `ink`), found a strip at a time. A drawing over `max_pixels` is measured on a grid
+    of step x step blocks, a block with any line pixel in it being line: outlines stay closed
+    (they only get thicker), while areas thinner than a block join the line around them and
+    take a neighbour's colour. The lines on the output are the input's own either way.
+    `max_pixels` defaults to MAX_SEGMENT_PIXELS."""
+    height, width = rgb8.shape[:2]
+    max_pixels = max_pixels or MAX_SEGMENT_PIXELS
+    step = max(1, math.ceil(math.sqrt(height * width / max_pixels)))
+    free = np.empty((-(-height // step), -(-width // step)), bool)
+    for rows in strips(height, width, step):
+        part = line_darkness(np.multiply(rgb8[rows], np.float32(1 / 255),
+                                         dtype=np.float32)) < ink
+        if step > 1:  # pad with free pixels to whole blocks; a block is free if all are
+            padded = np.ones((-(-part.shape[0] // step) * step, free.shape[1] * step), bool)
+            padded[: part.shape[0], :width] = part
+            part = padded.reshape(-1, step, free.shape[1], step).all(axis=(1, 3))
+        free[rows.start // step: rows.start // step + len(part)] = part
+    return free, step
 
 
 class Segmentation:
@@ -75,13 +104,13 @@ def default_gap(shape):
 def segment(darkness, gap=None, ink=INK, min_area=None):
     """Split line art into the regions its lines enclose (see the module docstring).
 
-    `darkness` (H, W) in [0, 1]; `gap`: the largest trapped ball's radius (gaps in outlines
+    `darkness` (H, W) in [0, 1], or a bool mask of the pixels that are not line; `gap`: the largest trapped ball's radius (gaps in outlines
     up to about 2 * gap pixels are closed, wider ones are not; 0 closes none; default:
     `default_gap`); `ink`: the darkness above which a pixel is line; `min_area`: enclosed
     areas smaller than this many pixels are specks and join their neighbours (default: 4, or
     one 50,000th of the image if larger).
     """
-    free = darkness < ink
+    free = darkness if darkness.dtype == bool else darkness < ink
     gap = default_gap(free.shape) if gap is None else int(gap)
     if min_area is None:
         min_area = max(4, free.size // 50000)
@@ -291,14 +320,16 @@ def apply_hints(palette, segmentation, rows, cols, colours, background=()):
     return palette
 
 
+def to_uint8(rgb):
+    """Float values in [0, 1] (clipped) -> uint8 levels, rounded."""
+    return np.round(np.clip(rgb, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
 def compose(colour, line_art):
-    """Multiply the line art (float RGB in [0, 1] on white) over a colour layer (uint8 or
-    float RGB of the same size): uint8 RGB. White line art leaves the colour as it is."""
-    if colour.dtype != np.uint8:
-        colour = np.round(np.clip(colour, 0.0, 1.0) * 255.0).astype(np.uint8)
-    out = np.multiply(colour, np.clip(line_art, 0.0, 1.0), dtype=np.float32)
-    out += 0.5  # both factors lie in range, so rounding is all that is left
-    return out.astype(np.uint8)
+    """Multiply the line art (RGB on white) over a colour layer of the same size, each uint8
+    or float in [0, 1]: uint8 RGB. White line art leaves the colour as it is."""
+    colour, line_art = (x if x.dtype == np.uint8 else to_uint8(x) for x in (colour, line_art))
+    return ((colour.astype(np.uint16) * line_art + 127) // 255).astype(np.uint8)
 
 
 def line_layer(darkness):

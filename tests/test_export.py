@@ -59,7 +59,9 @@ def test_export_signatures_match_colorize_in_a_fresh_process(name, tmp_path):
     assert (export_dir / "saved_model.pb").exists()     # TF Serving's <base>/<version>/ layout
 
     sketch = Image.open(ROOT / "examples" / "sketch.png").convert("RGB")
-    inputs = [sketch.resize((150, 90)), sketch.resize((40, 70)).convert("L")]
+    # The last is over 8x the working size, so both box-shrink it first (pix2color.resample).
+    inputs = [sketch.resize((150, 90)), sketch.resize((40, 70)).convert("L"),
+              sketch.resize((1100, 660))]
     hint_images = [Image.new("RGBA", im.size) for im in inputs]
     ImageDraw.Draw(hint_images[0]).line([(60, 40), (90, 40)], fill="#3cb44b", width=3)
     ImageDraw.Draw(hint_images[1]).point([(20, 30)], fill="#e03c31")

@@ -161,7 +161,8 @@ def test_fill_none_is_the_raw_network_output(colorizer):
     raw = colorizer.model(np.concatenate([padded, hints], -1)[None], training=False)[0]
     expected = tf.image.resize((raw + 1) / 2, (200, 200), method="bicubic", antialias=True)
     expected = np.round(np.clip(expected.numpy(), 0, 1) * 255).astype(np.uint8)
-    np.testing.assert_array_equal(out, expected)
+    # The same map as tf.image.resize, applied a strip at a time: equal to float rounding.
+    assert np.abs(out.astype(int) - expected).max() <= 1 and (out != expected).mean() < 1e-3
     assert not np.array_equal(out, np.asarray(colorizer.colorize(drawing)))
 
 
