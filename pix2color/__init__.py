@@ -6,7 +6,7 @@ __version__ = "0.1.0"
 # and TensorFlow starts only when a model or a trainer is asked for.
 _PUBLIC = {"Colorizer": "colorizer", "Layers": "colorizer", "TrainConfig": "train",
            "Trainer": "train", "unet": "models", "patchgan": "models", "simple_lab": "models",
-           "ImageReadError": "files", "ModelFileError": "models"}
+           "ImageReadError": "files", "InputWarning": "files", "ModelFileError": "models"}
 
 __all__ = [*_PUBLIC, "__version__"]
 

@@ -7,13 +7,14 @@ calls of its own; the page uses system fonts, so it works on a machine with no i
 """
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from .colorizer import Colorizer
-from .files import ImageReadError, open_image
+from .files import ImageReadError, InputWarning, open_image
 from .models import BUNDLED
 from .regions import FILLS
 
@@ -105,7 +106,12 @@ def build_app(models=None):
             gr.Warning(f"{label} takes no colour hints: the painted hints were ignored "
                        f"(pick a hint-aware model such as sketch)")
         try:
-            return colorize_upload(colorizer, image, render_size, hints, fill)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", InputWarning)
+                result = colorize_upload(colorizer, image, render_size, hints, fill)
+            for warning in caught:  # "looks like a photo": shown, the result still given
+                gr.Warning(_message(warning.message, image))
+            return result
         except ImageReadError as error:
             raise gr.Error(_message(error, image)) from None
 

@@ -2,7 +2,9 @@
 
 import argparse
 import json
+import os
 import sys
+import warnings
 from pathlib import Path
 
 from .files import IMAGE_EXTENSIONS, MAX_PIXELS
@@ -98,6 +100,7 @@ def colorize_command(args):
     from tqdm.auto import tqdm
 
     from .colorizer import Colorizer
+    from .files import InputWarning
 
     hinted = bool(args.hint or args.hint_image)
     # Hints without --model mean the bundled hint-aware line-art model.
@@ -122,7 +125,11 @@ def colorize_command(args):
         if target.name != relative.with_suffix(".png").name:
             print(f"note: {path} is written as {target} (another input has its name)")
     failed = []
-    with tqdm(total=len(jobs), unit="img", desc="colorize") as bar:
+    with tqdm(total=len(jobs), unit="img", desc="colorize") as bar, \
+            warnings.catch_warnings():   # "looks like a photo" and the like: one line each
+        warnings.simplefilter("always", InputWarning)
+        warnings.showwarning = lambda message, *_, **__: tqdm.write(f"warning: {message}",
+                                                                     file=sys.stderr)
         for start in range(0, len(jobs), args.batch_size):
             paths, targets = [], []   # read by colorize_batch, a chunk at a time
             for (path, _), target in zip(jobs[start: start + args.batch_size],
@@ -467,6 +474,10 @@ def build_parser():
     parser = argparse.ArgumentParser(prog="pix2color", formatter_class=_HELP,
                                      description="Colorize line art and "
                                      "grayscale images the pix2pix way.")
+    parser.add_argument("--tf-logs", action="store_true",
+                        help="show TensorFlow's own log lines (oneDNN, CUDA probing, CPU "
+                             "features), hidden by default; so does setting "
+                             "TF_CPP_MIN_LOG_LEVEL yourself")
     commands = parser.add_subparsers(dest="command", required=True)
 
     colorize = commands.add_parser("colorize", help="colour image files or folders",
@@ -617,8 +628,31 @@ def run_reporting_errors(command, args, name):
         return 2
 
 
+def import_tensorflow_quietly():
+    """Import TensorFlow without its start-up log lines. TF_CPP_MIN_LOG_LEVEL=3 quiets what
+    it logs once running, but TensorFlow prints a few lines (oneDNN, CUDA drivers, CPU
+    features) before its logger reads that, so stderr itself is pointed at /dev/null while
+    it loads and probes its devices. Python errors are still printed: after it is restored."""
+    if "tensorflow" in sys.modules or "TF_CPP_MIN_LOG_LEVEL" in os.environ:
+        return
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()  # the CUDA probe logs on first use, not on import
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    if not args.tf_logs:
+        import_tensorflow_quietly()
     return run_reporting_errors(args.run, args, f"pix2color {args.command}")
 
 

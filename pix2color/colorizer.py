@@ -21,6 +21,7 @@ input's own pixel coordinates, put onto the working size without blurring (see
 lies in.
 """
 
+import warnings
 from pathlib import Path
 from typing import NamedTuple
 
@@ -30,9 +31,10 @@ from PIL import Image
 
 from .color import (AB_SCALE, lab_to_network, lab_to_srgb8_keeping_lightness, lightness,
                     rgb_to_lab)
-from .files import (MAX_PIXELS, ImageReadError, open_image,  # noqa: F401  (also public here)
-                    read_rgb8, strips)
+from .files import (MAX_PIXELS, ImageReadError, InputWarning,  # noqa: F401  (public here)
+                    open_image, read_rgb8, strips)
 from .hints import hint_pixels, rasterize_hints
+from .metrics import input_kind
 from .models import load_generator, model_path, save_generator
 from .regions import (FILLS, apply_hints, compose, free_pixels, line_darkness, line_layer,
                       region_palette, segment, split_open_regions, to_uint8)
@@ -177,8 +179,25 @@ class Colorizer:
             raise ValueError("this model was not trained with colour hints: use a hint-aware "
                              "model such as Colorizer.load('sketch')")
         shrunk = box_shrink8(rgb8, box_factor(shape, small_shape))
-        padded = self._input(shrunk, np.asarray(small_shape, np.int32), colour, mask)
-        return padded.numpy(), small_shape, rgb8, alpha8
+        padded = self._input(shrunk, np.asarray(small_shape, np.int32), colour, mask).numpy()
+        self._check_kind(padded[: small_shape[0], : small_shape[1]], image)
+        return padded, small_shape, rgb8, alpha8
+
+    def _check_kind(self, network_input, image):
+        """Warn (InputWarning) when the input looks wrong for this model."""
+        if self.task == "gray":
+            lightness, wrong, use = (network_input[..., 0] + 1.0) / 2.0, "line art", "sketch"
+        else:
+            rgb = (network_input[..., :3] + 1.0) / 2.0
+            lightness, wrong, use = rgb @ np.array([0.299, 0.587, 0.114], np.float32), \
+                "photo", "gray"
+        if input_kind(lightness) == wrong:
+            name = str(image) if isinstance(image, (str, Path)) else \
+                getattr(image, "filename", None) or "the image"
+            made_for = "grayscale photos" if self.task == "gray" else "line art"
+            warnings.warn(f"{name} looks like {'a ' * (wrong == 'photo')}{wrong}, but this "
+                          f"model colours {made_for}: try Colorizer.load({use!r}) "
+                          f"(--model {use})", InputWarning, stacklevel=5)
 
     def _graph_input(self, rgb, small_shape, hint_colour, hint_mask):
         """`network_input` (and the hint channels) as one compiled call: as separate eager

@@ -36,6 +36,11 @@ class ImageReadError(ValueError):
     """An input that is not a readable image; the message names it and says why."""
 
 
+class InputWarning(UserWarning):
+    """An input that reads fine but looks wrong for the model (a photo given to a line-art
+    model, or line art to a photo model); the message names it and says which to use."""
+
+
 def check_pixels(width, height, name, max_pixels=None):
     """Refuse an image larger than `max_pixels` (default MAX_PIXELS), naming it and its size."""
     limit = MAX_PIXELS if max_pixels is None else max_pixels

@@ -95,3 +95,22 @@ def summarize(per_image):
         means["colourfulness_ratio"] = means["colourfulness"] / max(
             means.pop("target_colourfulness"), 1e-6)
     return means
+
+
+def input_kind(lightness):
+    """What a picture looks like at the working size, from its lightness (h, w) in [0, 1]
+    (numpy): "line art" (on white, nearly every non-white pixel within 2 px of white: strokes,
+    not filled areas), "photo" (mostly mid-tones, little white) or None (neither clearly).
+    Measured on 400 OpenMoji drawings and 400 of their colour renders (in gray) at 128 px: it
+    called 76% of the drawings and 1.5% of the renders line art. Smooth photo-like images are
+    photos; 1 render in 400 was too."""
+    import numpy as np
+    from scipy import ndimage
+
+    non_white = lightness < 0.9
+    if np.mean(non_white) > 0.7:
+        return "photo" if np.mean((lightness > 0.2) & (lightness < 0.8)) > 0.4 else None
+    if not non_white.any():
+        return None
+    to_white = ndimage.distance_transform_cdt(non_white, metric="chessboard")
+    return "line art" if np.mean(to_white[non_white] <= 2) > 0.95 else None

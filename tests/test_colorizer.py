@@ -1,4 +1,5 @@
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -225,3 +226,24 @@ def test_deeply_nested_or_huge_descriptions_and_archive_bombs_are_refused(tiny_m
     assert (folder / "generator.keras").stat().st_size < 1_000_000
     with pytest.raises(ModelFileError, match="would unpack to"):
         Colorizer.load(folder)
+
+
+def test_an_input_that_looks_wrong_for_the_model_says_so(tmp_path):
+    import warnings
+
+    from pix2color import InputWarning
+
+    root = Path(__file__).parent.parent
+    noise = np.random.default_rng(0).normal(size=(12, 12, 3))
+    noise = (noise - noise.min()) / (noise.max() - noise.min())
+    Image.fromarray(np.uint8(noise * 255)).resize((300, 200), Image.BICUBIC).save(
+        tmp_path / "photo.png")  # smooth, all mid-tones: photo-like
+    sketch, gray = Colorizer.load("sketch"), Colorizer.load("gray")
+    with pytest.warns(InputWarning, match="photo.png looks like a photo.*--model gray"):
+        sketch.colorize(tmp_path / "photo.png")
+    with pytest.warns(InputWarning, match="sketch.png looks like line art.*--model sketch"):
+        gray.colorize(root / "examples" / "sketch.png")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", InputWarning)   # the right input: no warning
+        sketch.colorize(root / "examples" / "sketch.png")
+        gray.colorize(tmp_path / "photo.png")

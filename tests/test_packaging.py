@@ -32,6 +32,29 @@ def test_the_package_and_its_help_do_not_start_tensorflow():
     shown = subprocess.run([sys.executable, "-m", "pix2color", "--help"], capture_output=True,
                            text=True, timeout=120)
     assert shown.returncode == 0 and "colorize" in shown.stdout and not shown.stderr
+    for command in ("colorize", "train", "evaluate", "pairs", "export", "app", "info"):
+        code = (f"import sys\nfrom pix2color.cli import main\ntry: main(['{command}', "
+                f"'--help'])\nexcept SystemExit: pass\nprint(sorted(m for m in "
+                f"('tensorflow', 'keras') if m in sys.modules))")
+        shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                               timeout=120)
+        assert shown.stdout.strip().splitlines()[-1] == "[]", (command, shown.stderr)
+
+
+@pytest.mark.slow
+def test_commands_are_quiet_unless_tf_logs_are_asked_for():
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    run = [sys.executable, "-m", "pix2color"]
+    quiet = subprocess.run(run + ["info", "sketch"], capture_output=True, text=True, env=env,
+                           timeout=300)
+    assert quiet.returncode == 0 and "task:" in quiet.stdout and quiet.stderr == ""
+    loud = subprocess.run(run + ["--tf-logs", "info", "sketch"], capture_output=True,
+                          text=True, env=env, timeout=300)
+    assert loud.returncode == 0 and "task:" in loud.stdout and loud.stderr  # TF's own lines
 
 
 def test_the_public_api_is_there():
