@@ -9,6 +9,10 @@
 (c)  the same with `--precision auto`
 (d)  `gan` mode (U-Net + PatchGAN), float32 and auto
 Only steady-state steps are timed (the first `--warmup` steps of each are not).
+
+First, the loop table: for widths 32 and 64, float32 and auto precision, the compiled step on
+one in-memory batch (the ceiling), the step fed from files by `paired_dataset`, and the whole
+`Trainer.fit` loop, side by side, with the CPU's native bfloat16 support printed.
 """
 
 import argparse
@@ -65,6 +69,53 @@ def article_loop(pairs, args, validate):
     return timed / (time.perf_counter() - start)
 
 
+def quiet_trainer(pairs, args, width, precision, logdir, steps=0):
+    config = TrainConfig(mode=args.mode, size=args.size, width=width, batch_size=args.batch_size,
+                         precision=precision, max_steps=steps, log_every=10,
+                         image_every=10**9, checkpoint_every=10**9)
+    return Trainer(config, pairs, logdir=logdir, run_name=f"bench-{width}-{precision}-{steps}")
+
+
+def step_ceiling(pairs, args, width, precision, logdir):
+    """The compiled step alone, on one batch already in memory: what the loop can reach."""
+    trainer = quiet_trainer(pairs, args, width, precision, logdir)
+    x, y, _ = next(iter(paired_dataset(pairs, args.size, args.batch_size, training=True)))
+    for step in range(args.warmup):
+        trainer.train_step(x, y)
+    start = time.perf_counter()
+    for step in range(args.steps):
+        losses = trainer._update(x, y, args.warmup + step)
+    float(losses["g_total"])  # wait for the last step
+    return args.steps * args.batch_size / (time.perf_counter() - start), trainer.policy
+
+
+def step_from_files(pairs, args, width, precision, logdir):
+    """The compiled step fed straight from `paired_dataset` (PNG decoding, jitter, prefetch)."""
+    trainer = quiet_trainer(pairs, args, width, precision, logdir)
+    batches = iter(paired_dataset(pairs, args.size, args.batch_size, training=True).repeat())
+    for step in range(args.warmup):
+        trainer.train_step(*next(batches)[:2])
+    start = time.perf_counter()
+    for step in range(args.steps):
+        x, y, _ = next(batches)
+        losses = trainer._update(x, y, args.warmup + step)
+    float(losses["g_total"])
+    return args.steps * args.batch_size / (time.perf_counter() - start)
+
+
+def whole_fit(pairs, args, width, precision, logdir):
+    """`Trainer.fit`, the whole loop (progress bar, TensorBoard, index bookkeeping): two runs
+    of `warmup` and `warmup + steps` steps, and the difference between their times, so that
+    building, tracing and saving cancel out."""
+    times = []
+    for steps in (args.warmup, args.warmup + args.steps):
+        trainer = quiet_trainer(pairs, args, width, precision, logdir, steps)
+        start = time.perf_counter()
+        trainer.fit()
+        times.append(time.perf_counter() - start)
+    return args.steps * args.batch_size / (times[1] - times[0])
+
+
 def trainer_loop(pairs, args, mode, precision):
     config = TrainConfig(mode=mode, size=args.size, width=args.width, batch_size=args.batch_size,
                          precision=precision)
@@ -80,19 +131,46 @@ def trainer_loop(pairs, args, mode, precision):
         return timed / (time.perf_counter() - start), trainer.policy
 
 
+def loop_table(pairs, args):
+    """Is the loop as fast as its step? Each width and precision, side by side."""
+    from pix2color.train import _cpu_has_native_bfloat16
+
+    print(f"\n{args.mode} mode, {args.size}x{args.size}, batch {args.batch_size}, "
+          f"{len(pairs)} pairs, {args.steps} timed steps a row; CPU native bfloat16: "
+          f"{_cpu_has_native_bfloat16()} (auto precision = mixed bfloat16 if so)")
+    print("| width | precision | step, in-memory batch img/s | step fed from files img/s | "
+          "Trainer.fit img/s | fit / in-memory |\n|---:|---|---:|---:|---:|---:|")
+    for width in args.widths:
+        for precision in ("float32", "auto"):
+            with tempfile.TemporaryDirectory() as logdir:
+                ceiling, policy = step_ceiling(pairs, args, width, precision, logdir)
+                files = step_from_files(pairs, args, width, precision, logdir)
+                fit = whole_fit(pairs, args, width, precision, logdir)
+            print(f"| {width} | {policy} | {ceiling:.1f} | {files:.1f} | {fit:.1f} | "
+                  f"{fit / ceiling:.2f} |", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--width", type=int, default=64)
+    parser.add_argument("--width", type=int, default=64, help="width of the article rows")
+    parser.add_argument("--widths", type=int, nargs="+", default=[32, 64],
+                        help="widths of the loop table")
+    parser.add_argument("--mode", default="gan", help="training mode of the loop table")
     parser.add_argument("--size", type=int, default=128)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--steps", type=int, default=12, help="timed steps per row")
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps per row")
     parser.add_argument("--data", help="a folder with sketch/ and src/ (default: generated PNGs)")
+    parser.add_argument("--only", choices=["article", "loop"], default=None,
+                        help="run only the article comparison or only the loop table")
     args = parser.parse_args()
     tmp = tempfile.TemporaryDirectory()
     root = args.data or make_pngs(tmp.name, 320, args.size)
     pairs, _ = danbooru_pairs(root)
-
+    if args.only != "article":
+        loop_table(pairs, args)
+    if args.only == "loop":
+        return
     rows = [("(a)  article: sync PNG + train_on_batch + test_on_batch", "float32",
              article_loop(pairs, args, validate=True))]
     rows.append(("(a') article without per-step validation", "float32",

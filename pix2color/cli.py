@@ -12,8 +12,12 @@ from .regions import FILLS
 
 # The article's data: 15,000 Danbooru pairs, 12,000 / 1,500 / 1,500 train / val / test.
 DANBOORU_LIMIT = 15000
-XDOG_OPTIONS = {"sigma": "blur width (line width)", "k": "ratio of the two blurs",
-                "p": "edge sharpening", "epsilon": "ink level", "phi": "step sharpness"}
+# The XDoG options of `pix2color pairs`: what each does, and its default, which is
+# pix2color.sketch.DEFAULTS (written out here so `--help` need not start TensorFlow; a test
+# keeps the two equal).
+XDOG_OPTIONS = {"sigma": ("blur width (line width)", 0.4), "k": ("ratio of the two blurs", 1.6),
+                "p": ("edge sharpening", 10.0), "epsilon": ("ink level", 0.2),
+                "phi": ("step sharpness", 10.0)}
 
 
 def _collect_inputs(inputs, out_dir=None):
@@ -73,20 +77,21 @@ def _colorize_chunk(colorizer, paths, args, failed):
     listed in `failed`, never the end of the run."""
     from .files import ImageReadError
 
-    options = dict(fill=args.fill, layers=args.layers)
+    options = dict(fill=args.fill, layers=args.layers, saturation=args.saturation,
+                   render_size=args.render_size)
     hinted = bool(args.hint or args.hint_image)
     hints = [args.hint] * len(paths) if hinted else None
     hint_images = [args.hint_image] * len(paths) if hinted else None
     try:
-        return colorizer.colorize_batch(paths, args.batch_size, args.saturation,
-                                        args.render_size, hints, hint_images, **options)
+        return colorizer.colorize_batch(paths, args.batch_size, hints=hints,
+                                        hint_images=hint_images, **options)
     except (ImageReadError, MemoryError):
         results = []
         for i, path in enumerate(paths):
             try:
-                results.append(colorizer.colorize(
-                    path, args.saturation, args.render_size, hints and hints[i],
-                    hint_images and hint_images[i], **options))
+                results.append(colorizer.colorize(path, hints=hints and hints[i],
+                                                  hint_image=hint_images and hint_images[i],
+                                                  **options))
             except ImageReadError as error:
                 failed.append(str(error))
                 results.append(None)
@@ -229,7 +234,7 @@ def add_training_arguments(parser, limit=None, epochs=10):
                       help="with --hints: L1 weight of pixels at and near hints")
     data.add_argument("--input-dir", help="input images (instead of --data)")
     data.add_argument("--target-dir", help="target images, same relative names as --input-dir")
-    data.add_argument("--limit", type=int, default=limit, help="use the first N pairs (sorted)")
+    data.add_argument("--limit", type=int, default=limit, help="use the first N pairs (sorted; default: all)")
     data.add_argument("--val-fraction", type=float, default=0.1,
                       help="share of the pairs held out for validation (metrics, best/)")
     data.add_argument("--test-fraction", type=float, default=0.1,
@@ -343,7 +348,8 @@ def _sharded_splits(folder):
 
 
 def _train(args, train_pairs, val_pairs, source, data_info=None):
-    from .train import TrainConfig, Trainer, make_strategy
+    from .distribute import make_strategy
+    from .train import TrainConfig, Trainer
 
     config = TrainConfig(
         task=args.task, extract_lines=args.extract_lines, hints=args.hints,
@@ -467,7 +473,14 @@ def evaluate_command(args):
     return 0
 
 
-_HELP = argparse.ArgumentDefaultsHelpFormatter  # every option's help ends with its default
+class _HELP(argparse.ArgumentDefaultsHelpFormatter):
+    """Every option's help ends with its default, unless the help already says it or there
+    is none to say (required, or not given: None)."""
+
+    def _get_help_string(self, action):
+        if "(default:" in (action.help or "") or action.default is None or action.required:
+            return action.help
+        return super()._get_help_string(action)
 
 
 def build_parser():
@@ -580,9 +593,10 @@ def build_parser():
     pairs.add_argument("out_dir", help="where sketch/ and src/ go")
     pairs.add_argument("--size", type=int, default=None,
                        help="resize so the longer side is SIZE (default: keep the size)")
-    for name, meaning in XDOG_OPTIONS.items():
-        pairs.add_argument(f"--{name}", type=float, help=f"XDoG {meaning} (default: "
-                           f"pix2color.sketch.DEFAULTS, picked by line F1 on OpenMoji)")
+    for name, (meaning, default) in XDOG_OPTIONS.items():
+        pairs.add_argument(f"--{name}", type=float, default=default,
+                           help=f"XDoG {meaning} (default: {default}, picked by line F1 on "
+                                f"OpenMoji)")
     pairs.add_argument("--soft", action="store_true", help="threshold-free, pencil-like lines")
     pairs.set_defaults(run=pairs_command)
 
@@ -618,7 +632,7 @@ def run_reporting_errors(command, args, name):
     traceback."""
     from .files import ImageReadError
     from .models import ModelFileError
-    from .train import RunFolderError
+    from .runs import RunFolderError
 
     try:
         return command(args)

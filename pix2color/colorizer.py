@@ -262,8 +262,8 @@ class Colorizer:
             return flats, compose(flats, rgb8[rows])
         return paint
 
-    def colorize(self, image, saturation=1.0, render_size=None, hints=None, hint_image=None,
-                 *, fill=None, layers=False):
+    def colorize(self, image, *, saturation=1.0, render_size=None, hints=None, hint_image=None,
+                 fill=None, layers=False):
         """Colour one image; returns a PIL image of the input's own size (RGB, or RGBA when
         the input had alpha, which is kept). `saturation` scales the output's chroma;
         `render_size` sets the longer side the network sees (default: its training size).
@@ -276,11 +276,12 @@ class Colorizer:
         a colour as #rrggbb, a name or an (r, g, b)) and/or `hint_image`: an RGBA image of
         the input's size whose pixels with alpha > 0 are hints (strokes). With region fill a
         hint colours the whole region it lies in."""
-        return self.colorize_batch([image], 1, saturation, render_size, [hints],
-                                   [hint_image], fill=fill, layers=layers)[0]
+        return self.colorize_batch([image], 1, saturation=saturation, render_size=render_size,
+                                   hints=[hints], hint_images=[hint_image], fill=fill,
+                                   layers=layers)[0]
 
-    def colorize_batch(self, images, batch_size=16, saturation=1.0, render_size=None,
-                       hints=None, hint_images=None, *, fill=None, layers=False):
+    def colorize_batch(self, images, batch_size=16, *, saturation=1.0, render_size=None,
+                       hints=None, hint_images=None, fill=None, layers=False):
         """Colour many images; images that share a working shape run together in batches.
         `hints` and `hint_images`, when given, are lists with one entry per image. Images are
         read a chunk at a time (`batch_size` images, or fewer once they hold CHUNK_PIXELS), so

@@ -8,6 +8,8 @@ per column), straight into the uint8 result. Peak memory then grows with the ima
 bytes per pixel (see `benchmarks/peak_memory.py`).
 """
 
+import functools
+
 import numpy as np
 import tensorflow as tf
 
@@ -57,11 +59,16 @@ def _resize_matrix(n_out, n_in, method, antialias):
     return tf.image.resize(eye, (n_out, n_in), method=method, antialias=antialias)[..., 0].numpy()
 
 
-def _taps(matrix):
-    """A resize map (n_out, n_in) -> its few nonzero taps: indices and weights (n_out, taps)."""
+@functools.lru_cache(maxsize=64)
+def _taps(n_out, n_in, method, antialias):
+    """The map `tf.image.resize` applies along an axis (n_in -> n_out) as its few nonzero
+    taps: indices and weights (n_out, taps). Cached: a batch of one size reads it once."""
+    matrix = _resize_matrix(n_out, n_in, method, antialias)
     taps = int(np.count_nonzero(matrix, axis=1).max())
     index = np.argsort(matrix == 0, axis=1, kind="stable")[:, :taps]
-    return index, np.take_along_axis(matrix, index, 1)
+    weights = np.take_along_axis(matrix, index, 1)
+    index.flags.writeable = weights.flags.writeable = False
+    return index, weights
 
 
 class Enlarger:
@@ -72,11 +79,11 @@ class Enlarger:
 
     def __init__(self, small, shape, method="bilinear", antialias=False):
         small = np.asarray(small, np.float32)
-        (h, w, channels), (height, width) = small.shape, shape
-        index, weights = _taps(_resize_matrix(width, w, method, antialias))
+        (h, w, _), (height, width) = small.shape, shape
+        index, weights = _taps(width, w, method, antialias)
         wide = np.einsum("hwtc,wt->hwc", small[:, index], weights)       # (h, W, c)
         self.wide = np.ascontiguousarray(wide, np.float32)
-        self.index, self.weights = _taps(_resize_matrix(height, h, method, antialias))
+        self.index, self.weights = _taps(height, h, method, antialias)
 
     def __call__(self, rows):
         index, weights = self.index[rows], self.weights[rows, :, None, None]

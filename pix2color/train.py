@@ -1,12 +1,14 @@
 """Training: a frozen `TrainConfig` and a `Trainer` that owns the generator, the
 discriminator, both optimizers, the checkpoints and the TensorBoard logs of one run.
 
-The compiled step only computes and applies gradients and returns its losses; progress
-bars, logging, validation, checkpoints and NaN checks happen outside it, in `fit`.
+The steps themselves are pure functions in `pix2color.steps`, the run folder's rules in
+`pix2color.runs`, tf.distribute helpers in `pix2color.distribute`. The compiled step only
+computes and applies gradients and returns its losses; progress bars, logging, validation,
+checkpoints and NaN checks happen outside it, in `fit`, and the host waits for the device
+only on logging and checkpoint steps (losses stay tensors between them).
 """
 
 import dataclasses
-import json
 import math
 import os
 import shutil
@@ -18,15 +20,17 @@ from pathlib import Path
 import keras
 import numpy as np
 import tensorflow as tf
-from tensorboard.compat.proto import event_pb2
 from tqdm.auto import tqdm
 
 from . import __version__
 from .color import lab_to_rgb, network_to_lab
 from .data import paired_dataset
+from .distribute import is_chief, task_id, worker_count
 from .files import write_atomically, write_json
-from .losses import discriminator_loss, generator_loss, regression_loss
 from .metrics import batch_metrics, summarize
+from .steps import make_gan_step, make_regression_step
+from .runs import (RunFolderError, checkpoints_newest_first, claim_run_dir, lock_run_dir,
+                   mark_session_start)
 from .models import (generator, load_generator, model_path, patchgan, save_generator,
                      task_channels, transfer_weights)
 
@@ -160,57 +164,8 @@ def _on_sigterm(trainer):
     return signal.signal(signal.SIGTERM, request_stop)
 
 
-def _global_batch_share(inputs):
-    """This replica's share of the global batch. Losses are means over a replica's batch and
-    the replicas' gradients are summed, so scaling by the share gives the gradient of the
-    mean over the global batch: the same update as one device with the whole batch."""
-    local = tf.cast(tf.shape(inputs)[0], tf.float32)
-    return local / tf.distribute.get_replica_context().all_reduce("SUM", local)
-
-
-def _worker_count(strategy):
-    resolver = getattr(strategy, "cluster_resolver", None)
-    cluster = resolver.cluster_spec().as_dict() if resolver is not None else {}
-    return max(1, sum(len(cluster.get(kind, [])) for kind in ("chief", "worker")))
-
-
-def _is_chief(strategy):
-    resolver = getattr(strategy, "cluster_resolver", None)
-    if _worker_count(strategy) == 1:
-        return True
-    return (resolver.task_type in ("chief", None) or
-            (resolver.task_type == "worker" and resolver.task_id == 0 and
-             "chief" not in resolver.cluster_spec().as_dict()))
-
-
-def _task_id(strategy):
-    resolver = getattr(strategy, "cluster_resolver", None)
-    return getattr(resolver, "task_id", 0) or 0
-
-
-def make_strategy(name="auto"):
-    """A tf.distribute strategy by name: `none` (the default, one device), `mirrored` (all
-    local GPUs, or CPU), `multiworker` (hosts listed in the TF_CONFIG environment variable),
-    `tpu`, or `auto`: multiworker when TF_CONFIG lists several workers, mirrored when there
-    are several GPUs, none otherwise."""
-    if name == "auto":
-        cluster = json.loads(os.environ.get("TF_CONFIG", "{}")).get("cluster", {})
-        if sum(len(hosts) for hosts in cluster.values()) > 1:
-            name = "multiworker"
-        else:
-            name = "mirrored" if len(tf.config.list_logical_devices("GPU")) > 1 else "none"
-    if name == "none":
-        return tf.distribute.get_strategy()
-    if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
-    if name == "multiworker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    if name == "tpu":
-        resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
-        tf.config.experimental_connect_to_cluster(resolver)
-        tf.tpu.experimental.initialize_tpu_system(resolver)
-        return tf.distribute.TPUStrategy(resolver)
-    raise ValueError(f"strategy must be auto, mirrored, multiworker, tpu or none, got {name!r}")
+def _floats(losses):
+    return {k: float(v) for k, v in losses.items()}
 
 
 def _progress_terms(losses):
@@ -219,91 +174,7 @@ def _progress_terms(losses):
     return [k for k in ("g_l1", "g_mse", "g_adversarial", "d_total") if k in losses]
 
 
-def _lock_run_dir(run_dir):
-    """Hold an exclusive lock on `run_dir/.lock` while this process trains; a second process
-    is refused. The lock dies with the process, so a crash leaves nothing stale."""
-    import fcntl
-
-    handle = open(run_dir / ".lock", "a+")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        handle.seek(0)
-        owner = handle.read().strip() or "?"
-        handle.close()
-        raise RunFolderError(f"{run_dir} is in use by another training process (pid {owner}); "
-                             f"wait for it or pick another --run-name") from None
-    handle.seek(0)
-    handle.truncate()
-    handle.write(str(os.getpid()))
-    handle.flush()
-    return handle
-
-
-def _checkpoints_newest_first(directory):
-    """Paths (without suffix) of the checkpoints in `directory`, newest first."""
-    steps = []
-    for index in Path(directory).glob("ckpt-*.index"):
-        number = index.name[len("ckpt-"): -len(".index")]
-        if number.isdigit():
-            steps.append(int(number))
-    return [str(Path(directory) / f"ckpt-{n}") for n in sorted(steps, reverse=True)]
-
-
-def _claim_run_dir(run_dir, config, resume, overwrite):
-    """Before anything is written: refuse a folder that holds a run unless resuming it (with
-    a matching configuration) or overwriting it; remove checkpoint writes a crash left."""
-    has_run = bool(_checkpoints_newest_first(run_dir / "checkpoints")) or \
-        (run_dir / "model").exists()
-    saved_path = run_dir / "config.json"
-    if has_run and overwrite:
-        for name in ("checkpoints", "model", "best", "train", "validation"):
-            shutil.rmtree(run_dir / name, ignore_errors=True)
-        for name in ("config.json", "skipped_files.json"):
-            (run_dir / name).unlink(missing_ok=True)
-        (run_dir / "checkpoints").mkdir()
-    elif has_run and not resume:
-        raise RunFolderError(f"{run_dir} already holds a run: continue it with --resume "
-                             f"(resume=True), or start it over with --overwrite "
-                             f"(overwrite=True), or pick another --run-name")
-    elif resume and saved_path.exists():
-        try:
-            saved = json.loads(saved_path.read_text())["config"]
-        except (ValueError, KeyError, TypeError) as error:
-            raise RunFolderError(f"{saved_path} is unreadable ({error}): cannot check that "
-                                 f"the run is resumed with its own configuration") from None
-        new = dataclasses.asdict(config)
-        changed = [f"{key}: {saved.get(key)!r} -> {new.get(key)!r}"
-                   for key in sorted(set(saved) | set(new))
-                   if key not in RESUMABLE and saved.get(key) != new.get(key)]
-        if changed:
-            raise RunFolderError(f"cannot resume {run_dir} with a different configuration: "
-                                 f"{'; '.join(changed)} (only {', '.join(RESUMABLE)} may "
-                                 f"change on resume)")
-    for stale in (run_dir / "checkpoints").glob("*_temp*"):  # a save a crash cut short
-        shutil.rmtree(stale, ignore_errors=True)
-
-
-def _mark_session_start(writer, step):
-    """Tell TensorBoard a session starts at `step`: on a resume, whatever the interrupted
-    run logged from `step` on (after its last checkpoint) is dropped, not shown twice."""
-    event = event_pb2.Event(wall_time=time.time(), step=step,
-                            session_log=event_pb2.SessionLog(status=event_pb2.SessionLog.START))
-    # tf.summary has no call for session events; the raw op writes one through the writer.
-    tf.raw_ops.ImportEvent(writer=writer._resource, event=event.SerializeToString())
-
-
-class RunFolderError(RuntimeError):
-    """A run folder that holds another run, is in use by another process, or whose
-    configuration differs from the one asked to resume it."""
-
-
 TINY_SPLIT = 20  # fewer validation pairs than this get a warning
-
-# What may change when a run is resumed: how long it runs and what it logs, not the model.
-RESUMABLE = ("epochs", "max_steps", "log_every", "image_every", "val_every", "val_batches",
-             "checkpoint_every", "keep_checkpoints", "jit", "deterministic")
-
 
 class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite; nothing after the last good checkpoint was saved."""
@@ -327,7 +198,7 @@ class Trainer:
         self.config = c = config
         # tf.distribute: the current strategy unless one is given (see `make_strategy`).
         self.strategy = strategy or tf.distribute.get_strategy()
-        self.is_chief = _is_chief(self.strategy)
+        self.is_chief = is_chief(self.strategy)
         # Lists of (input, target) paths, or ShardedPairs (pix2color.shards): kept as given.
         self.train_pairs = train_pairs if hasattr(train_pairs, "records") else list(train_pairs)
         self.val_pairs = val_pairs if hasattr(val_pairs, "records") else list(val_pairs)
@@ -336,8 +207,8 @@ class Trainer:
         self.run_dir = Path(logdir) / (run_name or time.strftime(f"%Y%m%d-%H%M%S-{c.mode}"))
         self._prepare_run_dir()
         if self.is_chief:
-            self._lock = _lock_run_dir(self.run_dir)
-            _claim_run_dir(self.run_dir, c, resume, overwrite)
+            self._lock = lock_run_dir(self.run_dir)
+            claim_run_dir(self.run_dir, c, resume, overwrite)
         if c.deterministic:
             tf.config.experimental.enable_op_determinism()
         keras.utils.set_random_seed(c.seed)
@@ -348,9 +219,11 @@ class Trainer:
         self.best = tf.Variable(np.inf, dtype=tf.float32, trainable=False, name="best_score")
         with self.strategy.scope():
             self._build(c)
-        self.regression_mode = "l1" if c.mode == "gan" else c.mode
-        self._compiled_gan_step = self._distributed(self._gan_step)
-        self._compiled_regression_step = self._distributed(self._regression_step)
+        self._compiled_gan_step = self._distributed(make_gan_step(
+            self.generator, self.discriminator, self.g_optimizer, self.d_optimizer, c,
+            self.base_channels))
+        self._compiled_regression_step = self._distributed(make_regression_step(
+            self.generator, self.g_optimizer, c))
         self._predict = tf.function(lambda x: self.generator(x, training=False),
                                     reduce_retracing=True)
         self.data_info = dict(data_info or {}, train_pairs=len(self.train_pairs),
@@ -408,7 +281,7 @@ class Trainer:
         # Every worker takes part in a save; only the chief's lands in checkpoints/.
         directory = self.run_dir / "checkpoints"
         if not self.is_chief:
-            directory = self.run_dir / f".worker-{_task_id(self.strategy)}-checkpoints"
+            directory = self.run_dir / f".worker-{task_id(self.strategy)}-checkpoints"
         self.checkpoints = tf.train.CheckpointManager(self.checkpoint, directory,
                                                       max_to_keep=c.keep_checkpoints)
 
@@ -485,53 +358,19 @@ class Trainer:
 
         return tf.function(run, reduce_retracing=True)
 
-    def _gan_step(self, inputs, targets):
-        c, G, D = self.config, self.generator, self.discriminator
-        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-            fake = G(inputs, training=True)
-            condition = inputs[..., : self.base_channels]  # the sketch (or L), not the hints
-            real_logits = D([condition, targets], training=True)
-            fake_logits = D([condition, fake], training=True)
-            g_losses = generator_loss(fake_logits, fake, targets, c.l1_weight, c.gan_loss,
-                                      self._pixel_weights(inputs))
-            d_losses = discriminator_loss(real_logits, fake_logits, c.gan_loss)
-            share = _global_batch_share(inputs)
-            g_scaled = self.g_optimizer.scale_loss(g_losses["total"] * share)
-            d_scaled = self.d_optimizer.scale_loss(d_losses["total"] * share)
-        g_grads = g_tape.gradient(g_scaled, G.trainable_variables)
-        d_grads = d_tape.gradient(d_scaled, D.trainable_variables)
-        self.g_optimizer.apply_gradients(zip(g_grads, G.trainable_variables))
-        self.d_optimizer.apply_gradients(zip(d_grads, D.trainable_variables))
-        return {**{f"g_{k}": v for k, v in g_losses.items()},
-                **{f"d_{k}": v for k, v in d_losses.items()}}
-
-    def _regression_step(self, inputs, targets):
-        G = self.generator
-        with tf.GradientTape() as tape:
-            losses = regression_loss(G(inputs, training=True), targets, self.regression_mode,
-                                     self._pixel_weights(inputs))
-            scaled = self.g_optimizer.scale_loss(losses["total"] * _global_batch_share(inputs))
-        grads = tape.gradient(scaled, G.trainable_variables)
-        self.g_optimizer.apply_gradients(zip(grads, G.trainable_variables))
-        return {f"g_{k}": v for k, v in losses.items()}
-
-    def _pixel_weights(self, inputs):
-        """With hints, the L1 counts `hint_weight` times at and within 2 pixels of a hint:
-        hinted pixels are a fraction of a percent of an image, and without the extra weight
-        the generator learns to follow them very slowly."""
-        if not self.config.hints or self.config.hint_weight == 1.0:
-            return None
-        near_hint = tf.nn.max_pool2d(inputs[..., -1:], 5, 1, "SAME")
-        return 1.0 + (self.config.hint_weight - 1.0) * near_hint
-
     def train_step(self, inputs, targets):
         """One update on one batch; returns the losses as floats. In `gan` mode the first
         `warmup_steps` train the generator on L1 alone (the discriminator waits)."""
-        warming_up = self.discriminator is None or int(self.step) < self.config.warmup_steps
-        step = self._compiled_regression_step if warming_up else self._compiled_gan_step
-        losses = step(inputs, targets)
+        return _floats(self._update(inputs, targets, int(self.step)))
+
+    def _update(self, inputs, targets, step):
+        """`train_step` without waiting: the losses stay tensors, so the host can queue the
+        next steps while the device works. `step`: the number of updates made before."""
+        warming_up = self.discriminator is None or step < self.config.warmup_steps
+        losses = (self._compiled_regression_step if warming_up else
+                  self._compiled_gan_step)(inputs, targets)
         self.step.assign_add(1)
-        return {k: float(v) for k, v in losses.items()}
+        return losses
 
     # --- the loop -----------------------------------------------------------------------
 
@@ -540,7 +379,7 @@ class Trainer:
         damaged one is named and skipped); returns its path, or None if there is none."""
         # Every worker restores from the chief's folder (the others only write scratch copies).
         damaged = []
-        for path in _checkpoints_newest_first(self.run_dir / "checkpoints"):
+        for path in checkpoints_newest_first(self.run_dir / "checkpoints"):
             try:
                 self.checkpoint.restore(path).assert_existing_objects_matched()
             except (tf.errors.OpError, ValueError, IndexError, AssertionError) as error:
@@ -566,7 +405,7 @@ class Trainer:
             self._val_writer = tf.summary.create_file_writer(str(self.run_dir / "validation"))
             train_writer = tf.summary.create_file_writer(str(self.run_dir / "train"))
             for writer in (train_writer, self._val_writer):
-                _mark_session_start(writer, int(self.step) + 1)
+                mark_session_start(writer, int(self.step) + 1)
         else:  # other workers compute and checkpoint with the chief, but write no logs
             self._val_writer = train_writer = tf.summary.create_noop_writer()
         val_writer = self._val_writer
@@ -602,32 +441,27 @@ class Trainer:
         return metrics
 
     def _train_epoch(self, epoch, done, writer, image_batch):
+        """One epoch from step `done` on. The host waits for the device only on logging and
+        checkpoint steps: the step count is kept in Python, losses stay tensors between."""
         c = self.config
         steps = min(self.steps_per_epoch, self.total_steps - epoch * self.steps_per_epoch)
-        data = self._training_data(epoch, done)
-        seen = []
+        seen = []   # the pairs' indices, as tensors until the epoch ends
         bar = tqdm(total=steps, initial=done, desc=f"epoch {epoch + 1}/{c.epochs}",
                    unit="step", dynamic_ncols=True)
-        start, images = time.perf_counter(), 0
-        for inputs, targets, indices in data:
-            losses = self.train_step(inputs, targets)
-            step = int(self.step)
-            seen += [t.numpy() for t in self.strategy.experimental_local_results(indices)]
+        step, start, images = int(self.step), time.perf_counter(), 0
+        for inputs, targets, indices in self._training_data(epoch, done):
+            losses = self._update(inputs, targets, step)
+            step += 1
+            seen += self.strategy.experimental_local_results(indices)
             images += sum(int(t.shape[0]) for t in self.strategy.experimental_local_results(inputs))
-            self._check_finite(losses, step)
             bar.update(1)
-            bar.set_postfix({**{k: f"{float(losses[k]):.3f}" for k in _progress_terms(losses)},
-                             "img/s": f"{images / (time.perf_counter() - start):.1f}"})
-            if step % c.log_every == 0 or step == 1:
-                with writer.as_default(step=step):
-                    for name, value in losses.items():
-                        tf.summary.scalar(f"loss/{name}", value)
-                    tf.summary.scalar("learning_rate/generator",
-                                      float(self.g_optimizer.learning_rate))
-                    if self.d_optimizer is not None:
-                        tf.summary.scalar("learning_rate/discriminator",
-                                          float(self.d_optimizer.learning_rate))
-                    tf.summary.scalar("images_per_second", images / (time.perf_counter() - start))
+            if step % c.log_every == 0 or step == 1 or step % c.checkpoint_every == 0:
+                losses = _floats(losses)  # the one wait for the device in most steps
+                self._check_finite(losses, step)
+                speed = images / (time.perf_counter() - start)
+                bar.set_postfix({**{k: f"{losses[k]:.3f}" for k in _progress_terms(losses)},
+                                 "img/s": f"{speed:.1f}"})
+                self._log_losses(writer, losses, speed, step)
             if image_batch is not None and (step % c.image_every == 0 or step == 1):
                 self._log_images(writer, image_batch, step)
             if c.val_every and step % c.val_every == 0:
@@ -638,6 +472,9 @@ class Trainer:
                 raise KeyboardInterrupt  # saved and reported by fit
             if step >= self.total_steps:
                 break
+        if seen:
+            self._check_finite(_floats(losses), step)  # before fit saves anything
+        seen = [t.numpy() for t in seen]
         bar.close()
         epoch_end = min((epoch + 1) * self.steps_per_epoch, self.total_steps)
         if int(self.step) < epoch_end:
@@ -645,7 +482,7 @@ class Trainer:
             # (re-reading this one's tail could find nothing readable, for ever).
             self.step.assign(epoch_end)
         if done == 0 and int(self.step) == (epoch + 1) * self.steps_per_epoch and \
-                _worker_count(self.strategy) == 1:
+                worker_count(self.strategy) == 1:
             # (with several workers each sees only its own shard of the pairs)
             self._report_skipped(self.train_pairs, seen, "training", writer)
 
@@ -666,6 +503,16 @@ class Trainer:
         if self.strategy.num_replicas_in_sync == 1:
             return make()
         return self.strategy.distribute_datasets_from_function(make)
+
+    def _log_losses(self, writer, losses, speed, step):
+        with writer.as_default(step=step):
+            for name, value in losses.items():
+                tf.summary.scalar(f"loss/{name}", value)
+            tf.summary.scalar("learning_rate/generator", float(self.g_optimizer.learning_rate))
+            if self.d_optimizer is not None:
+                tf.summary.scalar("learning_rate/discriminator",
+                                  float(self.d_optimizer.learning_rate))
+            tf.summary.scalar("images_per_second", speed)
 
     def _check_finite(self, losses, step):
         bad = {k: v for k, v in losses.items() if not math.isfinite(v)}

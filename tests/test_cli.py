@@ -149,7 +149,7 @@ def test_sigkill_at_random_moments_loses_nothing(pair_tree, tmp_path):
 
     def train_args(name, *extra):
         return [sys.executable, "-m", "pix2color", "train", "--data", str(pair_tree),
-                "--epochs", "12", "--width", "4", "--size", "32", "--batch-size", "4",
+                "--epochs", "30", "--width", "4", "--size", "32", "--batch-size", "4",
                 "--precision", "float32", "--logdir", str(tmp_path / "runs"), "--run-name",
                 name, "--checkpoint-every", "1", "--deterministic", "--seed", "3",
                 "--log-every", "1", "--warmup-steps", "5", *extra]
@@ -157,7 +157,7 @@ def test_sigkill_at_random_moments_loses_nothing(pair_tree, tmp_path):
     straight = run(*train_args("straight")[1:])
     assert straight.returncode == 0, straight.stderr[-2000:]
     checkpoints = tmp_path / "runs" / "killed" / "checkpoints"
-    rng = np.random.default_rng()
+    rng = np.random.default_rng(7)   # seeded; 30 epochs outlast five kills
     steps_seen, kills = [0], 0
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     while kills < 5:

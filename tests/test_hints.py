@@ -16,6 +16,7 @@ from pix2color.colorizer import hint_channels_for
 from pix2color.color import ciede2000, rgb_to_lab
 from pix2color.data import find_pairs, paired_dataset
 from pix2color.hints import parse_hint, rasterize_hints, sample_hints
+from pix2color.steps import pixel_weights
 from pix2color.train import TrainConfig, Trainer
 
 ROOT = Path(__file__).parent.parent
@@ -113,7 +114,7 @@ def test_a_hint_aware_model_trains_saves_loads_and_takes_hints(pair_tree, tmp_pa
     assert trainer.discriminator.inputs[0].shape[-1] == 3   # D sees the sketch, not the hints
     inputs = np.zeros((1, 32, 32, 7), np.float32)
     inputs[0, 10, 20, 6] = 1.0                              # one hinted pixel
-    weights = trainer._pixel_weights(tf.constant(inputs)).numpy()[0, ..., 0]
+    weights = pixel_weights(tf.constant(inputs), trainer.config).numpy()[0, ..., 0]
     assert (weights[8:13, 18:23] == 10).all() and weights.sum() == 32 * 32 + 9 * 25
     trainer.fit()
     colorizer = Colorizer.load(trainer.run_dir / "model")

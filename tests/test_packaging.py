@@ -74,13 +74,19 @@ def test_every_option_says_what_it_does_and_its_default():
     assert commands["train"].description                 # `train --help` explains itself
     for name, command in commands.items():
         options = command.format_help().split("options:", 1)[1]
-        for entry in re.split(r"\n(?=  -)", options):
-            if not entry.strip() or entry.split()[0] == "-h,":
+        entries = {entry.split()[0].rstrip(","): " ".join(entry.split()[1:])
+                   for entry in re.split(r"\n(?=  -)", options) if entry.strip()}
+        for action in command._actions:
+            if not action.option_strings or action.option_strings[0] == "-h":
                 continue
-            flag, described = entry.split()[0], " ".join(entry.split()[1:])
+            described = entries[action.option_strings[0]]
+            flag = action.option_strings[-1]
             assert len(described) > 10, (name, flag)         # what it does
-            if flag.lstrip("-") not in XDOG_OPTIONS:         # (their defaults are tuned values)
-                assert "(default:" in described, (name, flag)
+            assert "(default: None)" not in described, (name, flag)  # said, not "None"
+            if action.default is not None and not action.required:
+                assert described.count("(default:") == 1, (name, flag)  # its default, once
+    from pix2color.sketch import DEFAULTS    # the XDoG defaults shown are the ones used
+    assert {name: default for name, (_, default) in XDOG_OPTIONS.items()} == DEFAULTS
 
 
 def test_a_missing_optional_extra_is_one_line_naming_it(monkeypatch, capsys):

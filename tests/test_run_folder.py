@@ -8,7 +8,8 @@ import sys
 import pytest
 
 from pix2color.data import find_pairs
-from pix2color.train import RunFolderError, TrainConfig, Trainer
+from pix2color.runs import RunFolderError
+from pix2color.train import TrainConfig, Trainer
 
 TINY = dict(mode="l1", size=32, width=4, batch_size=4, precision="float32", epochs=1)
 

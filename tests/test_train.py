@@ -43,9 +43,9 @@ def test_interrupted_run_resumes_to_the_same_weights(pair_tree, tmp_path):
     straight.fit()
 
     class Interrupted(Trainer):
-        def train_step(self, inputs, targets):
-            losses = super().train_step(inputs, targets)
-            if int(self.step) == 4:
+        def _update(self, inputs, targets, step):  # what fit calls for each batch
+            losses = super()._update(inputs, targets, step)
+            if step + 1 == 4:
                 raise KeyboardInterrupt
             return losses
 
@@ -77,7 +77,7 @@ def test_fit_writes_tensorboard_events_checkpoints_and_models(pair_tree, tmp_pat
                       logdir=tmp_path, run_name="run")
     metrics = trainer.fit()
     assert set(metrics) == {"l1", "psnr", "ssim", "ciede2000", "ciede2000_fg", "colourfulness",
-                            "colourfulness_ratio", "flat_noise"} and 0 < metrics["l1"] < 2
+                            "colourfulness_ratio", "flat_noise"}
     train = EventAccumulator(str(tmp_path / "run" / "train"), size_guidance={"tensors": 0})
     train.Reload()
     tags = set(train.Tags()["tensors"])
@@ -183,3 +183,30 @@ def test_mixed_precision_trainer_keeps_float32_variables_and_losses(pair_tree, t
     path = trainer.save_generator(tmp_path / "saved")
     model, _ = load_generator(path)
     assert model.layers[1].compute_dtype == "float32"  # saved models never keep the mixed policy
+
+
+def test_the_compiled_steps_are_pure_functions_of_models_and_config():
+    import keras
+
+    from pix2color.models import patchgan, unet
+    from pix2color.steps import make_gan_step, make_regression_step
+
+    config = TrainConfig(mode="gan", size=32, width=4, batch_size=2, precision="float32")
+    G, D = unet(size=32, width=4), patchgan(width=4)
+    g_opt, d_opt = keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3)
+    rng = np.random.default_rng(0)
+    x, y = (tf.constant(rng.uniform(-1, 1, (2, 32, 32, 3)), tf.float32) for _ in range(2))
+    before = [w.copy() for w in G.get_weights() + D.get_weights()]
+    losses = tf.function(make_gan_step(G, D, g_opt, d_opt, config, 3))(x, y)
+    assert {"g_total", "g_l1", "g_adversarial", "d_total"} <= set(losses)
+    after = G.get_weights() + D.get_weights()
+    assert any(not np.array_equal(a, b) for a, b in zip(before[:len(G.get_weights())], after))
+    assert any(not np.array_equal(a, b) for a, b in zip(before[len(G.get_weights()):],
+                                                          after[len(G.get_weights()):]))
+    d_weights = [w.copy() for w in D.get_weights()]
+    step = tf.function(make_regression_step(G, g_opt, config))
+    first = float(step(x, y)["g_l1"])
+    for _ in range(20):
+        last = float(step(x, y)["g_l1"])
+    assert last < first                                           # it learns the batch
+    assert all(np.array_equal(a, b) for a, b in zip(d_weights, D.get_weights()))  # D waits

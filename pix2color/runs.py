@@ -1,0 +1,98 @@
+"""The run folder of a training run: one process at a time (a lock), never another run's
+folder overwritten, a resume checked against the saved configuration before anything is
+written, checkpoints listed newest first, and TensorBoard told where a resumed session starts.
+"""
+
+import dataclasses
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import tensorflow as tf
+from tensorboard.compat.proto import event_pb2
+
+
+class RunFolderError(RuntimeError):
+    """A run folder that holds another run, is in use by another process, or whose
+    configuration differs from the one asked to resume it."""
+
+
+# What may change when a run is resumed: how long it runs and what it logs, not the model.
+RESUMABLE = ("epochs", "max_steps", "log_every", "image_every", "val_every", "val_batches",
+             "checkpoint_every", "keep_checkpoints", "jit", "deterministic")
+
+
+def lock_run_dir(run_dir):
+    """Hold an exclusive lock on `run_dir/.lock` while this process trains; a second process
+    is refused. The lock dies with the process, so a crash leaves nothing stale."""
+    import fcntl
+
+    handle = open(run_dir / ".lock", "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        owner = handle.read().strip() or "?"
+        handle.close()
+        raise RunFolderError(f"{run_dir} is in use by another training process (pid {owner}); "
+                             f"wait for it or pick another --run-name") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle
+
+
+def checkpoints_newest_first(directory):
+    """Paths (without suffix) of the checkpoints in `directory`, newest first."""
+    steps = []
+    for index in Path(directory).glob("ckpt-*.index"):
+        number = index.name[len("ckpt-"): -len(".index")]
+        if number.isdigit():
+            steps.append(int(number))
+    return [str(Path(directory) / f"ckpt-{n}") for n in sorted(steps, reverse=True)]
+
+
+def claim_run_dir(run_dir, config, resume, overwrite):
+    """Before anything is written: refuse a folder that holds a run unless resuming it (with
+    a matching configuration) or overwriting it; remove checkpoint writes a crash left."""
+    has_run = bool(checkpoints_newest_first(run_dir / "checkpoints")) or \
+        (run_dir / "model").exists()
+    saved_path = run_dir / "config.json"
+    if has_run and overwrite:
+        for name in ("checkpoints", "model", "best", "train", "validation"):
+            shutil.rmtree(run_dir / name, ignore_errors=True)
+        for name in ("config.json", "skipped_files.json"):
+            (run_dir / name).unlink(missing_ok=True)
+        (run_dir / "checkpoints").mkdir()
+    elif has_run and not resume:
+        raise RunFolderError(f"{run_dir} already holds a run: continue it with --resume "
+                             f"(resume=True), or start it over with --overwrite "
+                             f"(overwrite=True), or pick another --run-name")
+    elif resume and saved_path.exists():
+        try:
+            saved = json.loads(saved_path.read_text())["config"]
+        except (ValueError, KeyError, TypeError) as error:
+            raise RunFolderError(f"{saved_path} is unreadable ({error}): cannot check that "
+                                 f"the run is resumed with its own configuration") from None
+        new = dataclasses.asdict(config)
+        changed = [f"{key}: {saved.get(key)!r} -> {new.get(key)!r}"
+                   for key in sorted(set(saved) | set(new))
+                   if key not in RESUMABLE and saved.get(key) != new.get(key)]
+        if changed:
+            raise RunFolderError(f"cannot resume {run_dir} with a different configuration: "
+                                 f"{'; '.join(changed)} (only {', '.join(RESUMABLE)} may "
+                                 f"change on resume)")
+    for stale in (run_dir / "checkpoints").glob("*_temp*"):  # a save a crash cut short
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def mark_session_start(writer, step):
+    """Tell TensorBoard a session starts at `step`: on a resume, whatever the interrupted
+    run logged from `step` on (after its last checkpoint) is dropped, not shown twice."""
+    event = event_pb2.Event(wall_time=time.time(), step=step,
+                            session_log=event_pb2.SessionLog(status=event_pb2.SessionLog.START))
+    # tf.summary has no call for session events; the raw op writes one through the writer.
+    tf.raw_ops.ImportEvent(writer=writer._resource, event=event.SerializeToString())

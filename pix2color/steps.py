@@ -1,0 +1,66 @@
+"""The training steps: one update on one replica's batch, returning its losses (tensors).
+
+Pure functions of the models, their optimizers and the configuration, so each can be built
+and tested alone; `Trainer` compiles them with `tf.function` and runs them under its
+tf.distribute strategy. A step only computes and applies gradients: logging, validation,
+checkpoints and NaN checks happen outside it.
+"""
+
+import tensorflow as tf
+
+from .distribute import global_batch_share
+from .losses import discriminator_loss, generator_loss, regression_loss
+
+
+def pixel_weights(inputs, config):
+    """With hints, the L1 counts `hint_weight` times at and within 2 pixels of a hint:
+    hinted pixels are a fraction of a percent of an image, and without the extra weight the
+    generator learns to follow them very slowly. None without hints (all weights 1)."""
+    if not config.hints or config.hint_weight == 1.0:
+        return None
+    near_hint = tf.nn.max_pool2d(inputs[..., -1:], 5, 1, "SAME")
+    return 1.0 + (config.hint_weight - 1.0) * near_hint
+
+
+def make_gan_step(generator, discriminator, g_optimizer, d_optimizer, config, base_channels):
+    """pix2pix: the generator on L1 + adversarial loss, the PatchGAN on telling real pairs
+    from generated ones, both updated from one forward pass. The discriminator sees the first
+    `base_channels` of the input (the sketch or L, not the hint channels)."""
+
+    def gan_step(inputs, targets):
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            fake = generator(inputs, training=True)
+            condition = inputs[..., :base_channels]
+            real_logits = discriminator([condition, targets], training=True)
+            fake_logits = discriminator([condition, fake], training=True)
+            g_losses = generator_loss(fake_logits, fake, targets, config.l1_weight,
+                                      config.gan_loss, pixel_weights(inputs, config))
+            d_losses = discriminator_loss(real_logits, fake_logits, config.gan_loss)
+            share = global_batch_share(inputs)
+            g_scaled = g_optimizer.scale_loss(g_losses["total"] * share)
+            d_scaled = d_optimizer.scale_loss(d_losses["total"] * share)
+        g_grads = g_tape.gradient(g_scaled, generator.trainable_variables)
+        d_grads = d_tape.gradient(d_scaled, discriminator.trainable_variables)
+        g_optimizer.apply_gradients(zip(g_grads, generator.trainable_variables))
+        d_optimizer.apply_gradients(zip(d_grads, discriminator.trainable_variables))
+        return {**{f"g_{k}": v for k, v in g_losses.items()},
+                **{f"d_{k}": v for k, v in d_losses.items()}}
+
+    return gan_step
+
+
+def make_regression_step(generator, optimizer, config):
+    """The generator alone on L1 (the article; also the `gan` mode's warm-up) or MSE (the
+    grayscale post's baseline)."""
+    mode = "l1" if config.mode == "gan" else config.mode
+
+    def regression_step(inputs, targets):
+        with tf.GradientTape() as tape:
+            losses = regression_loss(generator(inputs, training=True), targets, mode,
+                                     pixel_weights(inputs, config))
+            scaled = optimizer.scale_loss(losses["total"] * global_batch_share(inputs))
+        grads = tape.gradient(scaled, generator.trainable_variables)
+        optimizer.apply_gradients(zip(grads, generator.trainable_variables))
+        return {f"g_{k}": v for k, v in losses.items()}
+
+    return regression_step
