@@ -16,6 +16,7 @@ one in-memory batch (the ceiling), the step fed from files by `paired_dataset`, 
 """
 
 import argparse
+import dataclasses
 import os
 import tempfile
 import time
@@ -69,11 +70,12 @@ def article_loop(pairs, args, validate):
     return timed / (time.perf_counter() - start)
 
 
-def quiet_trainer(pairs, args, width, precision, logdir, steps=0):
+def quiet_trainer(pairs, args, width, precision, logdir, steps=0, kind="step"):
     config = TrainConfig(mode=args.mode, size=args.size, width=width, batch_size=args.batch_size,
                          precision=precision, max_steps=steps, log_every=10,
                          image_every=10**9, checkpoint_every=10**9)
-    return Trainer(config, pairs, logdir=logdir, run_name=f"bench-{width}-{precision}-{steps}")
+    return Trainer(config, pairs, logdir=logdir,
+                   run_name=f"bench-{kind}-{width}-{precision}-{steps}")
 
 
 def step_ceiling(pairs, args, width, precision, logdir):
@@ -91,7 +93,7 @@ def step_ceiling(pairs, args, width, precision, logdir):
 
 def step_from_files(pairs, args, width, precision, logdir):
     """The compiled step fed straight from `paired_dataset` (PNG decoding, jitter, prefetch)."""
-    trainer = quiet_trainer(pairs, args, width, precision, logdir)
+    trainer = quiet_trainer(pairs, args, width, precision, logdir, kind="files")
     batches = iter(paired_dataset(pairs, args.size, args.batch_size, training=True).repeat())
     for step in range(args.warmup):
         trainer.train_step(*next(batches)[:2])
@@ -104,16 +106,24 @@ def step_from_files(pairs, args, width, precision, logdir):
 
 
 def whole_fit(pairs, args, width, precision, logdir):
-    """`Trainer.fit`, the whole loop (progress bar, TensorBoard, index bookkeeping): two runs
-    of `warmup` and `warmup + steps` steps, and the difference between their times, so that
-    building, tracing and saving cancel out."""
-    times = []
-    for steps in (args.warmup, args.warmup + args.steps):
-        trainer = quiet_trainer(pairs, args, width, precision, logdir, steps)
-        start = time.perf_counter()
-        trainer.fit()
-        times.append(time.perf_counter() - start)
-    return args.steps * args.batch_size / (times[1] - times[0])
+    """`Trainer.fit`, the whole loop (progress bar, TensorBoard, index bookkeeping, the data
+    pipeline): one run of `warmup + steps` steps, timed from the end of the warm-up to the
+    end of the last step, so building, tracing and saving are left out."""
+    marks = []
+
+    class Timed(Trainer):
+        def _update(self, inputs, targets, step):
+            losses = super()._update(inputs, targets, step)
+            if step + 1 in (args.warmup, args.warmup + args.steps):
+                float(losses["g_total"])   # wait for the device at both marks
+                marks.append(time.perf_counter())
+            return losses
+
+    config = quiet_trainer(pairs, args, width, precision, logdir, kind="probe").config
+    trainer = Timed(dataclasses.replace(config, max_steps=args.warmup + args.steps), pairs,
+                    logdir=logdir, run_name=f"bench-fit-{width}-{precision}")
+    trainer.fit()
+    return args.steps * args.batch_size / (marks[1] - marks[0])
 
 
 def trainer_loop(pairs, args, mode, precision):

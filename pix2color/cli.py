@@ -234,7 +234,8 @@ def add_training_arguments(parser, limit=None, epochs=10):
                       help="with --hints: L1 weight of pixels at and near hints")
     data.add_argument("--input-dir", help="input images (instead of --data)")
     data.add_argument("--target-dir", help="target images, same relative names as --input-dir")
-    data.add_argument("--limit", type=int, default=limit, help="use the first N pairs (sorted; default: all)")
+    data.add_argument("--limit", type=int, default=limit,
+                      help=f"use the first N pairs (sorted; default: {limit or 'all'})")
     data.add_argument("--val-fraction", type=float, default=0.1,
                       help="share of the pairs held out for validation (metrics, best/)")
     data.add_argument("--test-fraction", type=float, default=0.1,
@@ -478,7 +479,7 @@ class _HELP(argparse.ArgumentDefaultsHelpFormatter):
     is none to say (required, or not given: None)."""
 
     def _get_help_string(self, action):
-        if "(default:" in (action.help or "") or action.default is None or action.required:
+        if "default:" in (action.help or "") or action.default is None or action.required:
             return action.help
         return super()._get_help_string(action)
 
@@ -555,7 +556,8 @@ def build_parser():
                           help="as for training")
     evaluate.add_argument("--test-fraction", type=float, default=0.1,
                           help="as for training")
-    evaluate.add_argument("--limit", type=int, default=0, help="evaluate the first N images")
+    evaluate.add_argument("--limit", type=int, default=0,
+                          help="evaluate the first N images (0: all)")
     evaluate.add_argument("--batch-size", type=int, default=16, help="images per batch")
     evaluate.add_argument("--fill", action="append", choices=FILLS, default=[],
                           help="line-art models: score with this fill (repeat to compare "

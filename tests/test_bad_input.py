@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from pix2color import Colorizer
 from pix2color.app import colorize_upload
@@ -203,3 +203,24 @@ def test_encoded_sizes_come_from_the_header(fmt):
     height, width = encoded_size(tf.constant(buffer.getvalue()))
     assert (int(height), int(width)) == (77, 301)
     assert [int(v) for v in encoded_size(tf.constant(b"not an image"))] == [-1, -1]
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_training_and_inference_turn_a_rotated_jpeg_upright_alike(orientation, tmp_path):
+    import tensorflow as tf
+
+    from pix2color.data import decode_rgb
+    from pix2color.files import read_image
+
+    image = Image.new("RGB", (48, 32), "white")
+    ImageDraw.Draw(image).rectangle((0, 0, 15, 7), fill=(220, 30, 30))   # a corner marker
+    ImageDraw.Draw(image).rectangle((32, 16, 47, 31), fill=(30, 30, 220))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    path = tmp_path / "photo.jpg"
+    image.save(path, quality=95, exif=exif.tobytes())
+    upright = read_image(path)[0]                          # Pillow's exif_transpose
+    # what training sees: decode_rgb inside a graph, as tf.data and the export run it
+    trained = tf.function(decode_rgb)(tf.constant(path.read_bytes())).numpy()
+    assert trained.shape == upright.shape == ((32, 48, 3) if orientation < 5 else (48, 32, 3))
+    assert np.abs(trained - upright).mean() < 0.01

@@ -84,7 +84,7 @@ def test_every_option_says_what_it_does_and_its_default():
             assert len(described) > 10, (name, flag)         # what it does
             assert "(default: None)" not in described, (name, flag)  # said, not "None"
             if action.default is not None and not action.required:
-                assert described.count("(default:") == 1, (name, flag)  # its default, once
+                assert described.count("default:") == 1, (name, flag)  # its default, once
     from pix2color.sketch import DEFAULTS    # the XDoG defaults shown are the ones used
     assert {name: default for name, (_, default) in XDOG_OPTIONS.items()} == DEFAULTS
 
