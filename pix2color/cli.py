@@ -388,7 +388,8 @@ def _train(args, train_pairs, val_pairs, source, data_info=None):
         return 0
     metrics = trainer.fit()
     print("validation:", json.dumps({k: round(v, 4) for k, v in metrics.items()}))
-    print(f"saved {trainer.run_dir / 'model'}; try: pix2color colorize SKETCH.png -o out "
+    example = "PHOTO.jpg" if args.task == "gray" else "DRAWING.png"
+    print(f"saved {trainer.run_dir / 'model'}; try: pix2color colorize {example} -o out "
           f"--model {trainer.run_dir / 'model'}")
     return 0
 

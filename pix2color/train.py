@@ -449,13 +449,14 @@ class Trainer:
         bar = tqdm(total=steps, initial=done, desc=f"epoch {epoch + 1}/{c.epochs}",
                    unit="step", dynamic_ncols=True)
         step, start, images = int(self.step), time.perf_counter(), 0
+        last = epoch * self.steps_per_epoch + steps   # the epoch's last step: always shown
         for inputs, targets, indices in self._training_data(epoch, done):
             losses = self._update(inputs, targets, step)
             step += 1
             seen += self.strategy.experimental_local_results(indices)
             images += sum(int(t.shape[0]) for t in self.strategy.experimental_local_results(inputs))
             bar.update(1)
-            if step % c.log_every == 0 or step == 1 or step % c.checkpoint_every == 0:
+            if step % c.log_every == 0 or step in (1, last) or step % c.checkpoint_every == 0:
                 losses = _floats(losses)  # the one wait for the device in most steps
                 self._check_finite(losses, step)
                 speed = images / (time.perf_counter() - start)
