@@ -187,8 +187,8 @@ def test_serving_signature_takes_them_as_bytes(inputs, colorizer, tmp_path):
         if isinstance(expected, tuple):
             png = colorize_image(image_bytes=tf.constant([data]))["png_bytes"][0].numpy()
             size = Image.open(io.BytesIO(png)).size
-            # The graph does not apply EXIF orientation (documented): the stored size.
-            assert size == ((40, 24) if name == "exif.jpg" else expected), name
+            # The graph turns JPEGs upright by their EXIF orientation, as Colorizer does.
+            assert size == expected, name
         else:
             with pytest.raises(tf.errors.InvalidArgumentError):
                 colorize_image(image_bytes=tf.constant([data]))
