@@ -32,12 +32,12 @@ from PIL import Image
 from .color import (AB_SCALE, lab_to_network, lab_to_srgb8_keeping_lightness, lightness,
                     rgb_to_lab)
 from .files import (MAX_PIXELS, ImageReadError, InputWarning,  # noqa: F401  (public here)
-                    open_image, read_rgb8, strips)
+                    open_image, read_rgb8, strips, to_uint8, to_unit)
 from .hints import hint_pixels, rasterize_hints
 from .metrics import input_kind
 from .models import load_generator, model_path, save_generator
 from .regions import (FILLS, apply_hints, compose, free_pixels, line_darkness, line_layer,
-                      region_palette, segment, split_open_regions, to_uint8)
+                      region_palette, segment, split_open_regions)
 from .resample import Enlarger, box_factor, box_shrink8
 
 # colorize_batch reads images until they hold this many pixels, then colours them: 64 Mpx
@@ -189,8 +189,7 @@ class Colorizer:
             lightness, wrong, use = (network_input[..., 0] + 1.0) / 2.0, "line art", "sketch"
         else:
             rgb = (network_input[..., :3] + 1.0) / 2.0
-            lightness, wrong, use = rgb @ np.array([0.299, 0.587, 0.114], np.float32), \
-                "photo", "gray"
+            lightness, wrong, use = 1.0 - line_darkness(rgb), "photo", "gray"
         if input_kind(lightness) == wrong:
             name = str(image) if isinstance(image, (str, Path)) else \
                 getattr(image, "filename", None) or "the image"
@@ -216,7 +215,7 @@ class Colorizer:
             enlarge = Enlarger(output * (AB_SCALE * saturation), shape)
 
             def paint(rows):
-                own = lightness(np.multiply(rgb8[rows], np.float32(1 / 255), dtype=np.float32))
+                own = lightness(to_unit(rgb8[rows]))
                 return None, lab_to_srgb8_keeping_lightness(own, enlarge(rows))
         elif fill == "regions":
             paint = self._region_painter(np.clip((output + 1.0) / 2.0, 0.0, 1.0), lab, rgb8,
@@ -363,8 +362,7 @@ def _render(paint, rgb8, alpha8, layers):
             out = np.dstack([out, alpha8[rows]])
         image.paste(Image.fromarray(out), (0, rows.start))
         if layers:
-            darkness = line_darkness(np.multiply(rgb8[rows], np.float32(1 / 255),
-                                                 dtype=np.float32))
+            darkness = line_darkness(to_unit(rgb8[rows]))
             flats.paste(Image.fromarray(flat), (0, rows.start))
             lines.paste(Image.fromarray(line_layer(darkness)), (0, rows.start))
     return Layers(image, flats, lines) if layers else image

@@ -140,7 +140,7 @@ def read_rgb8(image, name=None, max_pixels=None):
             raise ImageReadError(f"{name}: unsupported image shape {image.shape}")
     else:  # 16-bit, float, or something read_image explains the trouble with
         colour, alpha = read_image(image, name, max_pixels)
-        return _to8(colour), None if alpha is None else _to8(alpha)
+        return to_uint8(colour), None if alpha is None else to_uint8(alpha)
     rgb = np.empty((height, width, 3), np.uint8)
     alpha = np.empty((height, width), np.uint8) if channels in (2, 4) else None
     for rows in strips(height, width):  # never a full-size copy wider than uint8
@@ -153,8 +153,14 @@ def read_rgb8(image, name=None, max_pixels=None):
     return rgb, alpha
 
 
-def _to8(values):
+def to_uint8(values):
+    """Float values in [0, 1] (clipped) -> uint8 levels, rounded."""
     return np.round(np.clip(values, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def to_unit(levels):
+    """uint8 levels -> float32 in [0, 1], in one pass (no float64 or intermediate copy)."""
+    return np.multiply(levels, np.float32(1.0 / 255.0), dtype=np.float32)
 
 
 def _pil_to_array(image):
@@ -167,12 +173,12 @@ def _pil_to_array(image):
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
     elif image.mode not in ("L", "LA", "RGB", "RGBA"):
         image = image.convert("RGBA" if "A" in image.mode else "RGB")  # CMYK, YCbCr, 1, PA...
-    return np.multiply(np.asarray(image), np.float32(1.0 / 255.0), dtype=np.float32)
+    return to_unit(np.asarray(image))
 
 
 def _scale_array(array, name):
-    if array.dtype == np.uint8:  # one pass, no float64 or intermediate copy
-        return np.multiply(array, np.float32(1.0 / 255.0), dtype=np.float32)
+    if array.dtype == np.uint8:
+        return to_unit(array)
     if array.dtype == np.uint16:
         return array.astype(np.float32) / 65535.0
     if np.issubdtype(array.dtype, np.floating):

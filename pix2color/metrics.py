@@ -4,6 +4,7 @@ Images are `(batch, H, W, 3)`: uint8 in [0, 255], or float in [-1, 1] (the netwo
 PSNR and SSIM are TensorFlow's own; CIEDE2000 and colourfulness are written here.
 """
 
+import numpy as np
 import tensorflow as tf
 
 from .color import ciede2000, rgb_to_lab
@@ -104,7 +105,6 @@ def input_kind(lightness):
     Measured on 400 OpenMoji drawings and 400 of their colour renders (in gray) at 128 px: it
     called 76% of the drawings and 1.5% of the renders line art. Smooth photo-like images are
     photos; 1 render in 400 was too."""
-    import numpy as np
     from scipy import ndimage
 
     non_white = lightness < 0.9

@@ -29,7 +29,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from .files import strips
+from .files import strips, to_uint8, to_unit
 
 FILLS = ("regions", "lines", "none")
 AGGREGATES = ("mode", "median", "mean")
@@ -58,8 +58,7 @@ def free_pixels(rgb8, ink=INK, max_pixels=None):
     step = max(1, math.ceil(math.sqrt(height * width / max_pixels)))
     free = np.empty((-(-height // step), -(-width // step)), bool)
     for rows in strips(height, width, step):
-        part = line_darkness(np.multiply(rgb8[rows], np.float32(1 / 255),
-                                         dtype=np.float32)) < ink
+        part = line_darkness(to_unit(rgb8[rows])) < ink
         if step > 1:  # pad with free pixels to whole blocks; a block is free if all are
             padded = np.ones((-(-part.shape[0] // step) * step, free.shape[1] * step), bool)
             padded[: part.shape[0], :width] = part
@@ -318,11 +317,6 @@ def apply_hints(palette, segmentation, rows, cols, colours, background=()):
     for key in unique[np.argsort(counts, kind="stable")]:  # the most common is written last
         palette[key >> 24] = np.array([(key >> 16) & 255, (key >> 8) & 255, key & 255]) / 255.0
     return palette
-
-
-def to_uint8(rgb):
-    """Float values in [0, 1] (clipped) -> uint8 levels, rounded."""
-    return np.round(np.clip(rgb, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
 def compose(colour, line_art):

@@ -13,7 +13,7 @@ import functools
 import numpy as np
 import tensorflow as tf
 
-from .files import strips
+from .files import strips, to_unit
 
 
 SHRINK_AHEAD = 4  # an input over 2x this many times the working size is box-shrunk first
@@ -45,7 +45,7 @@ def box_shrink8(rgb8, factor):
     strip at a time (`box_shrink` in numpy)."""
     height, width = (n // factor for n in rgb8.shape[:2])
     if factor == 1:
-        return np.multiply(rgb8, np.float32(1 / 255), dtype=np.float32)
+        return to_unit(rgb8)
     out = np.empty((height, width, 3), np.float32)
     for part in strips(height * factor, width * factor, factor):
         block = rgb8[part, : width * factor].reshape(-1, factor, width, factor, 3)
