@@ -86,7 +86,7 @@ def step_ceiling(pairs, args, width, precision, logdir):
         trainer.train_step(x, y)
     start = time.perf_counter()
     for step in range(args.steps):
-        losses = trainer._update(x, y, args.warmup + step)
+        losses = trainer.update(x, y, args.warmup + step)
     float(losses["g_total"])  # wait for the last step
     return args.steps * args.batch_size / (time.perf_counter() - start), trainer.policy
 
@@ -100,7 +100,7 @@ def step_from_files(pairs, args, width, precision, logdir):
     start = time.perf_counter()
     for step in range(args.steps):
         x, y, _ = next(batches)
-        losses = trainer._update(x, y, args.warmup + step)
+        losses = trainer.update(x, y, args.warmup + step)
     float(losses["g_total"])
     return args.steps * args.batch_size / (time.perf_counter() - start)
 
@@ -112,8 +112,8 @@ def whole_fit(pairs, args, width, precision, logdir):
     marks = []
 
     class Timed(Trainer):
-        def _update(self, inputs, targets, step):
-            losses = super()._update(inputs, targets, step)
+        def update(self, inputs, targets, step):
+            losses = super().update(inputs, targets, step)
             if step + 1 in (args.warmup, args.warmup + args.steps):
                 float(losses["g_total"])   # wait for the device at both marks
                 marks.append(time.perf_counter())
@@ -143,11 +143,11 @@ def trainer_loop(pairs, args, mode, precision):
 
 def loop_table(pairs, args):
     """Is the loop as fast as its step? Each width and precision, side by side."""
-    from pix2color.train import _cpu_has_native_bfloat16
+    from pix2color.optim import cpu_has_native_bfloat16
 
     print(f"\n{args.mode} mode, {args.size}x{args.size}, batch {args.batch_size}, "
           f"{len(pairs)} pairs, {args.steps} timed steps a row; CPU native bfloat16: "
-          f"{_cpu_has_native_bfloat16()} (auto precision = mixed bfloat16 if so)")
+          f"{cpu_has_native_bfloat16()} (auto precision = mixed bfloat16 if so)")
     print("| width | precision | step, in-memory batch img/s | step fed from files img/s | "
           "Trainer.fit img/s | fit / in-memory |\n|---:|---|---:|---:|---:|---:|")
     for width in args.widths:

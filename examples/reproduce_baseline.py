@@ -12,8 +12,7 @@ baselines beside them.
 
 import argparse
 
-from pix2color import TrainConfig, Trainer
-from pix2color.data import colour_images, split_pairs
+from pix2color import TrainConfig, Trainer, open_pairs
 from pix2color.evaluate import evaluate, markdown_table
 
 
@@ -30,7 +29,7 @@ def main():
     parser.add_argument("--out", default="baseline_report.md")
     args = parser.parse_args()
 
-    splits = split_pairs(colour_images(args.data))
+    splits = open_pairs(args.data, task="gray").splits()
     print({name: len(split) for name, split in splits.items()}, "images (train / val / test)")
     steps_per_epoch = -(-len(splits["train"]) // args.batch_size)
     shared = dict(task="gray", size=args.size, batch_size=args.batch_size, epochs=args.epochs,

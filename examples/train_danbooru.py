@@ -7,27 +7,27 @@ then:
     tensorboard --logdir runs
 
 `--data` takes the Kaggle root, its `color/` folder, or any folder holding `sketch/` and
-`src/` with matching file names. Defaults follow the article (128x128, batch 16, width 64,
-the first 15,000 pairs, about 12,000 / 1,500 / 1,500 train / val / test) but train in
-pix2color's `gan` mode; `--mode l1` is the article's own recipe. Every option of
-`pix2color train` works here too (`--help`).
+`src/` with matching file names. This is `pix2color train` with the article's data set
+size as the default (the first 15,000 pairs, about 12,000 / 1,500 / 1,500 train / val /
+test; 128x128, batch 16, width 64) in pix2color's `gan` mode; `--mode l1` is the article's
+own recipe. Every option of `pix2color train` works here (`--help`).
 """
 
-import argparse
 import sys
 
-from pix2color.cli import (DANBOORU_LIMIT, add_training_arguments, run_reporting_errors,
-                           train_from_args)
+from pix2color.cli import main as pix2color
+
+DANBOORU_PAIRS = 15000  # the article's share of the data set
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    add_training_arguments(parser, limit=DANBOORU_LIMIT)
-    args = parser.parse_args(argv)
-    if not args.data and not args.input_dir:
-        parser.error("--data is required: the folder of the Danbooru sketch-pair data set")
-    return run_reporting_errors(train_from_args, args, "train_danbooru")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not any(a == "--data" or a.startswith("--data=") for a in argv) and "--help" not in \
+            argv and "-h" not in argv:
+        print("train_danbooru: error: --data is required: the folder of the Danbooru "
+              "sketch-pair data set", file=sys.stderr)
+        return 2
+    return pix2color(["train", "--limit", str(DANBOORU_PAIRS), *argv])
 
 
 if __name__ == "__main__":

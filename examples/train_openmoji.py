@@ -24,8 +24,7 @@ OpenMoji is CC BY-SA 4.0: a model trained on it carries that notice.
 import argparse
 from pathlib import Path
 
-from pix2color import Colorizer, TrainConfig, Trainer
-from pix2color.data import OPENMOJI_CREDIT, openmoji_pairs, split_pairs
+from pix2color import Colorizer, TrainConfig, Trainer, open_pairs
 from pix2color.evaluate import evaluate, markdown_table
 
 
@@ -60,10 +59,9 @@ def main():
     parser.add_argument("--out", default=None, help="also save the final model here (float16)")
     args = parser.parse_args()
 
-    pairs = openmoji_pairs(args.cache)
-    if args.task == "gray":
-        pairs = [(colour, colour) for _, colour in pairs]
-    splits = split_pairs(pairs, by="folder")
+    source = open_pairs("openmoji", args.task, cache=args.cache)  # split by drawing
+    splits = source.splits()
+    credit = source.info["credit"]
     print({name: len(split) for name, split in splits.items()}, "pairs (train / val / test)")
     steps_per_epoch = -(-len(splits["train"]) // args.batch_size)
     config = TrainConfig(
@@ -84,7 +82,7 @@ def main():
                                  "hints": "random colour hints from the colour image"
                                  if args.hints else "none",
                                  "split": "by drawing (folder), 10% val, 10% test",
-                                 "credit": OPENMOJI_CREDIT},
+                                 "credit": credit},
                       resume=args.resume, overwrite=args.overwrite)
     if args.resume:
         print("resumed from", trainer.restore())
@@ -99,7 +97,7 @@ def main():
     if args.out:
         colorizer = Colorizer.load(model)
         colorizer.save(args.out, weights_dtype="float16")
-        (Path(args.out) / "LICENSE-OpenMoji.txt").write_text(OPENMOJI_CREDIT + "\n")
+        (Path(args.out) / "LICENSE-OpenMoji.txt").write_text(credit + "\n")
         print("saved", args.out)
 
 

@@ -15,7 +15,7 @@ from PIL import Image
 
 from .colorizer import Colorizer
 from .files import ImageReadError, InputWarning, open_image
-from .models import BUNDLED
+from .modelfile import BUNDLED
 from .regions import FILLS
 
 MAX_RENDER_SIZE = 1024
@@ -55,8 +55,10 @@ def colorize_upload(colorizer, image, render_size=None, hint_image=None, fill=No
     if isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[-1] == 4:
         if not image[..., 3].any():
             raise ImageReadError("the drawing is empty: draw a sketch first")
-    size = int(render_size) if colorizer.task == "gray" and render_size else None
-    fill = fill if colorizer.task == "sketch" else None
+    # A larger render size helps a model that keeps the input's own lightness (gray);
+    # the fill is for line art.
+    size = int(render_size) if colorizer.task_def.keeps_lightness and render_size else None
+    fill = fill if colorizer.task_def.line_art else None
     if hint_image is not None and colorizer.hints:
         if isinstance(image, (str, Path)):
             image = open_image(image)  # read once: for its size here and for the colouring
@@ -126,8 +128,8 @@ def build_app(models=None):
 
     def model_changed(label):
         colorizer = colorizer_for(label)
-        return (gr.update(visible=colorizer.task == "gray", value=colorizer.size),
-                gr.update(visible=colorizer.task == "sketch", value=colorizer.fill))
+        return (gr.update(visible=colorizer.task_def.keeps_lightness, value=colorizer.size),
+                gr.update(visible=colorizer.task_def.line_art, value=colorizer.fill))
 
     first = next(iter(models))
     with gr.Blocks(title="pix2color", analytics_enabled=False) as app:
@@ -160,13 +162,13 @@ def build_app(models=None):
                 model = gr.Dropdown(list(models), value=first, label="Model", elem_id="model")
                 render_size = gr.Slider(32, MAX_RENDER_SIZE, step=32, label="Render size "
                                         "(longer side the network sees; gray models)",
-                                        visible=colorizer_for(first).task == "gray",
+                                        visible=colorizer_for(first).task_def.keeps_lightness,
                                         value=colorizer_for(first).size)
                 fill = gr.Radio(list(FILLS), value=colorizer_for(first).fill, label="Fill "
                                 "(line art): regions = one flat colour per region the lines "
                                 "enclose; lines = the network's colour under your lines; "
                                 "none = the network's output alone", elem_id="fill",
-                                visible=colorizer_for(first).task == "sketch")
+                                visible=colorizer_for(first).task_def.line_art)
             result = gr.Image(type="pil", format="png", label="Colour", elem_id="result",
                               interactive=False)
         upload.upload(show, upload, preview)

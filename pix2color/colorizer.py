@@ -29,15 +29,15 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from .color import (AB_SCALE, lab_to_network, lab_to_srgb8_keeping_lightness, lightness,
-                    rgb_to_lab)
+from .color import AB_SCALE, lab_to_srgb8_keeping_lightness, lightness, rgb_to_lab
 from .files import (MAX_PIXELS, ImageReadError, InputWarning,  # noqa: F401  (public here)
                     open_image, read_rgb8, strips, to_uint8, to_unit)
 from .hints import hint_pixels, rasterize_hints
 from .metrics import input_kind
-from .models import load_generator, model_path, save_generator
+from .modelfile import load_generator, model_path, save_generator
 from .regions import (FILLS, apply_hints, compose, free_pixels, line_darkness, line_layer,
                       region_palette, segment, split_open_regions)
+from .pipeline import hint_channels_for, network_input, working_shape
 from .resample import Enlarger, box_factor, box_shrink8
 
 # colorize_batch reads images until they hold this many pixels, then colours them: 64 Mpx
@@ -54,65 +54,24 @@ class Layers(NamedTuple):
     lines: Image.Image
 
 
-# --- the graph steps shared by `Colorizer` and the SavedModel export (pix2color.export) -----
-
-def working_shape(shape, size):
-    """(H, W) -> the (h, w) the network sees: longer side `size`, aspect ratio kept. Python
-    numbers in, Python numbers out (the same rounding, half to even); tensors in a graph."""
-    if isinstance(shape, tuple) and all(isinstance(n, int) for n in (*shape, size)):
-        scale = size / max(shape)
-        return tuple(max(1, round(n * scale)) for n in shape)
-    shape = tf.cast(shape, tf.float64)
-    scale = tf.cast(size, tf.float64) / tf.reduce_max(shape)
-    return tf.maximum(1, tf.cast(tf.round(shape * scale), tf.int32))
-
-
-def hint_channels_for(colour, mask, task):
-    """Hint colour (h, w, 3; RGB in [0, 1]) and mask (h, w) -> a hint-aware model's extra
-    input channels: the colour in the space of its output (RGB in [-1, 1], or ab / 128),
-    zero where nothing is hinted, and the mask."""
-    mask = tf.cast(mask, tf.float32)[..., None]
-    colour = tf.convert_to_tensor(colour, tf.float32)
-    colour = lab_to_network(rgb_to_lab(colour))[1] if task == "gray" else colour * 2.0 - 1.0
-    return tf.concat([colour * mask, mask], axis=-1)
-
-
-def network_input(rgb, small_shape, multiple, task, hint=None):
-    """Full-size RGB in [0, 1] -> the network's input: resized to `small_shape`, in the task's
-    input space (RGB in [-1, 1], or L / 50 - 1), padded with white to a multiple of
-    `multiple`, with the hint channels (padded with zeros) after it."""
-    small = tf.image.resize(rgb, small_shape, antialias=True)
-    image = lab_to_network(rgb_to_lab(small))[0] if task == "gray" else small * 2.0 - 1.0
-    padding = (-tf.convert_to_tensor(small_shape)) % multiple
-    pads = [[0, padding[0]], [0, padding[1]], [0, 0]]
-    image = tf.pad(image, pads, constant_values=1.0)
-    if hint is not None:
-        image = tf.concat([image, tf.pad(hint, pads)], axis=-1)
-    return image
-
-
-def network_colour(output, shape):
-    """A line-art network's output (cropped to the working size) -> RGB at `shape`, in [0, 1]
-    before clipping."""
-    return tf.image.resize((output + 1.0) / 2.0, shape, method="bicubic", antialias=True)
-
-
 class Colorizer:
     """A trained generator plus what is needed to use it on real images."""
 
     def __init__(self, model, info):
+        """`model`: the generator; `info`: its `pix2color.modelfile.ModelInfo`."""
         self.model = model
         self.info = info
-        self.task = info["task"]                 # "sketch" (line art) or "gray" (photos)
-        self.size = int(info["size"])            # the training size (longer side at inference)
-        self.colour_space = info.get("colour_space", "rgb")
-        self.hints = bool(info.get("hints"))     # takes colour hints (see pix2color.hints)
+        self.task = info.task                    # "sketch" (line art) or "gray" (photos)
+        self.task_def = info.task_def            # what the task means (pix2color.tasks)
+        self.size = info.size                    # the training size (longer side at inference)
+        self.colour_space = info.colour_space
+        self.hints = info.hints                  # takes colour hints (see pix2color.hints)
         # How line art is filled by default ("regions", "lines", "none"; see pix2color.regions)
-        self.fill = info.get("fill") or ("regions" if self.task == "sketch" else "none")
+        self.fill = info.fill
         # Region fill settings: trapped-ball radius, colour aggregate, open background regions.
         self.fill_options = {"gap": None, "aggregate": "mode", "background": "split"}
         self.max_pixels = MAX_PIXELS  # larger inputs are refused, from their header
-        args = info["generator"]["args"]
+        args = info.generator["args"]
         self.multiple = 2 ** args.get("depth", 3)
         channels = int(model.input_shape[-1])
         self._input = tf.function(self._graph_input, input_signature=[
@@ -139,8 +98,9 @@ class Colorizer:
     def save(self, path, weights_dtype="float32"):
         """Write this model as a folder `Colorizer.load(path)` turns back into it (with
         `self.fill` as its default fill)."""
-        spec = self.info["generator"]
-        info = {k: v for k, v in self.info.items() if k not in ("generator", "format")}
+        spec = self.info.generator
+        info = {k: v for k, v in self.info.to_json().items() if k in (
+            "task", "size", "hints", "colour_space", "training")}
         info["fill"] = self.fill   # the default fill travels with the model
         return save_generator(path, self.model, spec["kind"], spec["args"], info, weights_dtype)
 
@@ -185,31 +145,27 @@ class Colorizer:
 
     def _check_kind(self, network_input, image):
         """Warn (InputWarning) when the input looks wrong for this model."""
-        if self.task == "gray":
-            lightness, wrong, use = (network_input[..., 0] + 1.0) / 2.0, "line art", "sketch"
-        else:
-            rgb = (network_input[..., :3] + 1.0) / 2.0
-            lightness, wrong, use = 1.0 - line_darkness(rgb), "photo", "gray"
-        if input_kind(lightness) == wrong:
+        task = self.task_def
+        wrong, use = task.looks_wrong, task.other
+        if input_kind(task.input_lightness(network_input)) == wrong:
             name = str(image) if isinstance(image, (str, Path)) else \
                 getattr(image, "filename", None) or "the image"
-            made_for = "grayscale photos" if self.task == "gray" else "line art"
             warnings.warn(f"{name} looks like {'a ' * (wrong == 'photo')}{wrong}, but this "
-                          f"model colours {made_for}: try Colorizer.load({use!r}) "
+                          f"model colours {task.made_for}: try Colorizer.load({use!r}) "
                           f"(--model {use})", InputWarning, stacklevel=5)
 
     def _graph_input(self, rgb, small_shape, hint_colour, hint_mask):
         """`network_input` (and the hint channels) as one compiled call: as separate eager
         ops they cost more than the network itself on a 128-px image."""
-        hint = hint_channels_for(hint_colour, hint_mask, self.task) if self.hints else None
-        return network_input(rgb, small_shape, self.multiple, self.task, hint)
+        hint = hint_channels_for(hint_colour, hint_mask, self.task_def) if self.hints else None
+        return network_input(rgb, small_shape, self.multiple, self.task_def, hint)
 
     def _finish(self, output, lab, crop, rgb8, alpha8, saturation, fill, hinted, layers):
         """Network output -> PIL image of the input's size, with its alpha (or `Layers`),
         put together a strip at a time from the input's own uint8 pixels."""
         output, lab = output[: crop[0], : crop[1]], lab[: crop[0], : crop[1]]
         shape = rgb8.shape[:2]
-        if self.task == "gray":
+        if self.task_def.keeps_lightness:
             # Only the chroma comes from the network: it is upsampled and put back onto the
             # input's own full-resolution lightness.
             enlarge = Enlarger(output * (AB_SCALE * saturation), shape)
@@ -326,7 +282,7 @@ class Colorizer:
         fill = fill or self.fill
         if fill not in FILLS:
             raise ValueError(f"fill must be one of {FILLS}, got {fill!r}")
-        if self.task != "sketch" and (fill != "none" or layers):
+        if fill not in self.task_def.fills or layers and not self.task_def.line_art:
             raise ValueError(f"fill={fill!r} and layers are for line-art models; a "
                              f"{self.task!r} model keeps the input's own lightness already")
         return fill

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from .color import lab_to_network, rgb_to_lab
+from .decode import decode_rgb
 from .files import image_files, write_atomically
 from .hints import no_hints, sample_hints
 from .sketch import random_lines, xdog
+from .tasks import get_task
 
 JITTER_SCALE = 286 / 256  # pix2pix: upscale to 286, randomly crop back to 256
 
@@ -82,63 +83,6 @@ def split_pairs(pairs, val_fraction=0.1, test_fraction=0.1, by="name"):
     return splits
 
 
-def _bytes_at(data, position, count):
-    """`count` bytes of `data` from `position` as int32, zeros past its end (never an error)."""
-    padded = tf.strings.join([data, tf.constant(b"\x00" * count)])
-    position = tf.clip_by_value(position, 0, tf.strings.length(data))
-    octets = tf.io.decode_raw(tf.strings.substr(padded, position, count), tf.uint8)
-    return tf.cast(tf.reshape(octets, [count]), tf.int32)  # a static length, in a graph too
-
-
-def _number(octets, little_endian):
-    """Unsigned numbers from their bytes (..., k), in either byte order."""
-    k = octets.shape[-1]
-    powers = tf.constant([256 ** i for i in range(k)], tf.int32)
-    return tf.reduce_sum(octets * tf.where(little_endian, powers, tf.reverse(powers, [0])), -1)
-
-
-def exif_orientation(data, max_entries=64):
-    """The EXIF orientation (1-8) of JPEG bytes, read in-graph (TensorFlow's decoders ignore
-    it); 1 when there is none. The TIFF block after "Exif\0\0" in APP1: its first directory's
-    0x0112 (Orientation) entry."""
-    data = tf.convert_to_tensor(data, tf.string)
-    parts = tf.strings.split(data, b"Exif\x00\x00", maxsplit=1)
-    tiff = tf.strings.length(parts[0]) + 6
-    header = _bytes_at(data, tiff, 8)
-    little = tf.reduce_all(header[:2] == [73, 73])  # "II" (Intel) or "MM" (Motorola)
-    directory = tiff + _number(header[4:8], little)
-    count = tf.minimum(_number(_bytes_at(data, directory, 2), little), max_entries)
-    entries = tf.reshape(_bytes_at(data, directory + 2, 12 * max_entries), [max_entries, 12])
-    found = (_number(entries[:, 0:2], little) == 0x0112) & (tf.range(max_entries) < count)
-    value = tf.reduce_max(tf.where(found, _number(entries[:, 8:10], little), 0))
-    is_jpeg = tf.strings.substr(data, 0, 2) == b"\xff\xd8"
-    return tf.where(is_jpeg & (tf.size(parts) == 2) & (value >= 1) & (value <= 8), value, 1)
-
-
-def upright(image, orientation):
-    """Undo an EXIF orientation (1-8) on an image (H, W, C), as Pillow's exif_transpose does."""
-    turned = tf.transpose(image, [1, 0, 2])
-    return tf.switch_case(orientation - 1, [
-        lambda: image, lambda: tf.reverse(image, [1]), lambda: tf.reverse(image, [0, 1]),
-        lambda: tf.reverse(image, [0]), lambda: turned, lambda: tf.reverse(turned, [1]),
-        lambda: tf.reverse(turned, [0, 1]), lambda: tf.reverse(turned, [0])])
-
-
-def decode_rgb(data):
-    """Encoded image bytes -> float32 RGB in [0, 1], turned upright by its EXIF orientation
-    (as inference does with Pillow, so a rotated JPEG trains as it colours); grayscale is
-    spread to RGB, alpha is composited onto white (line art often comes with a transparent
-    background). Training and the SavedModel export both decode with this."""
-    image = tf.image.convert_image_dtype(
-        tf.io.decode_image(data, channels=0, expand_animations=False), tf.float32)
-    image = upright(image, exif_orientation(data))
-    channels = tf.shape(image)[-1]
-    has_alpha = tf.cast(channels % 2 == 0, tf.int32)  # LA or RGBA
-    colour = image[..., : channels - has_alpha] * tf.ones([1, 1, 3])
-    alpha = tf.where(has_alpha > 0, image[..., -1:], tf.ones_like(image[..., :1]))
-    return colour * alpha + (1.0 - alpha)
-
-
 def _load_pair(index, input_data, target_data, size, task, augment, seed, extract_lines,
                hints=False):
     """Encoded input and target -> network tensors (`input_data` is unused when the input is
@@ -153,9 +97,9 @@ def _load_pair(index, input_data, target_data, size, task, augment, seed, extrac
 
 def _network_pair(input_data, target_data, size, task, augment, seed, extract_lines):
     target = decode_rgb(target_data)
-    # For `gray` and for extracted lines the input is made from the target after
+    # When the input is made from the target (gray, extracted lines) it is made after the
     # augmentation, so the two can never be cropped differently (and the file is read once).
-    from_target = task == "gray" or extract_lines
+    from_target = task.input_from_target or extract_lines
     images = [target] if from_target else [decode_rgb(input_data), target]
     both_size = round(size * JITTER_SCALE) if augment else size
     both = tf.concat([tf.image.resize(im, [both_size, both_size], antialias=True)
@@ -165,12 +109,12 @@ def _network_pair(input_data, target_data, size, task, augment, seed, extract_li
         both = tf.image.stateless_random_crop(both, [size, size, 3 * len(images)], seed=seed)
         both = tf.image.stateless_random_flip_left_right(both, seed=seed[::-1])
     both = tf.clip_by_value(both, 0.0, 1.0)
-    if task == "gray":
-        return lab_to_network(rgb_to_lab(both))
+    colour = both[..., -3:]
     if extract_lines:  # fresh random XDoG parameters per image and epoch while training
-        lines = random_lines(both, seed + 1) if augment else xdog(both)
-        return lines * 2.0 - 1.0, both * 2.0 - 1.0
-    return both[..., :3] * 2.0 - 1.0, both[..., 3:] * 2.0 - 1.0  # [-1, 1], as the article
+        source = random_lines(colour, seed + 1) if augment else xdog(colour)
+    else:
+        source = both[..., :3]
+    return task.network_input(source), task.network_target(colour)
 
 
 def paired_dataset(pairs, size=128, batch_size=16, training=False, seed=0, epoch=0, skip=0,
@@ -193,11 +137,10 @@ def paired_dataset(pairs, size=128, batch_size=16, training=False, seed=0, epoch
     """
     if not pairs:
         raise ValueError("no image pairs to read")
-    if task not in ("sketch", "gray"):
-        raise ValueError(f"task must be 'sketch' or 'gray', got {task!r}")
-    if extract_lines and task != "sketch":
+    task = get_task(task)
+    if extract_lines and not task.line_art:
         raise ValueError("extract_lines makes line-art inputs: it needs task='sketch'")
-    from_target = task == "gray" or extract_lines
+    from_target = task.input_from_target or extract_lines
     from_files = not hasattr(pairs, "records")
     if from_files:
         # As bytes, the way the OS names them: a name that is not valid UTF-8 still opens.
@@ -235,8 +178,68 @@ def colour_images(folder):
     return [(str(p), str(p)) for p in files]
 
 
+class PairSource:
+    """What `open_pairs` found: `pairs` (a list of `(input, target)` paths, or None for
+    shards, which are split already), the input files with no partner (`unmatched`), how
+    its pairs are split by default (`split_by`), a `description` for logs and `info` for
+    the models trained on it."""
+
+    def __init__(self, pairs, description, split_by="name", unmatched=(), shards=None,
+                 info=None):
+        self.pairs, self.description, self.split_by = pairs, description, split_by
+        self.unmatched, self.shards = list(unmatched), shards
+        self.info = info or {}  # what a model trained on it records (a licence, say)
+
+    def splits(self, val_fraction=0.1, test_fraction=0.1, by=None):
+        """{"train", "val", "test"} -> pairs: the deterministic split (`split_pairs`), or a
+        sharded set's own train/, val/ and test/ folders."""
+        if self.shards is not None:
+            from .shards import ShardedPairs, is_sharded
+
+            return {name: ShardedPairs(self.shards / name) if is_sharded(self.shards / name)
+                    else [] for name in ("train", "val", "test")}
+        return split_pairs(self.pairs, val_fraction, test_fraction, by=by or self.split_by)
+
+
+def open_pairs(data, task="sketch", extract_lines=False, limit=None, target_dir=None,
+               cache=None):
+    """The one way training, `prepare` and `evaluate` open a data set. `data` is:
+
+    - `openmoji`: OpenMoji line art and colour renders made in `cache` (split by drawing);
+    - a folder of shards made by `pix2color prepare` (its train/, val/, test/);
+    - for a task whose pairs are one colour picture (gray), or with `extract_lines`: a
+      folder of colour pictures;
+    - with `target_dir`: a folder of inputs, paired with `target_dir` by relative name;
+    - otherwise the Danbooru layout: a folder holding sketch/ and src/ (or its color/).
+
+    `limit` keeps the first N pairs in sorted order (not for shards)."""
+    task = get_task(task)
+    from_target = task.input_from_target or extract_lines
+    if extract_lines and not task.line_art:
+        raise ValueError("extract_lines makes line art: use it with task='sketch'")
+    if data == "openmoji":
+        pairs = openmoji_pairs(cache or OPENMOJI_CACHE)
+        if from_target:
+            pairs = [(colour, colour) for _, colour in pairs]
+        return PairSource(pairs[:limit] if limit else pairs, "openmoji", split_by="folder",
+                          info={"credit": OPENMOJI_CREDIT})
+    from .shards import is_sharded
+
+    if is_sharded(Path(data) / "train"):
+        return PairSource(None, f"shards in {data}", shards=Path(data))
+    if from_target:
+        pairs, unmatched = colour_images(data), []
+    elif target_dir:
+        pairs, unmatched = find_pairs(data, target_dir)
+    else:
+        pairs, unmatched = danbooru_pairs(data)
+    source = f"{data} -> {target_dir}" if target_dir and not from_target else str(data)
+    return PairSource(pairs[:limit] if limit else pairs, source, unmatched=unmatched)
+
+
 # --- OpenMoji: real artist-drawn line art with its colour image --------------------------
 
+OPENMOJI_CACHE = Path.home() / ".cache/pix2color/openmoji-128"  # where renders are kept
 OPENMOJI_CREDIT = ("All emojis designed by OpenMoji - the open-source emoji and icon project. "
                    "License: CC BY-SA 4.0 (https://creativecommons.org/licenses/by-sa/4.0/)")
 _FILL_GROUPS = ("color", "skin", "hair", "skin-shadow")

@@ -17,7 +17,7 @@ from .color import lab_to_rgb, rgb_to_lab
 from .colorizer import Colorizer
 from .files import InputWarning, read_image
 from .metrics import batch_metrics, summarize
-
+from .tasks import get_task
 
 
 def _rgb8(path, size=None):
@@ -45,7 +45,7 @@ def predictor(name, train_pairs=(), task="sketch", fill=None):
     For `gray` the input paths are colour images, of which only the lightness is used.
     `fill`: how a line-art model fills (see `Colorizer.colorize`; None: the model's default)."""
     if name == "identity":
-        if task == "gray":
+        if get_task(task).keeps_lightness:  # the input's lightness, no colour
             return lambda paths: [_with_chroma(p, (0.0, 0.0)) for p in paths]
         return lambda paths: [_rgb8(p) for p in paths]
     if name == "mean-colour":

@@ -17,7 +17,7 @@ The SavedModel has these signatures:
 Both image signatures read the width and height from the encoded header first and refuse an
 image over the Colorizer's `max_pixels` before decoding it.
 
-These run the very functions `Colorizer.colorize` runs (`pix2color.colorizer.network_input`,
+These run the very functions `Colorizer.colorize` runs (`pix2color.pipeline.network_input`,
 `network_colour`, `pix2color.hints.resample_hint_image`), with `fill="lines"`: region fill
 needs connected components, which TensorFlow has no op for, so it is not in the graph.
 What else differs from `Colorizer.colorize`: EXIF orientation is ignored, alpha is dropped
@@ -30,8 +30,8 @@ from pathlib import Path
 import tensorflow as tf
 
 from .color import AB_SCALE, lab_to_rgb_keeping_lightness, rgb_to_lab
-from .colorizer import hint_channels_for, network_colour, network_input, working_shape
-from .data import decode_rgb
+from .pipeline import hint_channels_for, network_colour, network_input, working_shape
+from .decode import decode_rgb
 from .hints import resample_hint_image
 from .resample import box_factor, box_shrink
 
@@ -71,7 +71,8 @@ class _Servable(tf.Module):
         super().__init__()
         self.model = colorizer.model
         self.max_pixels = colorizer.max_pixels
-        self.task, self.size, self.multiple = colorizer.task, colorizer.size, colorizer.multiple
+        self.task_def, self.size = colorizer.task_def, colorizer.size
+        self.multiple = colorizer.multiple
         channels = int(self.model.input_shape[-1])
         self.hints = colorizer.hints
         self.serving_default = tf.function(
@@ -107,7 +108,7 @@ class _Servable(tf.Module):
             return tf.zeros(tf.concat([small_shape, [3]], 0)), tf.zeros(small_shape, tf.bool)
 
         colour, mask = tf.cond(tf.strings.length(data) > 0, from_image, nothing)
-        return hint_channels_for(colour, mask, self.task)
+        return hint_channels_for(colour, mask, self.task_def)
 
     def _colorize_one(self, data, hint_data):
         height, width = encoded_size(data)
@@ -120,9 +121,9 @@ class _Servable(tf.Module):
         small_shape = working_shape(shape, self.size)
         hint = self._hint(hint_data, shape, small_shape) if self.hints else None
         shrunk = box_shrink(rgb, box_factor(shape, small_shape))  # as Colorizer does
-        padded = network_input(shrunk, small_shape, self.multiple, self.task, hint)
+        padded = network_input(shrunk, small_shape, self.multiple, self.task_def, hint)
         output = self._network(padded[None])["outputs"][0, : small_shape[0], : small_shape[1]]
-        if self.task == "gray":
+        if self.task_def.keeps_lightness:  # only the chroma comes from the network
             ab = tf.image.resize(output * AB_SCALE, shape)
             lab = tf.concat([rgb_to_lab(rgb)[..., :1], ab], axis=-1)
             colour = lab_to_rgb_keeping_lightness(lab)

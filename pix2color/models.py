@@ -5,16 +5,11 @@ Every builder returns a functional `keras.Model`. `dtype` is a Keras dtype polic
 model can be built without touching Keras's global policy; outputs are always float32.
 """
 
-from pathlib import Path
-
 import keras
 import numpy as np
 import tensorflow as tf
 
-from .regions import FILLS
-
-NORMS = ("batch", "instance", "none")
-UPSAMPLINGS = ("transpose", "resize")
+from .config import GENERATORS, NORMS, UPSAMPLINGS
 
 
 def _norm(kind, dtype, name):
@@ -146,38 +141,7 @@ def generator(kind, **kwargs):
         return unet(**kwargs)
     if kind == "simple_lab":
         return simple_lab(**kwargs)
-    raise ValueError(f"unknown generator {kind!r}; expected 'unet' or 'simple_lab'")
-
-
-# --- the model file: one folder, a Keras 3 `.keras` generator plus a JSON description ----
-
-MODEL_FILE = "generator.keras"
-INFO_FILE = "pix2color.json"
-FORMAT = "pix2color-model"
-
-
-def save_generator(path, model, kind, args, info, weights_dtype="float32"):
-    """Write `path/generator.keras` and `path/pix2color.json`.
-
-    The generator is rebuilt in `weights_dtype` ("float32", or "float16" to halve the file)
-    whatever precision it was trained in, so a saved model never depends on a mixed policy.
-    """
-    from . import __version__
-    from .files import write_json
-
-    path = Path(path)
-    path.mkdir(parents=True, exist_ok=True)
-    stored = generator(kind, **args, dtype=weights_dtype)
-    stored.set_weights([w.astype(weights_dtype) for w in model.get_weights()])
-    info = dict(info, format=FORMAT, pix2color_version=__version__,
-                generator={"kind": kind, "args": args, "parameters": stored.count_params(),
-                           "weights_dtype": weights_dtype},
-                in_channels=int(stored.input_shape[-1]), out_channels=int(stored.output_shape[-1]))
-    tmp = path / (MODEL_FILE + ".tmp.keras")
-    stored.save(tmp)
-    tmp.replace(path / MODEL_FILE)  # a crash mid-save never leaves a half-written model
-    write_json(path / INFO_FILE, info)
-    return path
+    raise ValueError(f"unknown generator {kind!r}; expected one of {GENERATORS}")
 
 
 def transfer_weights(source, target):
@@ -204,167 +168,3 @@ def transfer_weights(source, target):
         layer.set_weights(new)
         copied.append(layer.name)
     return copied
-
-
-class ModelFileError(ValueError):
-    """A path that is not a loadable pix2color model."""
-
-
-_TASK_CHANNELS = {"sketch": (3, 3), "gray": (1, 2)}
-
-
-BUNDLED_DIR = Path(__file__).parent / "weights"
-BUNDLED = ("sketch", "gray")
-# Older names that still load: the hint-aware line-art model is the default "sketch" now.
-ALIASES = {"sketch-hints": "sketch"}
-
-
-def model_path(model):
-    """A bundled model's name ("sketch", "gray"; None = "sketch"; "sketch-hints" is another
-    name for "sketch") -> its folder inside the package; anything else is taken as a path."""
-    if model is None or model in BUNDLED or model in ALIASES:
-        name = ALIASES.get(model, model or "sketch")
-        path = BUNDLED_DIR / name
-        if not path.exists():
-            raise FileNotFoundError(f"the bundled {name!r} model is not part of this "
-                                    f"install ({path} is missing)")
-        return path
-    return Path(model)
-
-
-def load_generator(path):
-    """Read a model folder written by `save_generator`; returns `(model, info)`.
-
-    Keras safe mode is on: a model file cannot run code (Lambda layers are refused).
-    Weights stored as float16 are brought back into a float32 model.
-    """
-    import json
-
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no model at {path}")
-    if path.is_file():
-        path = path.parent if path.name in (MODEL_FILE, INFO_FILE) else path
-    if not (path / INFO_FILE).exists() and (path / "model" / INFO_FILE).is_file():
-        path = path / "model"  # a training run's folder: its final model
-    if not (path / INFO_FILE).is_file() or not (path / MODEL_FILE).is_file():
-        raise ModelFileError(f"{path} is not a pix2color model: expected a folder holding "
-                             f"{MODEL_FILE} and {INFO_FILE}")
-    if (path / INFO_FILE).stat().st_size > MAX_INFO_BYTES:
-        raise ModelFileError(f"{path / INFO_FILE} is {(path / INFO_FILE).stat().st_size:,} "
-                             f"bytes: not a pix2color model description (at most "
-                             f"{MAX_INFO_BYTES:,})")
-    try:
-        info = json.loads((path / INFO_FILE).read_text())
-    except (ValueError, UnicodeDecodeError, RecursionError) as error:
-        raise ModelFileError(f"{path / INFO_FILE} is not valid JSON: "
-                             f"{str(error)[:200] or type(error).__name__}") from None
-    _check_info(info, path / INFO_FILE)
-    _check_archive(path / MODEL_FILE)
-    try:
-        model = keras.saving.load_model(path / MODEL_FILE, compile=False, safe_mode=True)
-    except Exception as error:  # Keras raises many kinds; all mean "not a usable model"
-        raise ModelFileError(f"cannot load {path / MODEL_FILE}: {error}") from None
-    expected = expected_channels(info)
-    got = (int(model.input_shape[-1]), int(model.output_shape[-1]))
-    if got != expected:
-        raise ModelFileError(f"{path / MODEL_FILE} maps {got[0]} to {got[1]} channels, but a "
-                             f"{info['task']!r} model maps {expected[0]} to {expected[1]}")
-    if any(w.dtype != "float32" for w in model.get_weights()):
-        spec = info["generator"]
-        float32_model = generator(spec["kind"], **spec["args"])
-        float32_model.set_weights([w.astype("float32") for w in model.get_weights()])
-        model = float32_model
-    return model, info
-
-
-def task_channels(task, hints=False):
-    """(in, out) channels of a `task` generator: the sketch's RGB or L in, RGB or ab out,
-    plus the hint channels (`pix2color.hints`) of a hint-aware model."""
-    from .hints import hint_channels
-
-    base_in, out = _TASK_CHANNELS[task]
-    return base_in + (hint_channels(out) if hints else 0), out
-
-
-def expected_channels(info):
-    """(in, out) channels of the model a `pix2color.json` describes."""
-    return task_channels(info["task"], info.get("hints", False))
-
-
-MAX_INFO_BYTES = 1_000_000          # a pix2color.json is a few KB
-MAX_ARCHIVE_CONFIG_BYTES = 10_000_000   # a generator's Keras config is tens of KB
-MAX_ARCHIVE_BYTES = 4_000_000_000    # the article's generator at width 64 is ~90 MB
-GENERATOR_ARGS = {  # name: (type, low, high) for each argument a generator may have
-    "unet": {"size": (int, 1, 16384), "in_channels": (int, 1, 64),
-             "out_channels": (int, 1, 64), "width": (int, 1, 1024), "depth": (int, 1, 8),
-             "norm": (str, NORMS, None), "upsample": (str, UPSAMPLINGS, None),
-             "dropout": (float, 0.0, 1.0)},
-    "simple_lab": {"size": (int, 1, 16384), "raw_l": (bool, None, None)},
-}
-
-
-def _check_archive(path):
-    """A `.keras` file is a zip: refuse one that is not, or that would unpack to too much."""
-    import zipfile
-
-    try:
-        with zipfile.ZipFile(path) as archive:
-            entries = archive.infolist()
-    except (zipfile.BadZipFile, OSError) as error:
-        raise ModelFileError(f"{path} is not a Keras model file ({error})") from None
-    config = sum(e.file_size for e in entries if e.filename.endswith(".json"))
-    total = sum(e.file_size for e in entries)
-    if config > MAX_ARCHIVE_CONFIG_BYTES or total > MAX_ARCHIVE_BYTES:
-        raise ModelFileError(f"{path} would unpack to {total:,} bytes ({config:,} of "
-                             f"configuration): refused (at most {MAX_ARCHIVE_BYTES:,}, and "
-                             f"{MAX_ARCHIVE_CONFIG_BYTES:,} of configuration)")
-
-
-def _check_generator_args(kind, args, where):
-    if not isinstance(args, dict):
-        raise ModelFileError(f"{where}: generator.args must be an object, got "
-                             f"{type(args).__name__}")
-    allowed = GENERATOR_ARGS[kind]
-    for name, value in args.items():
-        if name not in allowed:
-            raise ModelFileError(f"{where}: unknown {kind} argument {name!r}")
-        kind_of, low, high = allowed[name]
-        if value is None and name == "size":
-            continue
-        if kind_of is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, kind_of) or (kind_of is int and isinstance(value, bool)):
-            raise ModelFileError(f"{where}: generator argument {name} must be a "
-                                 f"{kind_of.__name__}, got {value!r}")
-        if kind_of is str and value not in low or kind_of in (int, float) and \
-                not low <= value <= high:
-            expected = f"one of {low}" if kind_of is str else f"in {low}..{high}"
-            raise ModelFileError(f"{where}: generator argument {name} = {value!r} is not "
-                                 f"{expected}")
-
-
-def _check_info(info, where):
-    if not isinstance(info, dict) or info.get("format") != FORMAT:
-        raise ModelFileError(f"{where} does not describe a pix2color model (format is not {FORMAT!r})")
-    task = info.get("task")
-    if task not in _TASK_CHANNELS:
-        raise ModelFileError(f"{where}: unknown task {task!r}; expected one of {sorted(_TASK_CHANNELS)}")
-    if not isinstance(info.get("hints", False), bool):
-        raise ModelFileError(f"{where}: hints must be true or false")
-    if (info.get("in_channels"), info.get("out_channels")) != expected_channels(info):
-        kind = f"{task!r} model{' with hints' if info.get('hints') else ''}"
-        raise ModelFileError(f"{where}: a {kind} needs {expected_channels(info)} input/output "
-                             f"channels, the file says {(info.get('in_channels'), info.get('out_channels'))}")
-    spec = info.get("generator")
-    if not isinstance(spec, dict) or spec.get("kind") not in GENERATOR_ARGS:
-        raise ModelFileError(f"{where}: missing or unknown generator description")
-    _check_generator_args(spec["kind"], spec.get("args"), where)
-    if info.get("fill") not in (None, *FILLS) or (
-            info.get("fill") not in (None, "none") and task != "sketch"):
-        raise ModelFileError(f"{where}: fill must be regions, lines or none (line-art models) "
-                             f"or none, got {info.get('fill')!r}")
-    if not isinstance(info.get("size"), int) or isinstance(info["size"], bool) or \
-            not 1 <= info["size"] <= 16384:
-        raise ModelFileError(f"{where}: missing or invalid working size {info.get('size')!r} "
-                             f"(an integer in 1..16384)")

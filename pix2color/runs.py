@@ -96,3 +96,87 @@ def mark_session_start(writer, step):
                             session_log=event_pb2.SessionLog(status=event_pb2.SessionLog.START))
     # tf.summary has no call for session events; the raw op writes one through the writer.
     tf.raw_ops.ImportEvent(writer=writer._resource, event=event.SerializeToString())
+
+
+class RunFolder:
+    """One run's folder (`logdir/run_name`) and what lives in it:
+
+    config.json        the resolved configuration
+    train, validation  TensorBoard events (pix2color.logs)
+    checkpoints/       step, both nets, both optimizers (tf.train.Checkpoint)
+    model/, best/      the final generator, and the best by validation; Colorizer.load-able
+    samples/           a picture of the fixed validation batch after every epoch
+
+    Only the chief worker writes here; another worker checkpoints into a scratch folder of
+    its own (every worker must take part in a save) that is removed when training ends."""
+
+    def __init__(self, path, is_chief=True, worker=0):
+        self.path, self.is_chief = Path(path), is_chief
+        self.checkpoint_dir = self.path / ("checkpoints" if is_chief else
+                                           f".worker-{worker}-checkpoints")
+        self._lock = None
+        try:
+            (self.path / "checkpoints").mkdir(parents=True, exist_ok=True)
+            probe = self.path / f".write-test-{os.getpid()}"  # workers may share the folder
+            probe.write_bytes(b"\0" * 1024 * 1024)  # fail now, not hours in, on a full disk
+            probe.unlink()
+        except OSError as error:
+            raise OSError(f"cannot write the run folder {self.path}: "
+                          f"{error.strerror or error}") from None
+
+    def claim(self, config, resume, overwrite):
+        """Lock the folder for this process and check it may hold this run (chief only)."""
+        if self.is_chief:
+            self._lock = lock_run_dir(self.path)
+            claim_run_dir(self.path, config, resume, overwrite)
+
+    def release(self):
+        """Give up the lock (fit does at its end, however it ends)."""
+        lock, self._lock = self._lock, None
+        if lock is not None:
+            lock.close()
+
+    def check_free_space(self, weight_bytes, keep_checkpoints):
+        """Fail before training, not hours in, when the disk cannot hold what the run
+        writes: `keep_checkpoints` + 1 checkpoints (weights and two optimizer slots) and the
+        model/ and best/ folders."""
+        needed = weight_bytes * 3 * (keep_checkpoints + 1) + weight_bytes * 2
+        free = shutil.disk_usage(self.path).free
+        if free < needed:
+            raise OSError(f"not enough free disk space for the run folder {self.path}: "
+                          f"it needs about {needed / 2**20:.0f} MiB for checkpoints and "
+                          f"models, {free / 2**20:.0f} MiB are free")
+
+    def write_json(self, name, value):
+        if self.is_chief:
+            from .files import write_json
+
+            write_json(self.path / name, value)
+
+    def checkpoints(self, checkpoint, keep):
+        return tf.train.CheckpointManager(checkpoint, self.checkpoint_dir, max_to_keep=keep)
+
+    def restore(self, checkpoint):
+        """Restore the newest checkpoint that reads back whole (a damaged one is named and
+        skipped); its path, or None if there is none. Every worker reads the chief's."""
+        from tqdm.auto import tqdm
+
+        damaged = []
+        for path in checkpoints_newest_first(self.path / "checkpoints"):
+            try:
+                checkpoint.restore(path).assert_existing_objects_matched()
+            except (tf.errors.OpError, ValueError, IndexError, AssertionError) as error:
+                damaged.append(path)
+                tqdm.write(f"checkpoint {path} is damaged ({type(error).__name__}: "
+                           f"{str(error).splitlines()[0][:200]}); trying an older one")
+                continue
+            return path
+        if damaged:
+            raise RunFolderError(f"no checkpoint in {self.path / 'checkpoints'} reads back "
+                                 f"whole (damaged: {', '.join(damaged)})")
+        return None
+
+    def finish(self):
+        """After training: a worker's scratch checkpoints go."""
+        if not self.is_chief:
+            shutil.rmtree(self.checkpoint_dir, ignore_errors=True)

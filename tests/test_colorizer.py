@@ -8,7 +8,7 @@ from PIL import Image
 from pix2color import Colorizer
 from pix2color.colorizer import ImageReadError
 from pix2color.data import find_pairs
-from pix2color.models import ModelFileError
+from pix2color.modelfile import ModelFileError
 from pix2color.train import TrainConfig, Trainer
 
 
@@ -194,6 +194,11 @@ def test_a_model_file_cannot_run_code(tmp_path, tiny_model):
     (lambda i: i["generator"]["args"].update(norm="magic"), "norm = 'magic' is not one of"),
     (lambda i: i.update(size=200000), "invalid working size 200000"),
     (lambda i: i.update(hints="yes"), "hints must be true or false"),
+    (lambda i: i.update(colour="red"), r"unknown keys \['colour'\]"),
+    (lambda i: i.pop("size"), r"missing keys \['size'\]"),
+    (lambda i: i.update(colour_space="lab"), "a 'sketch' model works in rgb"),
+    (lambda i: i.update(fill="magic"), "fill must be one of"),
+    (lambda i: i.update(training=[]), "training must be a dict"),
 ])
 def test_model_descriptions_are_checked_field_by_field(tiny_model, tmp_path, change, message):
     import json

@@ -94,5 +94,5 @@ def test_reproduce_baseline_runs_end_to_end(colour_folder, tmp_path):
         assert f"| {name} |" in report
     assert (tmp_path / "report.png").exists()
     post = Colorizer.load(tmp_path / "runs" / "post-baseline" / "model")
-    assert post.info["generator"]["kind"] == "simple_lab"
-    assert post.info["training"]["config"]["optimizer"] == "rmsprop"
+    assert post.info.generator["kind"] == "simple_lab"
+    assert post.info.training["config"]["optimizer"] == "rmsprop"

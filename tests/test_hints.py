@@ -118,7 +118,7 @@ def test_a_hint_aware_model_trains_saves_loads_and_takes_hints(pair_tree, tmp_pa
     assert (weights[8:13, 18:23] == 10).all() and weights.sum() == 32 * 32 + 9 * 25
     trainer.fit()
     colorizer = Colorizer.load(trainer.run_dir / "model")
-    assert colorizer.hints and colorizer.info["in_channels"] == 7
+    assert colorizer.hints and colorizer.info.in_channels == 7
     sketch = Image.open(pair_tree / "sketch" / "0000" / "1000.png").resize((96, 72))
     plain = colorizer.colorize(sketch, fill="lines")
     assert np.array_equal(np.asarray(plain),
@@ -163,7 +163,7 @@ def test_a_hint_aware_gray_model_takes_hints_as_ab(pair_tree, tmp_path):
     trainer = Trainer(config, pairs[:8], pairs[8:12], logdir=tmp_path, run_name="gray")
     trainer.fit()
     colorizer = Colorizer.load(trainer.run_dir / "model")
-    assert colorizer.hints and colorizer.info["in_channels"] == 4      # L + ab + mask
+    assert colorizer.hints and colorizer.info.in_channels == 4      # L + ab + mask
     photo = Image.open(pairs[0][0]).convert("L").resize((64, 48))
     rgb, mask = rasterize_hints([(20, 20, "#3060c0")], None, (48, 64), (24, 32))
     channels = hint_channels_for(rgb, mask, colorizer.task).numpy()

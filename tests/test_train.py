@@ -6,7 +6,7 @@ import tensorflow as tf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from pix2color.data import find_pairs, paired_dataset
-from pix2color.models import load_generator
+from pix2color.modelfile import load_generator
 from pix2color.train import TrainConfig, Trainer, TrainingDiverged
 
 TINY = dict(size=32, width=4, disc_width=4, batch_size=4, precision="float32", log_every=1,
@@ -43,8 +43,8 @@ def test_interrupted_run_resumes_to_the_same_weights(pair_tree, tmp_path):
     straight.fit()
 
     class Interrupted(Trainer):
-        def _update(self, inputs, targets, step):  # what fit calls for each batch
-            losses = super()._update(inputs, targets, step)
+        def update(self, inputs, targets, step):  # what fit calls for each batch
+            losses = super().update(inputs, targets, step)
             if step + 1 == 4:
                 raise KeyboardInterrupt
             return losses
@@ -95,7 +95,7 @@ def test_fit_writes_tensorboard_events_checkpoints_and_models(pair_tree, tmp_pat
     assert (tmp_path / "run" / "checkpoints" / "checkpoint").exists()
     for folder in ("model", "best"):
         model, info = load_generator(tmp_path / "run" / folder)
-        assert info["training"]["config"]["width"] == 4 and model.count_params() > 0
+        assert info.training["config"]["width"] == 4 and model.count_params() > 0
 
 
 def test_bad_files_are_skipped_counted_and_reported(pair_tree, tmp_path, capsys):
@@ -116,15 +116,15 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(pair_tree, tmp_path):
     pairs = pairs_of(pair_tree)[:16]
     trainer = Trainer(TrainConfig(mode="l1", **TINY, epochs=1, checkpoint_every=2), pairs,
                       logdir=tmp_path, run_name="nan")
-    real_step = trainer._compiled_regression_step
+    real_step = trainer.regression_step
 
     def poisoned(inputs, targets):
         losses = real_step(inputs, targets)
-        if int(trainer.step) == 2:
+        if int(trainer.step) == 3:   # the step counts itself: this is the third update
             return dict(losses, g_total=tf.constant(np.nan))
         return losses
 
-    trainer._compiled_regression_step = poisoned
+    trainer.regression_step = poisoned
     with pytest.raises(TrainingDiverged, match="at step 3.*ckpt-2"):
         trainer.fit()
     assert tf.train.latest_checkpoint(tmp_path / "nan" / "checkpoints").endswith("ckpt-2")
@@ -144,7 +144,7 @@ def test_full_disk_fails_before_training(pair_tree, tmp_path, monkeypatch):
     import pix2color.train
 
     real = shutil.disk_usage
-    monkeypatch.setattr(pix2color.train.shutil, "disk_usage",
+    monkeypatch.setattr(pix2color.runs.shutil, "disk_usage",
                         lambda path: real(path)._replace(free=100_000))  # 100 kB left
     with pytest.raises(OSError, match="not enough free disk space.*MiB are free"):
         Trainer(TrainConfig(mode="gan", **TINY), pairs_of(pair_tree), logdir=tmp_path)
@@ -159,17 +159,17 @@ def test_config_rejects_unknown_choices():
 
 
 def test_precision_auto_follows_the_hardware(monkeypatch):
-    from pix2color import train
+    from pix2color import optim
 
-    assert train.resolve_precision("float32") == "float32"
-    monkeypatch.setattr(train.tf.config, "list_physical_devices", lambda kind: [])
-    monkeypatch.setattr(train, "_cpu_has_native_bfloat16", lambda: False)
-    assert train.resolve_precision("auto") == "float32"
-    assert train.resolve_precision("mixed") == "mixed_bfloat16"
-    monkeypatch.setattr(train, "_cpu_has_native_bfloat16", lambda: True)
-    assert train.resolve_precision("auto") == "mixed_bfloat16"
-    monkeypatch.setattr(train.tf.config, "list_physical_devices", lambda kind: ["GPU:0"])
-    assert train.resolve_precision("auto") == "mixed_float16"
+    assert optim.resolve_precision("float32") == "float32"
+    monkeypatch.setattr(optim.tf.config, "list_physical_devices", lambda kind: [])
+    monkeypatch.setattr(optim, "cpu_has_native_bfloat16", lambda: False)
+    assert optim.resolve_precision("auto") == "float32"
+    assert optim.resolve_precision("mixed") == "mixed_bfloat16"
+    monkeypatch.setattr(optim, "cpu_has_native_bfloat16", lambda: True)
+    assert optim.resolve_precision("auto") == "mixed_bfloat16"
+    monkeypatch.setattr(optim.tf.config, "list_physical_devices", lambda kind: ["GPU:0"])
+    assert optim.resolve_precision("auto") == "mixed_float16"
 
 
 def test_mixed_precision_trainer_keeps_float32_variables_and_losses(pair_tree, tmp_path):

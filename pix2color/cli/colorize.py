@@ -1,0 +1,186 @@
+"""`pix2color colorize`: colour image files and folders, a chunk of files at a time."""
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+from ..files import IMAGE_EXTENSIONS, MAX_PIXELS
+from ..regions import FILLS
+
+
+def add_parser(commands, formatter):
+    colorize = commands.add_parser("colorize", help="colour image files or folders",
+                                   formatter_class=formatter)
+    colorize.add_argument("inputs", nargs="+", help="image files or folders (recursed)")
+    colorize.add_argument("-o", "--output", required=True, help="output folder")
+    colorize.add_argument("--model", default=None,
+                          help="sketch (the default; hint-aware), gray, or a model folder")
+    colorize.add_argument("--batch-size", type=int, default=16,
+                          help="images of one size the network colours at once")
+    colorize.add_argument("--saturation", type=float, default=1.0,
+                          help="scales the output's chroma (1: as the model painted it)")
+    colorize.add_argument("--render-size", type=int, default=None,
+                          help="longer side the network sees (default: its training size)")
+    colorize.add_argument("--hint", action="append", type=_hint_argument, default=[],
+                          metavar="X,Y,COLOUR",
+                          help="a colour hint at pixel X,Y of the input, e.g. 120,40,#ff0000 "
+                               "(repeat for more; needs a hint-aware model such as the "
+                               "default, sketch)")
+    colorize.add_argument("--hint-image", default=None, metavar="PNG",
+                          help="an RGBA image of the input's size: its pixels with alpha > 0 "
+                               "are colour hints (strokes)")
+    colorize.add_argument("--fill", choices=FILLS, default=None,
+                          help="line-art models: 'regions' gives each region the lines enclose "
+                               "one flat colour, 'lines' keeps the network's colour, 'none' is "
+                               "the network's output without the input's lines on top "
+                               "(default: the model's own, regions for the bundled models)")
+    colorize.add_argument("--max-pixels", type=int, default=MAX_PIXELS,
+                          help="refuse (skip) images with more pixels than this, read from "
+                               "the file's header before decoding (default: %(default)s)")
+    colorize.add_argument("--layers", action="store_true",
+                          help="line-art models: also write NAME.flats.png (the colour, no "
+                               "lines) and NAME.lines.png (black lines on transparent) for "
+                               "colouring by hand")
+    colorize.set_defaults(run=colorize_command)
+
+
+def _collect_inputs(inputs, out_dir=None):
+    """(file, path relative to its input argument) for every image file named or under a
+    folder. Inside folders only regular files count (no FIFOs or devices), and nothing
+    under `out_dir`, so a run never reads what an earlier run wrote."""
+    found = []
+    skip = Path(out_dir).resolve() if out_dir else None
+    for item in map(Path, inputs):
+        if item.is_dir():
+            files = sorted(p for p in item.rglob("*") if p.is_file() and
+                           p.suffix.lower() in IMAGE_EXTENSIONS and
+                           not (skip and skip in p.resolve().parents))
+            found += [(p, p.relative_to(item)) for p in files]
+        else:
+            found.append((item, Path(item.name)))
+    return found
+
+
+def _output_names(jobs, out_dir):
+    """One output PNG per input, never two inputs on one name: a.png and a.jpg (or x.png in
+    two input folders) become a.png and a-2.png."""
+    taken, targets = set(), []
+    for _, relative in jobs:
+        target = (out_dir / relative).with_suffix(".png")
+        stem, n = target.with_suffix(""), 2
+        while target in taken:
+            target, n = stem.with_name(f"{stem.name}-{n}").with_suffix(".png"), n + 1
+        taken.add(target)
+        targets.append(target)
+    return targets
+
+
+def _hint_argument(text):
+    from ..hints import parse_hint
+
+    try:
+        return parse_hint(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _save_png(image, path):
+    """Save as PNG through a temporary file, so an interrupted run never leaves half a file."""
+    import io
+
+    from ..files import write_atomically
+
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    write_atomically(path, buffer.getvalue())
+
+
+def _colorize_chunk(colorizer, paths, args, failed):
+    """Colour one chunk of files in batches. If one cannot be read or memory runs out, the
+    chunk goes again one file at a time: a file that still fails is skipped (None) and
+    listed in `failed`, never the end of the run."""
+    from ..files import ImageReadError
+
+    options = dict(fill=args.fill, layers=args.layers, saturation=args.saturation,
+                   render_size=args.render_size)
+    hinted = bool(args.hint or args.hint_image)
+    hints = [args.hint] * len(paths) if hinted else None
+    hint_images = [args.hint_image] * len(paths) if hinted else None
+    try:
+        return colorizer.colorize_batch(paths, args.batch_size, hints=hints,
+                                        hint_images=hint_images, **options)
+    except (ImageReadError, MemoryError):
+        results = []
+        for i, path in enumerate(paths):
+            try:
+                results.append(colorizer.colorize(path, hints=hints and hints[i],
+                                                  hint_image=hint_images and hint_images[i],
+                                                  **options))
+            except ImageReadError as error:
+                failed.append(str(error))
+                results.append(None)
+            except MemoryError:
+                failed.append(f"{path}: not enough memory to colour it; skipped")
+                results.append(None)
+        return results
+
+
+def colorize_command(args):
+    from tqdm.auto import tqdm
+
+    from ..colorizer import Colorizer
+    from ..files import InputWarning
+
+    hinted = bool(args.hint or args.hint_image)
+    # Hints without --model mean the bundled hint-aware line-art model.
+    colorizer = Colorizer.load(args.model)
+    colorizer.max_pixels = args.max_pixels
+    if hinted and not colorizer.hints:
+        print(f"{args.model} was not trained with colour hints: use --model sketch (the "
+              f"default) or another hint-aware model", file=sys.stderr)
+        return 2
+    out_dir = Path(args.output)
+    jobs = _collect_inputs(args.inputs, out_dir)
+    if not jobs:
+        print(f"no images found in {' '.join(args.inputs)}", file=sys.stderr)
+        return 2
+    if hinted and len(jobs) != 1:
+        print(f"--hint and --hint-image are in one image's pixel coordinates: give one input "
+              f"image, not {len(jobs)}", file=sys.stderr)
+        return 2
+    input_files = {p.resolve() for p, _ in jobs if p.exists()}
+    all_targets = _output_names(jobs, out_dir)
+    for (path, relative), target in zip(jobs, all_targets):
+        if target.name != relative.with_suffix(".png").name:
+            print(f"note: {path} is written as {target} (another input has its name)")
+    failed = []
+    with tqdm(total=len(jobs), unit="img", desc="colorize") as bar, \
+            warnings.catch_warnings():   # "looks like a photo" and the like: one line each
+        warnings.simplefilter("always", InputWarning)
+        warnings.showwarning = lambda message, *_, **__: tqdm.write(f"warning: {message}",
+                                                                     file=sys.stderr)
+        for start in range(0, len(jobs), args.batch_size):
+            paths, targets = [], []   # read by colorize_batch, a chunk at a time
+            for (path, _), target in zip(jobs[start: start + args.batch_size],
+                                         all_targets[start: start + args.batch_size]):
+                if target.resolve() in input_files:
+                    failed.append(f"{path}: output {target} would overwrite an input; skipped")
+                    continue
+                paths.append(path)
+                targets.append(target)
+            for result, target in zip(_colorize_chunk(colorizer, paths, args, failed), targets):
+                if result is None:
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                if args.layers:  # name.png, and name.flats.png / name.lines.png beside it
+                    _save_png(result.flats, target.with_suffix(".flats.png"))
+                    _save_png(result.lines, target.with_suffix(".lines.png"))
+                    result = result.image
+                _save_png(result, target)
+            bar.update(len(jobs[start: start + args.batch_size]))
+    print(f"wrote {len(jobs) - len(failed)} image(s) to {out_dir}")
+    if failed:
+        print(f"skipped {len(failed)} file(s):", *failed, sep="\n  ", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,126 @@
+"""The training configuration: one frozen `TrainConfig`, the one schema of a training run.
+
+Each field carries its help text and, where it has them, its choices (`CHOICES`, the one place
+they are listed). `pix2color train` builds its options from these fields (`pix2color.cli`),
+so the command line, the Python API and `config.json` cannot drift apart. Importing this
+module does not start TensorFlow.
+"""
+
+import dataclasses
+
+from .tasks import TASK_NAMES, TASKS
+
+GENERATORS = ("unet", "simple_lab")
+NORMS = ("batch", "instance", "none")
+UPSAMPLINGS = ("transpose", "resize")
+MODES = ("gan", "l1", "mse")
+GAN_LOSSES = ("vanilla", "lsgan", "hinge")
+OPTIMIZERS = ("adam", "rmsprop")
+PRECISIONS = ("auto", "mixed", "float32")
+BEST_METRICS = ("l1", "psnr", "ssim", "ciede2000", "ciede2000_fg", "colourfulness_ratio")
+
+
+def option(default, help, group="training", choices=None, flags=()):
+    """A config field: its default, the help `--help` shows, its option group, its choices
+    and any other command-line spellings (`flags`, e.g. a short form kept for old scripts)."""
+    return dataclasses.field(default=default, metadata={
+        "help": help, "group": group, "choices": choices, "flags": tuple(flags)})
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run. Saved as `config.json` in the run folder."""
+
+    task: str = option("sketch", "sketch: line art -> colour (RGB); gray: grayscale -> "
+                       "colour (Lab, L in, ab out)", "data", TASK_NAMES)
+    extract_lines: bool = option(False, "sketch: the inputs are XDoG lines drawn from the "
+                                 "colour targets on the fly, so a folder of colour pictures "
+                                 "is a line-art training set", "data")
+    hints: bool = option(False, "train a hint-aware model: random colour hints drawn from "
+                         "the targets are extra inputs (pix2color.hints)", "data")
+    hint_weight: float = option(10.0, "with hints: L1 weight of pixels at and near hints",
+                                "data")
+    init_from: str = option("", "start the generator from a model folder or bundled name "
+                            "(e.g. sketch: fine-tune it, or grow a plain model into a "
+                            "hint-aware one)", "model")
+    generator: str = option("unet", "unet (the article) or simple_lab (the grayscale post's "
+                            "network; task gray)", "model", GENERATORS)
+    size: int = option(128, "training images are resized to SIZE x SIZE", "model")
+    width: int = option(64, "generator width: filters of its first block (64 = the article)",
+                        "model")
+    depth: int = option(5, "encoder blocks (5 = the article)", "model")
+    norm: str = option("batch", "normalization in the generator", "model", NORMS)
+    upsample: str = option("transpose", "decoder: transposed convs (the article) or resize "
+                           "+ conv (no checkerboard)", "model", UPSAMPLINGS)
+    dropout: float = option(0.0, "decoder dropout while training (inference never uses it)",
+                            "model")
+    disc_width: int = option(0, "discriminator width (0: the generator's)", "model")
+    disc_layers: int = option(3, "discriminator layers (3: pix2pix's 70x70 PatchGAN)", "model")
+    disc_norm: str = option("batch", "normalization in the discriminator", "model", NORMS)
+    mode: str = option("gan", "gan: L1 + adversarial (pix2pix); l1: the article's recipe; "
+                       "mse: the grayscale post's", choices=MODES)
+    gan_loss: str = option("vanilla", "gan mode: BCE on logits, least squares, or hinge",
+                           choices=GAN_LOSSES)
+    l1_weight: float = option(100.0, "gan mode: weight of L1 against the adversarial term")
+    optimizer: str = option("adam", "adam (beta_1 0.5, as pix2pix) or rmsprop (the "
+                            "grayscale post)", choices=OPTIMIZERS)
+    learning_rate: float = option(2e-4, "learning rate of both networks", flags=("--lr",))
+    beta_1: float = option(0.5, "Adam's beta_1")
+    batch_size: int = option(16, "images per step")
+    epochs: int = option(10, "passes over the training pairs")
+    max_steps: int = option(0, "stop after this many steps (0: no cap; epochs decide)",
+                            flags=("--steps",))
+    warmup_steps: int = option(0, "gan mode: steps of L1 alone before the discriminator joins")
+    decay_fraction: float = option(0.0, "learning rates decay linearly to 0 over this last "
+                                   "share of training")
+    precision: str = option("auto", "auto: mixed precision where the hardware runs it "
+                            "natively (CUDA GPUs, CPUs with AVX512-BF16 or AMX)",
+                            choices=PRECISIONS)
+    jit: bool = option(False, "XLA (measured ~5x slower for the GAN step on CPU)")
+    seed: int = option(0, "seeds weights, data order and augmentation")
+    deterministic: bool = option(False, "deterministic TF ops: a resumed run ends with the "
+                                 "same weights (slower)")
+    log_every: int = option(10, "steps between scalar logs", "logging")
+    image_every: int = option(200, "steps between image grids", "logging")
+    val_every: int = option(0, "steps between validations (0: at every epoch's end)",
+                            "logging")
+    val_batches: int = option(0, "validate on this many batches (0: the whole split)",
+                              "logging")
+    checkpoint_every: int = option(500, "steps between checkpoints (also saved at every "
+                                   "epoch's end)", "logging")
+    keep_checkpoints: int = option(3, "how many checkpoints to keep", "logging")
+    best_metric: str = option("ciede2000", "keeps best/ by this validation metric "
+                              "(colourfulness_ratio: closest to 1)", "logging", BEST_METRICS)
+
+    def __post_init__(self):
+        for field in dataclasses.fields(self):
+            value, choices = getattr(self, field.name), field.metadata["choices"]
+            if choices and value not in choices:
+                raise ValueError(f"{field.name} must be one of {choices}, got {value!r}")
+            if field.type in (int, float) and not isinstance(value, bool) and \
+                    isinstance(value, (int, float)) and value < 0:
+                raise ValueError(f"{field.name} must not be negative, got {value!r}")
+        for name in ("size", "width", "depth", "batch_size", "epochs", "log_every",
+                     "image_every", "checkpoint_every", "keep_checkpoints"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)!r}")
+        if self.size % 2**self.depth:
+            raise ValueError(f"size {self.size} must be divisible by 2**depth = {2**self.depth}")
+        if not 0.0 <= self.decay_fraction <= 1.0 or not 0.0 <= self.dropout < 1.0:
+            raise ValueError("decay_fraction must be in 0..1 and dropout in 0..1 (not 1)")
+        task = TASKS[self.task]
+        if self.extract_lines and not task.line_art:
+            raise ValueError("extract_lines makes line-art inputs: use task='sketch'")
+        if self.generator == "simple_lab" and task.colour_space != "lab":
+            raise ValueError("simple_lab is the grayscale post's Lab model: use task='gray'")
+        if self.hints and self.generator != "unet":
+            raise ValueError("hints need the unet generator (simple_lab has a fixed input)")
+
+    @classmethod
+    def from_json(cls, values):
+        """A saved `config.json`'s "config" -> TrainConfig (unknown keys are an error)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise ValueError(f"unknown training options {unknown}")
+        return cls(**values)

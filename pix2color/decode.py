@@ -1,0 +1,62 @@
+"""One EXIF-aware image decoder, in TensorFlow ops, for training (`tf.data`) and the
+SavedModel export. Inference through `Colorizer` decodes with Pillow (`pix2color.files`),
+which applies EXIF orientation the same way, so a rotated JPEG trains as it colours."""
+
+import tensorflow as tf
+
+
+def _bytes_at(data, position, count):
+    """`count` bytes of `data` from `position` as int32, zeros past its end (never an error)."""
+    padded = tf.strings.join([data, tf.constant(b"\x00" * count)])
+    position = tf.clip_by_value(position, 0, tf.strings.length(data))
+    octets = tf.io.decode_raw(tf.strings.substr(padded, position, count), tf.uint8)
+    return tf.cast(tf.reshape(octets, [count]), tf.int32)  # a static length, in a graph too
+
+
+def _number(octets, little_endian):
+    """Unsigned numbers from their bytes (..., k), in either byte order."""
+    k = octets.shape[-1]
+    powers = tf.constant([256 ** i for i in range(k)], tf.int32)
+    return tf.reduce_sum(octets * tf.where(little_endian, powers, tf.reverse(powers, [0])), -1)
+
+
+def exif_orientation(data, max_entries=64):
+    """The EXIF orientation (1-8) of JPEG bytes, read in-graph (TensorFlow's decoders ignore
+    it); 1 when there is none. The TIFF block after "Exif\0\0" in APP1: its first directory's
+    0x0112 (Orientation) entry."""
+    data = tf.convert_to_tensor(data, tf.string)
+    parts = tf.strings.split(data, b"Exif\x00\x00", maxsplit=1)
+    tiff = tf.strings.length(parts[0]) + 6
+    header = _bytes_at(data, tiff, 8)
+    little = tf.reduce_all(header[:2] == [73, 73])  # "II" (Intel) or "MM" (Motorola)
+    directory = tiff + _number(header[4:8], little)
+    count = tf.minimum(_number(_bytes_at(data, directory, 2), little), max_entries)
+    entries = tf.reshape(_bytes_at(data, directory + 2, 12 * max_entries), [max_entries, 12])
+    found = (_number(entries[:, 0:2], little) == 0x0112) & (tf.range(max_entries) < count)
+    value = tf.reduce_max(tf.where(found, _number(entries[:, 8:10], little), 0))
+    is_jpeg = tf.strings.substr(data, 0, 2) == b"\xff\xd8"
+    return tf.where(is_jpeg & (tf.size(parts) == 2) & (value >= 1) & (value <= 8), value, 1)
+
+
+def upright(image, orientation):
+    """Undo an EXIF orientation (1-8) on an image (H, W, C), as Pillow's exif_transpose does."""
+    turned = tf.transpose(image, [1, 0, 2])
+    return tf.switch_case(orientation - 1, [
+        lambda: image, lambda: tf.reverse(image, [1]), lambda: tf.reverse(image, [0, 1]),
+        lambda: tf.reverse(image, [0]), lambda: turned, lambda: tf.reverse(turned, [1]),
+        lambda: tf.reverse(turned, [0, 1]), lambda: tf.reverse(turned, [0])])
+
+
+def decode_rgb(data):
+    """Encoded image bytes -> float32 RGB in [0, 1], turned upright by its EXIF orientation
+    (as inference does with Pillow, so a rotated JPEG trains as it colours); grayscale is
+    spread to RGB, alpha is composited onto white (line art often comes with a transparent
+    background). Training and the SavedModel export both decode with this."""
+    image = tf.image.convert_image_dtype(
+        tf.io.decode_image(data, channels=0, expand_animations=False), tf.float32)
+    image = upright(image, exif_orientation(data))
+    channels = tf.shape(image)[-1]
+    has_alpha = tf.cast(channels % 2 == 0, tf.int32)  # LA or RGBA
+    colour = image[..., : channels - has_alpha] * tf.ones([1, 1, 3])
+    alpha = tf.where(has_alpha > 0, image[..., -1:], tf.ones_like(image[..., :1]))
+    return colour * alpha + (1.0 - alpha)

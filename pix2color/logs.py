@@ -1,0 +1,90 @@
+"""TensorBoard logs of a training run: losses, learning rates and speed in `train/`, metrics
+and sample grids in `validation/`, the configuration as hyperparameters, and the samples also
+as PNG files in `samples/`. Only the chief worker writes; the others get no-op writers."""
+
+import dataclasses
+
+import tensorflow as tf
+
+from .data import paired_dataset
+from .files import write_atomically
+from .runs import mark_session_start
+
+
+class RunLogs:
+    """The two TensorBoard writers of a run folder, opened for one `fit`."""
+
+    def __init__(self, run_dir, write, first_step):
+        self.run_dir, self.write = run_dir, write
+        if write:
+            self.train = tf.summary.create_file_writer(str(run_dir / "train"))
+            self.validation = tf.summary.create_file_writer(str(run_dir / "validation"))
+            for writer in (self.train, self.validation):
+                mark_session_start(writer, first_step)
+        else:  # other workers compute and checkpoint with the chief, but write no logs
+            self.train = self.validation = tf.summary.create_noop_writer()
+
+    def hparams(self, config, trial_id):
+        from tensorboard.plugins.hparams import api as hp
+
+        values = {k: v for k, v in dataclasses.asdict(config).items()
+                  if isinstance(v, (bool, int, float, str))}
+        with self.train.as_default():
+            hp.hparams(values, trial_id=trial_id)
+
+    def losses(self, step, losses, learning_rates, speed):
+        """`losses` and `learning_rates`: name -> Python float."""
+        with self.train.as_default(step=step):
+            for name, value in losses.items():
+                tf.summary.scalar(f"loss/{name}", value)
+            for name, value in learning_rates.items():
+                tf.summary.scalar(f"learning_rate/{name}", value)
+            tf.summary.scalar("images_per_second", speed)
+
+    def images(self, step, grid):
+        with self.train.as_default(step=step):
+            tf.summary.image("input | target | output", grid, max_outputs=4)
+
+    def metrics(self, step, metrics):
+        with self.validation.as_default(step=step):
+            for name, value in metrics.items():
+                tf.summary.scalar(f"metrics/{name}", value)
+        self.validation.flush()
+
+    def skipped(self, step, split, count):
+        writer = self.validation if split == "validation" else self.train
+        with writer.as_default(step=step):
+            tf.summary.scalar(f"data/skipped_{split}_files", count)
+
+    def epoch_samples(self, step, epoch, grid):
+        """The fixed validation batch after an epoch: in TensorBoard's validation run and as
+        samples/epoch-NNN.png, rows of input | target | output."""
+        with self.validation.as_default(step=step):
+            tf.summary.image("validation: input | target | output", grid, max_outputs=4)
+        if not self.write:
+            return
+        picture = tf.reshape(grid, [-1, grid.shape[2], grid.shape[3]])  # rows stacked
+        png = tf.io.encode_png(tf.cast(tf.round(picture * 255.0), tf.uint8)).numpy()
+        (self.run_dir / "samples").mkdir(exist_ok=True)
+        write_atomically(self.run_dir / "samples" / f"epoch-{epoch + 1:03d}.png", png)
+
+    def flush(self):
+        self.train.flush()
+        self.validation.flush()
+
+
+def sample_batch(pairs, config):
+    """A fixed batch of (up to 4) pairs, drawn at every image log: (inputs, targets)."""
+    for inputs, targets, _ in paired_dataset(pairs, config.size, 4, task=config.task,
+                                             extract_lines=config.extract_lines,
+                                             hints=config.hints):
+        return inputs, targets
+    return None
+
+
+def sample_grid(task, predict, batch):
+    """input | target | output side by side, one row an image, in [0, 1]."""
+    inputs, targets = batch
+    grid = tf.concat([task.shown_input(inputs), task.to_rgb(inputs, targets),
+                      task.to_rgb(inputs, predict(inputs))], axis=2)
+    return tf.clip_by_value((grid + 1.0) / 2.0, 0.0, 1.0)

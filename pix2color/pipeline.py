@@ -1,0 +1,48 @@
+"""The graph steps shared by `Colorizer` and the SavedModel export (`pix2color.export`):
+the working size, the network's input with its hint channels, and its colour enlarged.
+Both run these very functions, so the two paths cannot drift apart."""
+
+import tensorflow as tf
+
+from .tasks import get_task
+
+
+def working_shape(shape, size):
+    """(H, W) -> the (h, w) the network sees: longer side `size`, aspect ratio kept. Python
+    numbers in, Python numbers out (the same rounding, half to even); tensors in a graph."""
+    if isinstance(shape, tuple) and all(isinstance(n, int) for n in (*shape, size)):
+        scale = size / max(shape)
+        return tuple(max(1, round(n * scale)) for n in shape)
+    shape = tf.cast(shape, tf.float64)
+    scale = tf.cast(size, tf.float64) / tf.reduce_max(shape)
+    return tf.maximum(1, tf.cast(tf.round(shape * scale), tf.int32))
+
+
+def hint_channels_for(colour, mask, task):
+    """Hint colour (h, w, 3; RGB in [0, 1]) and mask (h, w) -> a hint-aware model's extra
+    input channels: the colour in the space of its output (RGB in [-1, 1], or ab / 128),
+    zero where nothing is hinted, and the mask."""
+    mask = tf.cast(mask, tf.float32)[..., None]
+    colour = tf.convert_to_tensor(colour, tf.float32)
+    colour = get_task(task).network_target(colour)
+    return tf.concat([colour * mask, mask], axis=-1)
+
+
+def network_input(rgb, small_shape, multiple, task, hint=None):
+    """Full-size RGB in [0, 1] -> the network's input: resized to `small_shape`, in the task's
+    input space (RGB in [-1, 1], or L / 50 - 1), padded with white to a multiple of
+    `multiple`, with the hint channels (padded with zeros) after it."""
+    small = tf.image.resize(rgb, small_shape, antialias=True)
+    image = get_task(task).network_input(small)
+    padding = (-tf.convert_to_tensor(small_shape)) % multiple
+    pads = [[0, padding[0]], [0, padding[1]], [0, 0]]
+    image = tf.pad(image, pads, constant_values=1.0)
+    if hint is not None:
+        image = tf.concat([image, tf.pad(hint, pads)], axis=-1)
+    return image
+
+
+def network_colour(output, shape):
+    """A line-art network's output (cropped to the working size) -> RGB at `shape`, in [0, 1]
+    before clipping."""
+    return tf.image.resize((output + 1.0) / 2.0, shape, method="bicubic", antialias=True)
