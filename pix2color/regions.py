@@ -80,6 +80,8 @@ class Segmentation:
 
     def interior_at(self, rows, cols):
         """On the grid rows x cols: the pixels away from lines and their soft edges."""
+        if self.block == 1 and (len(rows), len(cols)) == self.free.shape:  # every pixel
+            return (self.coarse > max(self.gap // 2, 1)) & self.free
         far = self.coarse[np.ix_(rows // self.block, cols // self.block)] > max(self.gap // 2, 1)
         return far & self.free[np.ix_(rows, cols)]
 
@@ -103,8 +105,8 @@ def default_gap(shape):
 def segment(darkness, gap=None, ink=INK, min_area=None):
     """Split line art into the regions its lines enclose (see the module docstring).
 
-    `darkness` (H, W) in [0, 1], or a bool mask of the pixels that are not line; `gap`: the largest trapped ball's radius (gaps in outlines
-    up to about 2 * gap pixels are closed, wider ones are not; 0 closes none; default:
+    `darkness` (H, W) in [0, 1], or a bool mask of the pixels that are not line; `gap`: the
+    largest trapped ball's radius (gaps in outlines up to about 2 * gap pixels are closed, wider ones are not; 0 closes none; default:
     `default_gap`); `ink`: the darkness above which a pixel is line; `min_area`: enclosed
     areas smaller than this many pixels are specks and join their neighbours (default: 4, or
     one 50,000th of the image if larger).
@@ -203,8 +205,10 @@ def split_open_regions(segmentation, open_regions, network_rgb, white=0.85):
                for n, size in zip(coarse.shape, labels.shape)]
     margin = max(1, -(-max(labels.shape) // max(network_rgb.shape[:2])))
     far = is_open[labels[np.ix_(*centres)]] & (coarse > margin)
-    darkest = Image.fromarray(np.min(network_rgb, axis=-1).astype(np.float32), "F")
-    darkest = np.asarray(darkest.resize(coarse.shape[::-1], Image.BILINEAR))
+    darkest = np.min(network_rgb, axis=-1).astype(np.float32)
+    if darkest.shape != coarse.shape:
+        darkest = Image.fromarray(darkest, "F").resize(coarse.shape[::-1], Image.BILINEAR)
+        darkest = np.asarray(darkest)
     pieces, found = ndimage.label(far & (darkest < white))
     big = np.bincount(pieces.ravel(), minlength=found + 1) * block * block >= 4 * margin ** 2
     big[0] = False
@@ -241,10 +245,14 @@ def region_palette(segmentation, network_rgb, aggregate="mode", network_lab=None
     labels, count = segmentation.labels, segmentation.count
     (height, width), (h, w) = labels.shape, network_rgb.shape[:2]
     rows, cols = _samples(labels.shape)
-    grid_labels = labels[np.ix_(rows, cols)].ravel()
     grid_interior = segmentation.interior_at(rows, cols).ravel()
-    cells = np.ix_(rows * h // height, cols * w // width)
-    colours, labs = network_rgb[cells].reshape(-1, 3), network_lab[cells].reshape(-1, 3)
+    if (h, w) == (height, width) == (len(rows), len(cols)):  # the grid is every pixel
+        grid_labels = labels.ravel()
+        colours, labs = network_rgb.reshape(-1, 3), network_lab.reshape(-1, 3)
+    else:
+        grid_labels = labels[np.ix_(rows, cols)].ravel()
+        cells = np.ix_(rows * h // height, cols * w // width)
+        colours, labs = network_rgb[cells].reshape(-1, 3), network_lab[cells].reshape(-1, 3)
     # Read each region on its interior where the grid reaches it, else on all its samples.
     interior_count = np.bincount(grid_labels[grid_interior], minlength=count + 1)
     use = grid_interior | (interior_count[grid_labels] == 0)
@@ -282,15 +290,16 @@ def _aggregate(labels, colours, lab, count, aggregate):
             palette[present, c] = colours[order][starts[present] + n[present] // 2, c]
     else:  # mode: the most common colour, quantized in Lab to steps of 8, then its mean
         bins = np.floor((lab + [0.0, 128.0, 128.0]) / 8.0).astype(np.int64)
-        bin_id = (bins[:, 0] * 33 + bins[:, 1]) * 33 + bins[:, 2]
-        keys = labels.astype(np.int64) * 33 ** 3 + bin_id
-        unique, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+        keys = labels.astype(np.int64) * 33 ** 3 + (bins[:, 0] * 33 + bins[:, 1]) * 33 + bins[:, 2]
+        ordered = np.sort(keys)                          # runs of equal (region, colour) keys
+        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+        unique, counts = ordered[starts], np.diff(np.r_[starts, ordered.size])
         owner = unique // 33 ** 3
         order = np.lexsort((counts, owner))             # per region, the largest count last
         last = np.r_[owner[order][1:] != owner[order][:-1], True]
-        winner = np.zeros(count + 1, np.int64) - 1
-        winner[owner[order][last]] = order[last]
-        chosen = inverse == winner[labels]
+        winner = np.full(count + 1, -1, np.int64)
+        winner[owner[order][last]] = unique[order][last]
+        chosen = keys == winner[labels]
         sums = np.stack([np.bincount(labels[chosen], colours[chosen, c], count + 1)
                          for c in range(3)], -1)
         hits = np.bincount(labels[chosen], minlength=count + 1)
