@@ -54,7 +54,8 @@ def decode_rgb(data):
     background). Training and the SavedModel export both decode with this."""
     image = tf.image.convert_image_dtype(
         tf.io.decode_image(data, channels=0, expand_animations=False), tf.float32)
-    image = upright(image, exif_orientation(data))
+    is_jpeg = tf.strings.substr(data, 0, 2) == b"\xff\xd8"  # only JPEGs carry EXIF here
+    image = tf.cond(is_jpeg, lambda: upright(image, exif_orientation(data)), lambda: image)
     channels = tf.shape(image)[-1]
     has_alpha = tf.cast(channels % 2 == 0, tf.int32)  # LA or RGBA
     colour = image[..., : channels - has_alpha] * tf.ones([1, 1, 3])
