@@ -21,7 +21,10 @@ input's own pixel coordinates, put onto the working size without blurring (see
 lies in.
 """
 
+import functools
+import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
 
@@ -43,6 +46,14 @@ from .resample import Enlarger, box_factor, box_shrink8
 # colorize_batch reads images until they hold this many pixels, then colours them: 64 Mpx
 # (about 200 MB as uint8) before a batch runs.
 CHUNK_PIXELS = 1 << 26
+# Images up to this many pixels are finished (segmented, filled, composed) on several threads
+# at once; larger ones one after another, so their full-size work never runs twice at once.
+PARALLEL_PIXELS = 1 << 20
+
+
+@functools.lru_cache(maxsize=1)
+def _finishers():
+    return ThreadPoolExecutor(max(1, min(4, os.cpu_count() or 1)), "pix2color-finish")
 
 
 class Layers(NamedTuple):
@@ -269,13 +280,21 @@ class Colorizer:
                 batch = np.stack([prepared[i][0] for i in indices[start: start + batch_size]])
                 outputs, labs = (t.numpy() for t in self._run(tf.constant(batch, tf.float32),
                                                               tf.constant(fill == "regions")))
-                for i, output, lab in zip(indices[start: start + batch_size], outputs, labs):
+                def finish(i, output, lab):
                     shape = prepared[i][2].shape[:2]
                     hinted = (hint_pixels(hints[i], hint_images[i], shape)
                               if fill == "regions" else (None, None, None))
                     results[i] = self._finish(output, lab, *prepared[i][1:], saturation,
                                               fill, hinted, layers)
                     prepared[i] = None  # its full-size pixels are no longer needed
+
+                jobs = list(zip(indices[start: start + batch_size], outputs, labs))
+                small = all(prepared[i][2].size <= PARALLEL_PIXELS * 3 for i, _, _ in jobs)
+                if small and len(jobs) > 1:  # numpy and SciPy let go of the GIL in their loops
+                    list(_finishers().map(lambda job: finish(*job), jobs))
+                else:  # one at a time: a large image's full-size work is not doubled
+                    for job in jobs:
+                        finish(*job)
         return [results[i] for i in sorted(results)]
 
     def _check_fill(self, fill, layers):

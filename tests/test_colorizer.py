@@ -252,3 +252,25 @@ def test_an_input_that_looks_wrong_for_the_model_says_so(tmp_path):
         warnings.simplefilter("error", InputWarning)   # the right input: no warning
         sketch.colorize(root / "examples" / "sketch.png")
         gray.colorize(tmp_path / "photo.png")
+
+
+def test_small_images_finished_on_threads_equal_one_at_a_time(colorizer, monkeypatch,
+                                                              tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from conftest import make_pair_tree
+
+    from pix2color import colorizer as module
+
+    tree = make_pair_tree(tmp_path / "data", count=6, size=48)
+    drawings = sorted((tree / "sketch").rglob("*.png")) + [sketch(40, 24), sketch(64, 64)]
+    pool, used = ThreadPoolExecutor(2), []
+    monkeypatch.setattr(module, "_finishers", lambda: used.append(1) or pool)
+    for fill in ("regions", "none"):
+        threaded = colorizer.colorize_batch(drawings, 8, fill=fill)
+        monkeypatch.setattr(module, "PARALLEL_PIXELS", 0)    # one image after another
+        serial = colorizer.colorize_batch(drawings, 8, fill=fill)
+        monkeypatch.setattr(module, "PARALLEL_PIXELS", 1 << 20)
+        assert [np.asarray(a).tolist() for a in threaded] == \
+            [np.asarray(b).tolist() for b in serial]
+    assert used   # the threaded runs did use the pool

@@ -57,6 +57,19 @@ def test_commands_are_quiet_unless_tf_logs_are_asked_for():
     assert loud.returncode == 0 and "task:" in loud.stdout and loud.stderr  # TF's own lines
 
 
+def test_colouring_does_not_load_training_or_tensorboard():
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom pix2color import Colorizer, TrainConfig\nColorizer.load()\n"
+            "print(sorted(m for m in ('pix2color.train', 'pix2color.steps', 'pix2color.logs', "
+            "'tensorboard', 'tqdm') if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=300)
+    assert loaded.returncode == 0 and loaded.stdout.strip().splitlines()[-1] == "[]", \
+        loaded.stdout + loaded.stderr
+
+
 def test_the_public_api_is_there():
     import pix2color
 
