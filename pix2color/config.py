@@ -20,11 +20,13 @@ PRECISIONS = ("auto", "mixed", "float32")
 BEST_METRICS = ("l1", "psnr", "ssim", "ciede2000", "ciede2000_fg", "colourfulness_ratio")
 
 
-def option(default, help, group="training", choices=None, flags=()):
-    """A config field: its default, the help `--help` shows, its option group, its choices
-    and any other command-line spellings (`flags`, e.g. a short form kept for old scripts)."""
+def option(default, help, group="training", choices=None, flags=(), metavar=None):
+    """A config field: its default, the help `--help` shows, its option group, its choices,
+    any other command-line spellings (`flags`, e.g. a short form kept for old scripts) and
+    the name of its value in `--help` (`metavar`)."""
     return dataclasses.field(default=default, metadata={
-        "help": help, "group": group, "choices": choices, "flags": tuple(flags)})
+        "help": help, "group": group, "choices": choices, "flags": tuple(flags),
+        "metavar": metavar})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,7 +44,8 @@ class TrainConfig:
                                 "data")
     init_from: str = option("", "start the generator from a model folder or bundled name "
                             "(e.g. sketch: fine-tune it, or grow a plain model into a "
-                            "hint-aware one)", "model")
+                            "hint-aware one; default: none, a fresh generator)", "model",
+                            metavar="MODEL")
     generator: str = option("unet", "unet (the article) or simple_lab (the grayscale post's "
                             "network; task gray)", "model", GENERATORS)
     size: int = option(128, "training images are resized to SIZE x SIZE", "model")

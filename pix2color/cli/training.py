@@ -60,7 +60,7 @@ def add_training_arguments(parser, limit=None, **defaults):
         else:
             groups[meta["group"]].add_argument(*flags, dest=field.name, default=default,
                                                type=field.type, choices=meta["choices"],
-                                               help=meta["help"])
+                                               metavar=meta["metavar"], help=meta["help"])
     run = groups["training"]
     run.add_argument("--strategy", choices=DISTRIBUTION, default="auto",
                      help="tf.distribute: auto = multiworker when TF_CONFIG lists several "
