@@ -56,8 +56,9 @@ def decode_rgb(data):
         tf.io.decode_image(data, channels=0, expand_animations=False), tf.float32)
     is_jpeg = tf.strings.substr(data, 0, 2) == b"\xff\xd8"  # only JPEGs carry EXIF here
     image = tf.cond(is_jpeg, lambda: upright(image, exif_orientation(data)), lambda: image)
-    channels = tf.shape(image)[-1]
-    has_alpha = tf.cast(channels % 2 == 0, tf.int32)  # LA or RGBA
-    colour = image[..., : channels - has_alpha] * tf.ones([1, 1, 3])
-    alpha = tf.where(has_alpha > 0, image[..., -1:], tf.ones_like(image[..., :1]))
-    return colour * alpha + (1.0 - alpha)
+    # On white: alpha (LA, RGBA) is composited, gray is spread to RGB, one branch a layout.
+    return tf.switch_case(tf.shape(image)[-1] - 1, [
+        lambda: tf.tile(image[..., :1], [1, 1, 3]),
+        lambda: tf.tile(1.0 - image[..., 1:2] * (1.0 - image[..., :1]), [1, 1, 3]),
+        lambda: image[..., :3],
+        lambda: 1.0 - image[..., 3:4] * (1.0 - image[..., :3])])
