@@ -17,6 +17,7 @@ import tensorflow as tf
 from .decode import decode_rgb
 from .files import image_files, write_atomically
 from .hints import no_hints, sample_hints
+from .resample import resize
 from .sketch import random_lines, xdog
 from .tasks import get_task
 
@@ -95,14 +96,6 @@ def _load_pair(index, input_data, target_data, size, task, augment, seed, extrac
     return inputs, targets, index
 
 
-def _resized(image, size):
-    """`image` at size x size: antialiased when shrinking. Enlarging (the jitter's upscale
-    of a 128-px picture) gives the same pixels without it, at a third of the cost."""
-    shrink = tf.reduce_any(tf.shape(image)[:2] > size)
-    return tf.cond(shrink, lambda: tf.image.resize(image, [size, size], antialias=True),
-                   lambda: tf.image.resize(image, [size, size]))
-
-
 def _network_pair(input_data, target_data, size, task, augment, seed, extract_lines):
     target = decode_rgb(target_data)
     # When the input is made from the target (gray, extracted lines) it is made after the
@@ -110,7 +103,7 @@ def _network_pair(input_data, target_data, size, task, augment, seed, extract_li
     from_target = task.input_from_target or extract_lines
     images = [target] if from_target else [decode_rgb(input_data), target]
     both_size = round(size * JITTER_SCALE) if augment else size
-    both = tf.concat([_resized(im, both_size) for im in images], axis=-1)
+    both = tf.concat([resize(im, [both_size, both_size]) for im in images], axis=-1)
     # One random crop and flip for both images, so input and target can never disagree.
     if augment:
         both = tf.image.stateless_random_crop(both, [size, size, 3 * len(images)], seed=seed)

@@ -4,6 +4,7 @@ Both run these very functions, so the two paths cannot drift apart."""
 
 import tensorflow as tf
 
+from .resample import resize
 from .tasks import get_task
 
 
@@ -32,7 +33,7 @@ def network_input(rgb, small_shape, multiple, task, hint=None):
     """Full-size RGB in [0, 1] -> the network's input: resized to `small_shape`, in the task's
     input space (RGB in [-1, 1], or L / 50 - 1), padded with white to a multiple of
     `multiple`, with the hint channels (padded with zeros) after it."""
-    small = tf.image.resize(rgb, small_shape, antialias=True)
+    small = resize(rgb, small_shape)
     image = get_task(task).network_input(small)
     padding = (-tf.convert_to_tensor(small_shape)) % multiple
     pads = [[0, padding[0]], [0, padding[1]], [0, 0]]
