@@ -106,10 +106,10 @@ def segment(darkness, gap=None, ink=INK, min_area=None):
     """Split line art into the regions its lines enclose (see the module docstring).
 
     `darkness` (H, W) in [0, 1], or a bool mask of the pixels that are not line; `gap`: the
-    largest trapped ball's radius (gaps in outlines up to about 2 * gap pixels are closed, wider ones are not; 0 closes none; default:
-    `default_gap`); `ink`: the darkness above which a pixel is line; `min_area`: enclosed
-    areas smaller than this many pixels are specks and join their neighbours (default: 4, or
-    one 50,000th of the image if larger).
+    largest trapped ball's radius (gaps in outlines up to about 2 * gap pixels are closed,
+    wider ones are not; 0 closes none; default: `default_gap`); `ink`: the darkness above
+    which a pixel is line; `min_area`: enclosed areas smaller than this many pixels are
+    specks and join their neighbours (default: 4, or one 50,000th of the image if larger).
     """
     free = darkness if darkness.dtype == bool else darkness < ink
     gap = default_gap(free.shape) if gap is None else int(gap)

@@ -57,8 +57,9 @@ class Trainer:
         self.val_pairs = val_pairs if hasattr(val_pairs, "records") else list(val_pairs)
         if not len(self.train_pairs):
             raise ValueError("no training pairs")
-        self.run = RunFolder(Path(logdir) / (run_name or time.strftime(f"%Y%m%d-%H%M%S-{c.mode}")),
-                             is_chief(self.strategy), task_id(self.strategy))
+        run_name = run_name or time.strftime(f"%Y%m%d-%H%M%S-{c.mode}")
+        self.run = RunFolder(Path(logdir) / run_name, is_chief(self.strategy),
+                             task_id(self.strategy))
         self.run_dir = self.run.path
         self.run.claim(c, resume, overwrite)
         if c.deterministic:
