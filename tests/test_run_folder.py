@@ -105,6 +105,7 @@ def test_a_run_folder_loads_evaluates_into_a_new_folder_and_describes_itself(
     assert not re.search(r"\d{6,}", metrics_line), metrics_line   # not 16 decimals
 
 
+@pytest.mark.slow  # two real runs end to end (about 15-20 s)
 def test_resume_alone_continues_the_newest_run_and_the_banner_says_how(pair_tree, tmp_path,
                                                                          capsys):
     from pix2color.cli import main

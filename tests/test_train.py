@@ -35,6 +35,7 @@ def weights(model):
     return [w.copy() for w in model.get_weights()]
 
 
+@pytest.mark.slow  # two real runs end to end (about 15-20 s)
 def test_interrupted_run_resumes_to_the_same_weights(pair_tree, tmp_path):
     pairs = pairs_of(pair_tree)[:12]  # 3 steps an epoch, 6 in all
     config = TrainConfig(mode="gan", **TINY, epochs=2, warmup_steps=2, decay_fraction=0.5,
