@@ -30,8 +30,9 @@ from pix2color.evaluate import evaluate, markdown_table
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cache", default=str(Path.home() / ".cache/pix2color/openmoji-128"),
-                        help="where the rendered PNG pairs go (made once, reused)")
+    parser.add_argument("--cache", default=None,
+                        help="where the rendered PNG pairs go, made once and reused (default: "
+                             "~/.cache/pix2color/openmoji-128)")
     parser.add_argument("--task", default="sketch", choices=("sketch", "gray"))
     parser.add_argument("--extract-lines", action="store_true",
                         help="sketch: train on XDoG lines drawn from the colour renders instead "

@@ -33,7 +33,7 @@ import tensorflow as tf
 from PIL import Image
 
 from .color import AB_SCALE, lab_to_srgb8_keeping_lightness, lightness, rgb_to_lab
-from .files import (MAX_PIXELS, ImageReadError, InputWarning,  # noqa: F401  (public here)
+from .files import (LUMA, MAX_PIXELS, ImageReadError, InputWarning,  # noqa: F401  (public)
                     open_image, read_rgb8, strips, to_uint8, to_unit)
 from .hints import hint_pixels, rasterize_hints
 from .metrics import input_kind
@@ -289,7 +289,8 @@ class Colorizer:
                     prepared[i] = None  # its full-size pixels are no longer needed
 
                 jobs = list(zip(indices[start: start + batch_size], outputs, labs))
-                small = all(prepared[i][2].size <= PARALLEL_PIXELS * 3 for i, _, _ in jobs)
+                small = all(np.prod(prepared[i][2].shape[:2]) <= PARALLEL_PIXELS
+                            for i, _, _ in jobs)
                 if small and len(jobs) > 1:  # numpy and SciPy let go of the GIL in their loops
                     list(_finishers().map(lambda job: finish(*job), jobs))
                 else:  # one at a time: a large image's full-size work is not doubled
@@ -320,7 +321,7 @@ def _saturate(rgb, saturation):
     """Scale chroma around luma (saturation 1: unchanged)."""
     if saturation == 1.0:
         return rgb
-    luma = rgb @ np.array([0.299, 0.587, 0.114], np.float32)
+    luma = rgb @ LUMA
     return np.clip(luma[..., None] + saturation * (rgb - luma[..., None]), 0.0, 1.0)
 
 

@@ -113,8 +113,8 @@ def _network_pair(input_data, target_data, size, task, augment, seed, extract_li
     if extract_lines:  # fresh random XDoG parameters per image and epoch while training
         source = random_lines(colour, seed + 1) if augment else xdog(colour)
     else:
-        source = both[..., :3]
-    return task.network_input(source), task.network_target(colour)
+        source = colour if from_target else both[..., :3]
+    return task.network_pair(source, colour)
 
 
 def paired_dataset(pairs, size=128, batch_size=16, training=False, seed=0, epoch=0, skip=0,

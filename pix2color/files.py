@@ -153,6 +153,9 @@ def read_rgb8(image, name=None, max_pixels=None):
     return rgb, alpha
 
 
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # Rec. 601 luma weights, as Pillow's "L"
+
+
 def to_uint8(values):
     """Float values in [0, 1] (clipped) -> uint8 levels, rounded."""
     return np.round(np.clip(values, 0.0, 1.0) * 255.0).astype(np.uint8)

@@ -29,7 +29,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from .files import strips, to_uint8, to_unit
+from .files import LUMA, strips, to_uint8, to_unit
 
 FILLS = ("regions", "lines", "none")
 AGGREGATES = ("mode", "median", "mean")
@@ -43,7 +43,7 @@ MAX_SEGMENT_PIXELS = 3072 * 3072
 
 def line_darkness(rgb):
     """sRGB in [0, 1] (H, W, 3) -> darkness (H, W) in [0, 1]: 1 - luma (0 white, 1 black)."""
-    return 1.0 - rgb @ np.array([0.299, 0.587, 0.114], np.float32)
+    return 1.0 - rgb @ LUMA
 
 
 def free_pixels(rgb8, ink=INK, max_pixels=None):

@@ -13,6 +13,8 @@ from pathlib import Path
 import tensorflow as tf
 from tensorboard.compat.proto import event_pb2
 
+from .files import write_json
+
 
 class RunFolderError(RuntimeError):
     """A run folder that holds another run, is in use by another process, or whose
@@ -149,8 +151,6 @@ class RunFolder:
 
     def write_json(self, name, value):
         if self.is_chief:
-            from .files import write_json
-
             write_json(self.path / name, value)
 
     def checkpoints(self, checkpoint, keep):

@@ -7,9 +7,7 @@ and the export ask the task instead of testing its name, so a new task is one ne
 `TASKS`. Importing this module does not start TensorFlow (the CLI's `--help` needs the names).
 """
 
-import numpy as np
-
-LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # Rec. 601, as Pillow's "L" mode
+from .files import LUMA
 
 
 class Task:
@@ -36,6 +34,11 @@ class Task:
     def network_target(self, rgb):
         """A picture -> what the generator is trained to output; also a hint's colour."""
         raise NotImplementedError
+
+    def network_pair(self, source, colour):
+        """A training pair -> (input, target): `source` the input picture, `colour` the
+        target; pass the same tensor for both when the input is made from the target."""
+        return self.network_input(source), self.network_target(colour)
 
     def to_rgb(self, inputs, outputs):
         """Network input and output -> RGB in [-1, 1] (what metrics and image logs take)."""
@@ -95,6 +98,12 @@ class Grayscale(Task):
         from .color import lab_to_network, rgb_to_lab
 
         return lab_to_network(rgb_to_lab(rgb))[1]
+
+    def network_pair(self, source, colour):
+        from .color import lab_to_network, rgb_to_lab
+
+        l_input, ab = lab_to_network(rgb_to_lab(colour))  # one Lab conversion for both
+        return (l_input if source is colour else self.network_input(source)), ab
 
     def to_rgb(self, inputs, outputs):
         import tensorflow as tf

@@ -25,18 +25,14 @@ class Validator:
         self.pairs, self.config, self.task, self.predict = pairs, config, task, predict
         self.best = tf.Variable(np.inf, dtype=tf.float32, trainable=False, name="best_score")
 
-    def batches(self, batch_size=None):
-        """The validation split as network tensors, with no hints given."""
-        c = self.config
-        return paired_dataset(self.pairs, c.size, batch_size or c.batch_size, task=c.task,
-                              extract_lines=c.extract_lines, hints=c.hints)
-
     def score(self):
         """(metrics, indices of the pairs read): L1, PSNR, SSIM, CIEDE2000 and
         colourfulness, averaged over the images; ({}, []) with no pairs."""
         if not len(self.pairs):
             return {}, []
-        data = self.batches()
+        c = self.config  # the validation split as network tensors, with no hints given
+        data = paired_dataset(self.pairs, c.size, c.batch_size, task=c.task,
+                              extract_lines=c.extract_lines, hints=c.hints)
         if self.config.val_batches:
             data = data.take(self.config.val_batches)
         per_image, seen = {}, []

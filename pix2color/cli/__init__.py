@@ -12,8 +12,8 @@ from pathlib import Path
 
 from . import colorize, training
 from .colorize import _collect_inputs, _save_png  # noqa: F401  (used by tests and the app)
-from .training import (DANBOORU_LIMIT, add_training_arguments,  # noqa: F401  (public here)
-                       config_from_args, train_from_args)
+from .training import (add_training_arguments, config_from_args,  # noqa: F401  (public)
+                       train_from_args)
 
 # The XDoG options of `pix2color pairs`: what each does, and its default, which is
 # pix2color.sketch.DEFAULTS (written out here so `--help` need not start TensorFlow; a test

@@ -14,11 +14,8 @@ from ..config import TrainConfig
 from ..regions import FILLS
 from ..tasks import TASK_NAMES
 
-# The article's data: 15,000 Danbooru pairs, 12,000 / 1,500 / 1,500 train / val / test.
-DANBOORU_LIMIT = 15000
 DISTRIBUTION = ("auto", "mirrored", "multiworker", "tpu", "none")
 SPLITS_BY = ("name", "folder")
-OPENMOJI_CACHE = str(Path.home() / ".cache/pix2color/openmoji-128")
 DATA_HELP = ("a folder with sketch/ and src/ of matching names (the Kaggle Danbooru root or its "
              "color/ work too); a folder of colour pictures (--task gray, --extract-lines); "
              "shards made by `pix2color prepare`; or openmoji")
@@ -26,8 +23,9 @@ DATA_HELP = ("a folder with sketch/ and src/ of matching names (the Kaggle Danbo
 
 def add_data_arguments(group, limit=None):
     """Where the pairs come from and how they are split: shared by train, prepare, evaluate."""
-    group.add_argument("--cache", default=OPENMOJI_CACHE,
-                       help="where OpenMoji renders are kept (with --data openmoji)")
+    group.add_argument("--cache", default=None,
+                       help="where OpenMoji renders are kept, with --data openmoji (default: "
+                            "~/.cache/pix2color/openmoji-128)")
     group.add_argument("--limit", type=int, default=limit,
                        help=f"use the first N pairs, sorted (default: {limit or 'all'})")
     group.add_argument("--val-fraction", type=float, default=0.1,
@@ -39,9 +37,8 @@ def add_data_arguments(group, limit=None):
                             "default: name, folder for openmoji)")
 
 
-def add_training_arguments(parser, limit=None, **defaults):
-    """`pix2color train`'s options: the data, every `TrainConfig` field (`defaults` may
-    change a field's default), and the run folder."""
+def add_training_arguments(parser, limit=None):
+    """`pix2color train`'s options: the data, every `TrainConfig` field, and the run folder."""
     data = parser.add_argument_group("data")
     data.add_argument("--data", help=DATA_HELP)
     data.add_argument("--input-dir", help="input images (instead of --data)")
@@ -53,12 +50,11 @@ def add_training_arguments(parser, limit=None, **defaults):
     for field in dataclasses.fields(TrainConfig):
         meta = field.metadata
         flags = [f"--{field.name.replace('_', '-')}", *meta["flags"]]
-        default = defaults.get(field.name, field.default)
         if field.type is bool:
-            groups[meta["group"]].add_argument(*flags, dest=field.name, default=default,
+            groups[meta["group"]].add_argument(*flags, dest=field.name, default=field.default,
                                                action="store_true", help=meta["help"])
         else:
-            groups[meta["group"]].add_argument(*flags, dest=field.name, default=default,
+            groups[meta["group"]].add_argument(*flags, dest=field.name, default=field.default,
                                                type=field.type, choices=meta["choices"],
                                                metavar=meta["metavar"], help=meta["help"])
     run = groups["training"]
