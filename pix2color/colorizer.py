@@ -23,6 +23,7 @@ lies in.
 
 import functools
 import os
+import sys
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -49,6 +50,11 @@ CHUNK_PIXELS = 1 << 26
 # Images up to this many pixels are finished (segmented, filled, composed) on several threads
 # at once; larger ones one after another, so their full-size work never runs twice at once.
 PARALLEL_PIXELS = 1 << 20
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
+# Images whose shrunk copy (float32 RGB, before the network's resize) is at most this many
+# pixels get their network inputs made together, a chunk at a time; larger ones at once, so
+# their copies are never held all together.
+BATCHED_INPUT_PIXELS = 1 << 18
 
 
 @functools.lru_cache(maxsize=1)
@@ -63,6 +69,20 @@ class Layers(NamedTuple):
     image: Image.Image
     flats: Image.Image
     lines: Image.Image
+
+
+class Prepared(NamedTuple):
+    """An image read for colouring: the input's own pixels (`rgb8`, `alpha8`), its working
+    shape, and the network's padded input (`network`), or, until that is made, what it is
+    made from (`shrunk`, the hint `colour` and `mask`)."""
+    image: object
+    rgb8: np.ndarray
+    alpha8: object
+    small_shape: tuple
+    shrunk: object = None
+    colour: object = None
+    mask: object = None
+    network: object = None
 
 
 class Colorizer:
@@ -86,14 +106,15 @@ class Colorizer:
         self.multiple = 2 ** args.get("depth", 3)
         channels = int(model.input_shape[-1])
         self._input = tf.function(self._graph_input, input_signature=[
-            tf.TensorSpec([None, None, 3], tf.float32), tf.TensorSpec([2], tf.int32),
-            tf.TensorSpec([None, None, 3], tf.float32), tf.TensorSpec([None, None], tf.bool)])
+            tf.TensorSpec([None, None, None, 3], tf.float32),
+            tf.TensorSpec([None, None, None, 3], tf.float32),
+            tf.TensorSpec([None, None, None], tf.bool), tf.TensorSpec([2], tf.int32)])
         self._run = tf.function(self._network, input_signature=[
             tf.TensorSpec([None, None, None, channels], tf.float32), tf.TensorSpec([], tf.bool)])
 
     def _network(self, batch, lab):
-        """The network's output and, for region fill, its colour in CIE Lab, in one call:
-        many small eager ops would cost more than the network at 128 px."""
+        """The network's output and, for region fill with the Lab mean, its colour in CIE
+        Lab, in one call: many small eager ops would cost more than the network at 128 px."""
         output = self.model(batch, training=False)
         if not lab:
             return output, output[..., :0]
@@ -140,6 +161,7 @@ class Colorizer:
         return working_shape((int(height), int(width)), int(render_size or self.size))
 
     def _prepare(self, image, render_size, hints=None, hint_image=None):
+        """Read an image -> `Prepared`, with what its network input is made from."""
         rgb8, alpha8 = read_rgb8(image, max_pixels=self.max_pixels)
         shape = rgb8.shape[:2]
         small_shape = self.working_shape(*shape, render_size)
@@ -150,24 +172,44 @@ class Colorizer:
             raise ValueError("this model was not trained with colour hints: use a hint-aware "
                              "model such as Colorizer.load('sketch')")
         shrunk = box_shrink8(rgb8, box_factor(shape, small_shape))
-        padded = self._input(shrunk, np.asarray(small_shape, np.int32), colour, mask).numpy()
-        self._check_kind(padded[: small_shape[0], : small_shape[1]], image)
-        return padded, small_shape, rgb8, alpha8
+        item = Prepared(image, rgb8, alpha8, small_shape, shrunk, colour, mask)
+        if shrunk.shape[0] * shrunk.shape[1] > BATCHED_INPUT_PIXELS:
+            item, = self._network_inputs([item])  # its float copy goes now, not with the chunk
+        return item
 
-    def _check_kind(self, network_input, image):
+    def _network_inputs(self, items):
+        """`Prepared` items -> the same with their network input made. Items alike in shape
+        go through the graph input together: at 128 px a call costs more than its work."""
+        alike, items = {}, list(items)
+        for i, item in enumerate(items):
+            if item.network is None:
+                key = (item.shrunk.shape, item.small_shape, item.colour.shape)
+                alike.setdefault(key, []).append(i)
+        for (_, small_shape, _), indices in alike.items():
+            padded = self._input(*(np.stack([getattr(items[i], name) for i in indices])
+                                   for name in ("shrunk", "colour", "mask")),
+                                 np.asarray(small_shape, np.int32)).numpy()
+            for i, network in zip(indices, padded):
+                items[i] = items[i]._replace(network=network, shrunk=None, colour=None,
+                                             mask=None)
+        return items
+
+    def _check_kind(self, item):
         """Warn (InputWarning) when the input looks wrong for this model."""
-        task = self.task_def
+        task, image = self.task_def, item.image
+        network_input = item.network[: item.small_shape[0], : item.small_shape[1]]
         wrong, use = task.looks_wrong, task.other
         if input_kind(task.input_lightness(network_input)) == wrong:
             name = str(image) if isinstance(image, (str, Path)) else \
                 getattr(image, "filename", None) or "the image"
             warnings.warn(f"{name} looks like {'a ' * (wrong == 'photo')}{wrong}, but this "
                           f"model colours {task.made_for}: try Colorizer.load({use!r}) "
-                          f"(--model {use})", InputWarning, stacklevel=5)
+                          f"(--model {use})", InputWarning, stacklevel=_outside_level())
 
-    def _graph_input(self, rgb, small_shape, hint_colour, hint_mask):
-        """`network_input` (and the hint channels) as one compiled call: as separate eager
-        ops they cost more than the network itself on a 128-px image."""
+    def _graph_input(self, rgb, hint_colour, hint_mask, small_shape):
+        """`network_input` (and the hint channels) of a batch of images alike in shape, as
+        one compiled call: as separate eager ops they cost more than the network itself on a
+        128-px image."""
         hint = hint_channels_for(hint_colour, hint_mask, self.task_def) if self.hints else None
         return network_input(rgb, small_shape, self.multiple, self.task_def, hint)
 
@@ -204,7 +246,8 @@ class Colorizer:
         open_regions = segmentation.open_regions()
         if options["background"] == "split":
             segmentation = split_open_regions(segmentation, open_regions, network_rgb)
-        palette = region_palette(segmentation, network_rgb, options["aggregate"], network_lab)
+        palette = region_palette(segmentation, network_rgb, options["aggregate"],
+                                 network_lab if network_lab.shape[-1] else None)
         if options["background"] != "network":
             palette[open_regions] = 1.0
         rows, cols, colours = hinted   # the hinted pixels, in the segmentation's own grid
@@ -257,39 +300,45 @@ class Colorizer:
         hint_images = list(hint_images or [None] * len(images))
         if not len(hints) == len(hint_images) == len(images):
             raise ValueError("hints and hint_images need one entry per image")
-        results, chunk, pixels = [], {}, 0
+        results, chunk, pixels = [], [], 0
         for i, image in enumerate(images):
             # A hint image file is read once here: region fill reads it again at full size.
             hint_images[i] = _opened(hint_images[i])
-            chunk[i] = self._prepare(image, render_size, hints[i], hint_images[i])
-            pixels += chunk[i][2].shape[0] * chunk[i][2].shape[1]
+            chunk.append((i, self._prepare(image, render_size, hints[i], hint_images[i])))
+            pixels += chunk[-1][1].rgb8.shape[0] * chunk[-1][1].rgb8.shape[1]
             if len(chunk) == batch_size or pixels >= CHUNK_PIXELS or i == len(images) - 1:
-                results += self._colorize_chunk(chunk, saturation, hints, hint_images, fill,
+                indices, items = zip(*chunk)
+                prepared = dict(zip(indices, self._network_inputs(items)))
+                for item in prepared.values():
+                    self._check_kind(item)
+                results += self._colorize_chunk(prepared, saturation, hints, hint_images, fill,
                                                 layers, batch_size)
-                chunk, pixels = {}, 0
+                chunk, pixels = [], 0
         return results
 
     def _colorize_chunk(self, prepared, saturation, hints, hint_images, fill, layers,
                         batch_size):
         by_shape = {}
         for i, item in prepared.items():
-            by_shape.setdefault(item[0].shape, []).append(i)
+            by_shape.setdefault(item.network.shape, []).append(i)
         results = {}
         for indices in by_shape.values():
             for start in range(0, len(indices), batch_size):
-                batch = np.stack([prepared[i][0] for i in indices[start: start + batch_size]])
+                batch = np.stack([prepared[i].network for i in indices[start: start + batch_size]])
+                lab = fill == "regions" and self.fill_options["aggregate"] == "mean"
                 outputs, labs = (t.numpy() for t in self._run(tf.constant(batch, tf.float32),
-                                                              tf.constant(fill == "regions")))
+                                                              tf.constant(lab)))
+
                 def finish(i, output, lab):
-                    shape = prepared[i][2].shape[:2]
-                    hinted = (hint_pixels(hints[i], hint_images[i], shape)
+                    item = prepared[i]
+                    hinted = (hint_pixels(hints[i], hint_images[i], item.rgb8.shape[:2])
                               if fill == "regions" else (None, None, None))
-                    results[i] = self._finish(output, lab, *prepared[i][1:], saturation,
-                                              fill, hinted, layers)
+                    results[i] = self._finish(output, lab, item.small_shape, item.rgb8,
+                                              item.alpha8, saturation, fill, hinted, layers)
                     prepared[i] = None  # its full-size pixels are no longer needed
 
                 jobs = list(zip(indices[start: start + batch_size], outputs, labs))
-                small = all(np.prod(prepared[i][2].shape[:2]) <= PARALLEL_PIXELS
+                small = all(np.prod(prepared[i].rgb8.shape[:2]) <= PARALLEL_PIXELS
                             for i, _, _ in jobs)
                 if small and len(jobs) > 1:  # numpy and SciPy let go of the GIL in their loops
                     list(_finishers().map(lambda job: finish(*job), jobs))
@@ -306,6 +355,15 @@ class Colorizer:
             raise ValueError(f"fill={fill!r} and layers are for line-art models; a "
                              f"{self.task!r} model keeps the input's own lightness already")
         return fill
+
+
+def _outside_level():
+    """The `stacklevel` of the first caller outside this package, for warnings: the user's
+    line, whether they called `colorize` or `colorize_batch`."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _opened(hint_image):

@@ -248,6 +248,11 @@ def test_an_input_that_looks_wrong_for_the_model_says_so(tmp_path):
         sketch.colorize(tmp_path / "photo.png")
     with pytest.warns(InputWarning, match="sketch.png looks like line art.*--model sketch"):
         gray.colorize(root / "examples" / "sketch.png")
+    for call in (lambda: sketch.colorize(tmp_path / "photo.png"),
+                 lambda: sketch.colorize_batch([tmp_path / "photo.png"])):
+        with pytest.warns(InputWarning) as record:
+            call()
+        assert record[0].filename == __file__   # the warning points at the user's own line
     with warnings.catch_warnings():
         warnings.simplefilter("error", InputWarning)   # the right input: no warning
         sketch.colorize(root / "examples" / "sketch.png")
@@ -274,3 +279,26 @@ def test_small_images_finished_on_threads_equal_one_at_a_time(colorizer, monkeyp
         assert [np.asarray(a).tolist() for a in threaded] == \
             [np.asarray(b).tolist() for b in serial]
     assert used   # the threaded runs did use the pool
+
+
+def test_network_inputs_of_images_alike_are_made_in_one_call(monkeypatch):
+    """At 128 px a graph call costs more than its work: a batch of same-size images makes
+    its network inputs in one call (large ones one at a time), each with its own hints, and
+    the results equal making them one at a time."""
+    from pix2color import colorizer as module
+
+    colorizer = Colorizer.load("sketch")
+    calls, make = [], colorizer._input
+    monkeypatch.setattr(colorizer, "_input", lambda *args: calls.append(len(args[0])) or
+                        make(*args))
+    images = [sketch(96, 64), sketch(96, 64), sketch(96, 64), sketch(50, 80)]
+    hints = [[(10, 10, "red")], None, [(70, 50, "#0000ff"), (5, 60, "green")], None]
+    together = colorizer.colorize_batch(images, 8, hints=hints, fill="none")
+    assert sorted(calls) == [1, 3]
+    calls.clear()
+    monkeypatch.setattr(module, "BATCHED_INPUT_PIXELS", 0)   # every image is "large" now
+    apart = colorizer.colorize_batch(images, 8, hints=hints, fill="none")
+    assert calls == [1, 1, 1, 1]
+    for one, other in zip(together, apart):
+        np.testing.assert_array_equal(np.asarray(one), np.asarray(other))
+    assert not np.array_equal(np.asarray(together[0]), np.asarray(together[1]))  # the hint
