@@ -8,7 +8,14 @@ Reproduces pix2color's bundled models (seeded):
     python examples/train_openmoji.py --hints --init-from plain --mode l1 --epochs 18 \
         --out hints-l1                      # (the bundled one was made in two stages, 6 + 12)
     python examples/train_openmoji.py --hints --init-from hints-l1 --mode gan --epochs 6 \
-        --warmup-epochs 0 --out pix2color/weights/sketch
+        --warmup-epochs 0 --out hints-gan
+    # two more fine-tunes, and the bundled model is the mean of the three (a model soup)
+    python examples/train_openmoji.py --hints --init-from hints-l1 --mode l1 --epochs 12 \
+        --out hints-l1-more
+    python examples/train_openmoji.py --hints --init-from hints-gan --mode gan --epochs 12 \
+        --warmup-epochs 0 --no-hint-fraction 0.5 --out hints-gan-more
+    pix2color average hints-gan hints-gan-more hints-l1-more -o pix2color/weights/sketch \
+        --weights-dtype float16
     python examples/train_openmoji.py --task gray --out pix2color/weights/gray
 
 `--task gray` trains the same recipe in Lab on the colour renders alone (L in, ab out).
@@ -39,6 +46,8 @@ def main():
                              "of the artists' line art (the test split stays the artists' lines)")
     parser.add_argument("--hints", action="store_true",
                         help="train a hint-aware model (random colour hints from the targets)")
+    parser.add_argument("--no-hint-fraction", type=float, default=0.25,
+                        help="with --hints: the share of training images given no hints")
     parser.add_argument("--init-from", default="",
                         help="start the generator from this model (a folder or a bundled "
                              "name, e.g. sketch)")
@@ -67,6 +76,7 @@ def main():
     steps_per_epoch = -(-len(splits["train"]) // args.batch_size)
     config = TrainConfig(
         task=args.task, extract_lines=args.extract_lines, hints=args.hints, mode=args.mode,
+        no_hint_fraction=args.no_hint_fraction,
         init_from=args.init_from, size=128, width=args.width, gan_loss=args.gan_loss,
         batch_size=args.batch_size, epochs=args.epochs, max_steps=args.steps,
         warmup_steps=round(args.warmup_epochs * steps_per_epoch) if args.mode == "gan" else 0,

@@ -38,7 +38,7 @@ from .files import (LUMA, MAX_PIXELS, ImageReadError, InputWarning,  # noqa: F40
                     open_image, read_rgb8, strips, to_uint8, to_unit)
 from .hints import hint_pixels, rasterize_hints
 from .metrics import input_kind
-from .modelfile import load_generator, model_path, save_generator
+from .modelfile import average_generators, load_generator, model_path, save_generator
 from .regions import (FILLS, apply_hints, compose, free_pixels, line_darkness, line_layer,
                       region_palette, segment, split_open_regions)
 from .pipeline import hint_channels_for, network_input, working_shape
@@ -126,6 +126,13 @@ class Colorizer:
         "gray": grayscale photos; "sketch-hints" is an older name for "sketch") or a model
         folder saved by training or by `Colorizer.save`."""
         return cls(*load_generator(model_path(model)))
+
+    @classmethod
+    def average(cls, models):
+        """A model whose weights are the mean of `models`' (bundled names or folders), which
+        must be the same network, e.g. fine-tunes of one model; see
+        `pix2color.modelfile.average_generators`. `.save(path)` keeps it."""
+        return cls(*average_generators(models))
 
     def save(self, path, weights_dtype="float32"):
         """Write this model as a folder `Colorizer.load(path)` turns back into it (with

@@ -42,6 +42,9 @@ class TrainConfig:
                          "the targets are extra inputs (pix2color.hints)", "data")
     hint_weight: float = option(10.0, "with hints: L1 weight of pixels at and near hints",
                                 "data")
+    no_hint_fraction: float = option(0.25, "with hints: the share of training images given "
+                                     "no hints at all, so the model also learns to colour "
+                                     "alone", "data")
     init_from: str = option("", "start the generator from a model folder or bundled name "
                             "(e.g. sketch: fine-tune it, or grow a plain model into a "
                             "hint-aware one; default: none, a fresh generator)", "model",
@@ -109,8 +112,10 @@ class TrainConfig:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)!r}")
         if self.size % 2**self.depth:
             raise ValueError(f"size {self.size} must be divisible by 2**depth = {2**self.depth}")
-        if not 0.0 <= self.decay_fraction <= 1.0 or not 0.0 <= self.dropout < 1.0:
-            raise ValueError("decay_fraction must be in 0..1 and dropout in 0..1 (not 1)")
+        if not 0.0 <= self.decay_fraction <= 1.0 or not 0.0 <= self.dropout < 1.0 or \
+                not 0.0 <= self.no_hint_fraction <= 1.0:
+            raise ValueError("decay_fraction and no_hint_fraction must be in 0..1, dropout "
+                             "in 0..1 (not 1)")
         task = TASKS[self.task]
         if self.extract_lines and not task.line_art:
             raise ValueError("extract_lines makes line-art inputs: use task='sketch'")

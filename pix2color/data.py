@@ -85,13 +85,14 @@ def split_pairs(pairs, val_fraction=0.1, test_fraction=0.1, by="name"):
 
 
 def _load_pair(index, input_data, target_data, size, task, augment, seed, extract_lines,
-               hints=False):
+               hints=False, no_hint_fraction=0.25):
     """Encoded input and target -> network tensors (`input_data` is unused when the input is
     made from the target)."""
     inputs, targets = _network_pair(input_data, target_data, size, task, augment, seed,
                                     extract_lines)
     if hints:  # random hints from the target while training; none when evaluating
-        hint = sample_hints(targets, seed + 2) if augment else no_hints(targets)
+        hint = (sample_hints(targets, seed + 2, no_hint_fraction=no_hint_fraction)
+                if augment else no_hints(targets))
         inputs = tf.concat([inputs, hint], axis=-1)
     return inputs, targets, index
 
@@ -118,7 +119,8 @@ def _network_pair(input_data, target_data, size, task, augment, seed, extract_li
 
 
 def paired_dataset(pairs, size=128, batch_size=16, training=False, seed=0, epoch=0, skip=0,
-                   task="sketch", extract_lines=False, shard=None, hints=False):
+                   task="sketch", extract_lines=False, shard=None, hints=False,
+                   no_hint_fraction=0.25):
     """Stream `(inputs, targets, pair_indices)` batches.
 
     `sketch`: RGB input and target in [-1, 1]. `gray`: the pair's target is a colour image;
@@ -133,7 +135,8 @@ def paired_dataset(pairs, size=128, batch_size=16, training=False, seed=0, epoch
     `pairs` is a list of `(input_path, target_path)`, or `pix2color.shards.ShardedPairs`
     (TFRecord shards made by `pix2color prepare`), read the same way.
     `hints` appends hint channels to the inputs (`pix2color.hints`): hints drawn at random
-    from the target while training, none (all zero) otherwise.
+    from the target while training (none at all for a `no_hint_fraction` share of images),
+    none (all zero) otherwise.
     """
     if not pairs:
         raise ValueError("no image pairs to read")
@@ -162,7 +165,7 @@ def paired_dataset(pairs, size=128, batch_size=16, training=False, seed=0, epoch
             input_data = target_data if from_target else tf.io.read_file(input_data)
         element_seed = tf.stack([tf.cast(seed * 100003 + epoch, tf.int64), index])
         return _load_pair(index, input_data, target_data, size, task, training, element_seed,
-                          extract_lines, hints)
+                          extract_lines, hints, no_hint_fraction)
 
     ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     ds = ds.ignore_errors()  # unreadable files drop out here; the trainer reports them

@@ -45,6 +45,37 @@ def save_generator(path, model, kind, args, info, weights_dtype="float32"):
     return path
 
 
+def average_generators(paths):
+    """The mean of the weights of models alike in network ('model soup', Wortsman et al.
+    2022): fine-tunes of one starting model sit in one basin of the loss, and their average
+    often colours unseen drawings better than any of them. Returns `(model, info)`, with
+    the first model's description and its members' training records under
+    `training["average_of"]`. Models that differ in network, task, size or hints are refused
+    with a ModelFileError naming the two."""
+    import numpy as np
+
+    if len(paths) < 2:
+        raise ValueError("averaging needs at least two models")
+    loaded = [load_generator(model_path(path)) for path in paths]
+    model, info = loaded[0]
+
+    def network(info):
+        return (info.task, info.size, info.hints, info.generator["kind"],
+                info.generator["args"])
+
+    for path, (_, other) in zip(paths[1:], loaded[1:]):
+        if network(other) != network(info):
+            raise ModelFileError(f"{path} is not the same network as {paths[0]}: "
+                                 f"{network(other)} vs {network(info)}")
+    members = [m.get_weights() for m, _ in loaded]
+    model.set_weights([np.mean([weights[k] for weights in members], axis=0)
+                       for k in range(len(members[0]))])
+    training = {"average_of": [{"model": Path(str(path)).name or str(path),
+                                "training": other.training}
+                               for path, (_, other) in zip(paths, loaded)]}
+    return model, dataclasses.replace(info, training=training)
+
+
 class ModelFileError(ValueError):
     """A path that is not a loadable pix2color model."""
 

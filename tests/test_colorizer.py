@@ -302,3 +302,25 @@ def test_network_inputs_of_images_alike_are_made_in_one_call(monkeypatch):
     for one, other in zip(together, apart):
         np.testing.assert_array_equal(np.asarray(one), np.asarray(other))
     assert not np.array_equal(np.asarray(together[0]), np.asarray(together[1]))  # the hint
+
+
+def test_average_of_models_is_the_mean_of_their_weights(tiny_model, tmp_path, capsys):
+    from pix2color.cli import main
+
+    shifted = Colorizer.load(tiny_model)
+    shifted.model.set_weights([w + 1.0 for w in shifted.model.get_weights()])
+    shifted.save(tmp_path / "shifted")
+    assert main(["average", str(tiny_model), str(tmp_path / "shifted"),
+                 "-o", str(tmp_path / "soup")]) == 0
+    soup = Colorizer.load(tmp_path / "soup")
+    for mean, original in zip(soup.model.get_weights(),
+                              Colorizer.load(tiny_model).model.get_weights()):
+        np.testing.assert_allclose(mean, original + 0.5, rtol=1e-6, atol=1e-6)
+    assert [m["model"] for m in soup.info.training["average_of"]] == ["model", "shifted"]
+    assert soup.colorize(sketch(40, 30)).size == (40, 30)
+    main(["info", str(tmp_path / "soup")])
+    assert "average of model, shifted" in capsys.readouterr().out
+    with pytest.raises(ModelFileError, match="not the same network"):
+        Colorizer.average([tiny_model, "gray"])
+    assert main(["average", str(tiny_model), "gray", "-o", str(tmp_path / "bad")]) == 2
+    assert not (tmp_path / "bad").exists()

@@ -27,7 +27,8 @@ def test_every_config_field_is_a_train_option_with_its_default():
 
 
 def test_every_config_field_can_be_set_from_the_command_line():
-    changed = {"task": "gray", "hints": True, "hint_weight": 3.0, "init_from": "sketch",
+    changed = {"task": "gray", "hints": True, "hint_weight": 3.0, "no_hint_fraction": 0.5,
+               "init_from": "sketch",
                "generator": "unet", "size": 64, "width": 8, "depth": 3, "norm": "instance",
                "upsample": "resize", "dropout": 0.5, "disc_width": 4, "disc_layers": 2,
                "disc_norm": "none", "mode": "l1", "gan_loss": "hinge", "l1_weight": 50.0,

@@ -62,6 +62,11 @@ def test_training_data_gets_hint_channels_without_changing_the_images(pair_tree)
     assert np.abs(hinted[0][..., 3:6].numpy()[mask]).max() <= 1.0
     evaluation = next(iter(paired_dataset(pairs, 32, 8, hints=True)))
     assert not evaluation[0][..., 3:].numpy().any()   # evaluation: no hints
+    # no_hint_fraction: the share of training images with no hints at all
+    for share, hinted_images in ((1.0, 0), (0.0, 8)):
+        batch = next(iter(paired_dataset(pairs, 32, 8, training=True, seed=3, hints=True,
+                                         no_hint_fraction=share)))
+        assert (batch[0][..., 6].numpy() > 0).any(axis=(1, 2)).sum() == hinted_images
     gray = next(iter(paired_dataset(pairs, 32, 8, training=True, task="gray", hints=True)))
     assert gray[0].shape == (8, 32, 32, 4)        # L + ab + mask
 

@@ -49,6 +49,14 @@ def export_command(args):
     return 0
 
 
+def average_command(args):
+    from ..colorizer import Colorizer
+
+    Colorizer.average(args.models).save(args.out, args.weights_dtype)
+    print(f"wrote {args.out}: the mean of {len(args.models)} models' weights")
+    return 0
+
+
 def app_command(args):
     try:
         from ..app import launch
@@ -71,6 +79,10 @@ def info_command(args):
     colorizer = Colorizer.load(args.model)
     info = colorizer.info
     training = info.training
+    members = training.get("average_of", [])
+    if members:   # an average: describe it by its first member, and name them all
+        training = dict(members[0]["training"], metrics={}, step="average of " + ", ".join(
+            member["model"] for member in members))
     print(f"task:        {colorizer.task} ({colorizer.colour_space})\n"
           f"size:        {colorizer.size} (longer side the network sees)\n"
           f"channels:    {info.in_channels} in, {info.out_channels} out"
@@ -146,6 +158,19 @@ def build_parser():
                      help="the address to serve on (0.0.0.0 exposes it to the network)")
     app.add_argument("--port", type=int, default=7860, help="the port to serve on")
     app.set_defaults(run=app_command)
+
+    average = commands.add_parser(
+        "average", help="average the weights of fine-tunes of one model (a model soup)",
+        formatter_class=_HELP,
+        description="Writes a model whose weights are the mean of the given models'. They "
+                    "must be the same network (task, size, hints, generator): fine-tunes of "
+                    "one starting model, as the bundled sketch model is.")
+    average.add_argument("models", nargs="+", help="two or more model folders (or sketch, "
+                         "gray)")
+    average.add_argument("-o", "--out", required=True, help="the model folder to write")
+    average.add_argument("--weights-dtype", choices=("float32", "float16"), default="float32",
+                         help="float16 halves the file")
+    average.set_defaults(run=average_command)
 
     info = commands.add_parser("info", help="describe a model", formatter_class=_HELP)
     info.add_argument("model", help="sketch (the default; hint-aware), gray, or a model folder")
