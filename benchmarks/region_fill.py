@@ -14,7 +14,10 @@ image, PSNR, colourfulness ratio (output / target, Hasler-Suesstrunk), and flat 
 output's mean gradient (0-255 levels) where the target is a flat foreground fill, 0 for a
 perfectly flat fill (`pix2color.metrics.flat_fill_noise`).
 `--tune` scores every aggregate x background setting of the region fill (and three gap radii)
-instead, for the first model.
+instead, for the first model. `--against MODEL` also prints, for each model's region fill
+without hints, its foreground CIEDE2000 difference from MODEL's with a 95% bootstrap interval
+over drawings (skin-tone variants resampled together, 5,000 times): how large a difference
+the split can tell apart.
 """
 
 import argparse
@@ -55,7 +58,20 @@ def score(colorizer, inputs, truths, spots, fill, batch_size=32):
             outputs.append(output)
             for key, value in batch_metrics(output[None], truth[None]).items():
                 per_image.setdefault(key, []).append(value)
-    return summarize(per_image), outputs
+    metrics = summarize(per_image)
+    metrics["per_image_fg"] = np.concatenate([np.ravel(v) for v in per_image["ciede2000_fg"]])
+    return metrics, outputs
+
+
+def interval(differences, drawings, draws=5000, seed=0):
+    """Mean of per-image differences and its 95% bootstrap interval, resampling drawings."""
+    names = sorted(set(drawings))
+    members = [np.flatnonzero(np.asarray(drawings) == name) for name in names]
+    rng, means = np.random.default_rng(seed), []
+    for _ in range(draws):
+        picked = np.concatenate([members[k] for k in rng.integers(0, len(names), len(names))])
+        means.append(differences[picked].mean())
+    return differences.mean(), *np.percentile(means, [2.5, 97.5])
 
 
 def cat_3x(colorizer, path):
@@ -89,6 +105,8 @@ def main():
     parser.add_argument("--limit", type=int, default=0)
     parser.add_argument("--cache", default=str(Path.home() / ".cache/pix2color/openmoji-128"))
     parser.add_argument("--out", default=None, help="write OUT.md and a picture grid OUT.png")
+    parser.add_argument("--against", default=None,
+                        help="a model to compare each model's region fill with (see above)")
     args = parser.parse_args()
 
     pairs = split_pairs(openmoji_pairs(args.cache), by="folder")[args.split]
@@ -118,6 +136,18 @@ def main():
             rows.append((name, fill, count, metrics))
             grid[(name, fill, count)] = outputs[:8]
             print(table(rows[-1:]).splitlines()[-1], flush=True)
+    if args.against:
+        drawings = [Path(sketch).parent.name for sketch, _ in pairs]
+        base, _ = score(Colorizer.load(args.against), inputs, truths, [[]] * len(inputs),
+                        "regions")
+        for name, fill, count, metrics in rows:
+            if fill == "regions" and count == 0:
+                mean, low, high = interval(base["per_image_fg"] - metrics["per_image_fg"],
+                                           drawings)
+                print(f"{name}: {mean:.2f} CIEDE2000 fg better than {args.against} (95% "
+                      f"interval over {len(set(drawings))} drawings: {low:.2f} to {high:.2f}); "
+                      f"better on {np.mean(base['per_image_fg'] > metrics['per_image_fg']):.0%} "
+                      f"of the images")
     header = f"{len(pairs)} images: OpenMoji {args.split} split (by drawing)"
     print(f"\n{header}\n\n{table(rows)}")
     if args.out:
