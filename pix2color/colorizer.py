@@ -50,7 +50,7 @@ CHUNK_PIXELS = 1 << 26
 # Images up to this many pixels are finished (segmented, filled, composed) on several threads
 # at once; larger ones one after another, so their full-size work never runs twice at once.
 PARALLEL_PIXELS = 1 << 20
-_PACKAGE = os.path.dirname(os.path.abspath(__file__))
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep   # warnings skip its frames
 # Images whose shrunk copy (float32 RGB, before the network's resize) is at most this many
 # pixels get their network inputs made together, a chunk at a time; larger ones at once, so
 # their copies are never held all together.
@@ -368,7 +368,7 @@ def _outside_level():
     """The `stacklevel` of the first caller outside this package, for warnings: the user's
     line, whether they called `colorize` or `colorize_batch`."""
     frame, level = sys._getframe(1), 1
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE):
         frame, level = frame.f_back, level + 1
     return level
 
