@@ -37,9 +37,9 @@ BACKGROUNDS = ("split", "white", "network")
 INK = 0.5          # a pixel darker than this (0 white .. 1 black) is line
 MAX_SAMPLES = 256  # region colours are read on a grid of at most this many pixels a side
 # The mode's colour bins: sRGB in steps of this many levels (13 a channel). Chosen on the
-# validation split over Lab in steps of 8 (12.39 vs 12.43 foreground CIEDE2000 for the bundled
-# model, 13.23 vs 13.31 for the L1 baseline) and sRGB steps of 12 to 32 (12.46-12.59): it
-# measures the same as Lab and spares the Lab conversion, 0.85 ms an image at 128 px.
+# validation split over Lab in steps of 8 (12.39 vs 12.43 foreground CIEDE2000 for the former
+# bundled model, 13.23 vs 13.31 for the L1 baseline) and sRGB steps of 12 to 32 (12.46-12.59):
+# it measures the same as Lab and spares the Lab conversion, 0.85 ms an image at 128 px.
 MODE_STEP = 20
 # Drawings larger than this are segmented on a grid of blocks (see `free_pixels`), so the
 # memory segmentation takes is bounded (about 35 bytes a pixel of what it segments).
