@@ -328,13 +328,13 @@ class Colorizer:
         by_shape = {}
         for i, item in prepared.items():
             by_shape.setdefault(item.network.shape, []).append(i)
+        want_lab = tf.constant(fill == "regions" and self.fill_options["aggregate"] == "mean")
         results = {}
         for indices in by_shape.values():
             for start in range(0, len(indices), batch_size):
                 batch = np.stack([prepared[i].network for i in indices[start: start + batch_size]])
-                lab = fill == "regions" and self.fill_options["aggregate"] == "mean"
                 outputs, labs = (t.numpy() for t in self._run(tf.constant(batch, tf.float32),
-                                                              tf.constant(lab)))
+                                                              want_lab))
 
                 def finish(i, output, lab):
                     item = prepared[i]

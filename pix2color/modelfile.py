@@ -10,6 +10,7 @@ import dataclasses
 from pathlib import Path
 
 import keras
+import numpy as np
 
 from .config import NORMS, UPSAMPLINGS
 from .models import generator
@@ -52,8 +53,6 @@ def average_generators(paths):
     the first model's description and its members' training records under
     `training["average_of"]`. Models that differ in network, task, size or hints are refused
     with a ModelFileError naming the two."""
-    import numpy as np
-
     if len(paths) < 2:
         raise ValueError("averaging needs at least two models")
     loaded = [load_generator(model_path(path)) for path in paths]

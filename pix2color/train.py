@@ -282,7 +282,8 @@ class Trainer:
             return paired_dataset(self.train_pairs, c.size, batch, training=True, seed=c.seed,
                                   epoch=epoch, skip=done * c.batch_size // shards, task=c.task,
                                   extract_lines=c.extract_lines, hints=c.hints,
-                                  no_hint_fraction=c.no_hint_fraction, shard=(context.input_pipeline_id, shards) if context else None)
+                                  no_hint_fraction=c.no_hint_fraction,
+                                  shard=(context.input_pipeline_id, shards) if context else None)
 
         if self.strategy.num_replicas_in_sync == 1:
             return make()
