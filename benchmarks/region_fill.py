@@ -14,10 +14,12 @@ image, PSNR, colourfulness ratio (output / target, Hasler-Suesstrunk), and flat 
 output's mean gradient (0-255 levels) where the target is a flat foreground fill, 0 for a
 perfectly flat fill (`pix2color.metrics.flat_fill_noise`).
 `--tune` scores every aggregate x background setting of the region fill (and three gap radii)
-instead, for the first model. `--against MODEL` also prints, for each model's region fill
+instead, for the first model. `--against MODEL...` also prints, for each model's region fill
 without hints, its foreground CIEDE2000 difference from MODEL's with a 95% bootstrap interval
 over drawings (skin-tone variants resampled together, 5,000 times): how large a difference
-the split can tell apart.
+the split can tell apart. Several `--against` models (one recipe trained with several seeds)
+are compared one by one and as a recipe: against each image's error averaged over them, so
+one lucky or unlucky seed does not decide the comparison.
 """
 
 import argparse
@@ -105,8 +107,9 @@ def main():
     parser.add_argument("--limit", type=int, default=0)
     parser.add_argument("--cache", default=str(Path.home() / ".cache/pix2color/openmoji-128"))
     parser.add_argument("--out", default=None, help="write OUT.md and a picture grid OUT.png")
-    parser.add_argument("--against", default=None,
-                        help="a model to compare each model's region fill with (see above)")
+    parser.add_argument("--against", nargs="+", default=[],
+                        help="models to compare each model's region fill with, e.g. one recipe "
+                             "trained with several seeds (see above)")
     args = parser.parse_args()
 
     pairs = split_pairs(openmoji_pairs(args.cache), by="folder")[args.split]
@@ -138,16 +141,20 @@ def main():
             print(table(rows[-1:]).splitlines()[-1], flush=True)
     if args.against:
         drawings = [Path(sketch).parent.name for sketch, _ in pairs]
-        base, _ = score(Colorizer.load(args.against), inputs, truths, [[]] * len(inputs),
-                        "regions")
-        for name, fill, count, metrics in rows:
-            if fill == "regions" and count == 0:
-                mean, low, high = interval(base["per_image_fg"] - metrics["per_image_fg"],
-                                           drawings)
-                print(f"{name}: {mean:.2f} CIEDE2000 fg better than {args.against} (95% "
-                      f"interval over {len(set(drawings))} drawings: {low:.2f} to {high:.2f}); "
-                      f"better on {np.mean(base['per_image_fg'] > metrics['per_image_fg']):.0%} "
-                      f"of the images")
+        bases = {name: score(Colorizer.load(name), inputs, truths, [[]] * len(inputs),
+                             "regions")[0]["per_image_fg"] for name in args.against}
+        if len(bases) > 1:
+            recipe = f"the mean of {', '.join(args.against)}"
+            bases[recipe] = np.mean(list(bases.values()), axis=0)
+        for base_name, base in bases.items():
+            print(f"{base_name}: CIEDE2000 fg {base.mean():.2f}")
+            for name, fill, count, metrics in rows:
+                if fill == "regions" and count == 0:
+                    ours = metrics["per_image_fg"]
+                    mean, low, high = interval(base - ours, drawings)
+                    print(f"  {name}: {mean:.2f} better (95% interval over "
+                          f"{len(set(drawings))} drawings: {low:.2f} to {high:.2f}); better "
+                          f"on {np.mean(base > ours):.0%} of the images")
     header = f"{len(pairs)} images: OpenMoji {args.split} split (by drawing)"
     print(f"\n{header}\n\n{table(rows)}")
     if args.out:
