@@ -108,6 +108,20 @@ def test_open_regions_split_where_the_network_paints_colour():
     assert split.labels[128, 60] == split.labels[5, 5]
 
 
+
+def test_a_light_fleck_inside_an_open_region_takes_the_colour_around_it():
+    drawing = box_drawing(gap=40)
+    segmentation = segment(line_darkness(drawing))
+    network = np.ones((128, 128, 3), np.float32)
+    network[33:96, 33:96] = [0.2, 0.6, 0.2]
+    network[56:72, 56:72] = 1.0    # a pale fleck, all around it green: not background
+    network[33:50, 60:68] = 1.0    # a pale channel out through the gap: background
+    split = split_open_regions(segmentation, segmentation.open_regions(), network)
+    background, green = split.labels[5, 5], split.labels[80, 80]
+    assert green != background
+    assert split.labels[128, 128] == green
+    assert split.labels[80, 128] == background
+
 # --- through the Colorizer, with the bundled model --------------------------------------
 
 @pytest.fixture(scope="module")
