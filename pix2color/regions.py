@@ -241,19 +241,22 @@ def split_open_regions(segmentation, open_regions, network_rgb, white=0.85):
 
 
 def _join_enclosed_light(far, pieces, kept):
-    """`pieces` with the light parts of `far` that do not reach the grid's border given to
-    the nearest kept piece. Measured on the validation split (bundled model): foreground
-    CIEDE2000 12.18 -> 12.17, flat noise 0.94 -> 0.84, and the white hole in the README
-    cat's ear is gone."""
+    """`pieces` with each light part of `far` that does not reach the grid's border and
+    touches a kept piece given to that piece (one walled in by lines alone stays as it
+    is). Measured on the validation split (bundled model): foreground CIEDE2000 12.18 ->
+    12.15, flat noise 0.94 -> 0.82, and the white hole in the README cat's ear is gone."""
     coloured = kept[pieces]
-    light, _ = ndimage.label(far & ~coloured)
-    border = np.unique(np.concatenate([light[0], light[-1], light[:, 0], light[:, -1]]))
-    enclosed = (light > 0) & ~np.isin(light, border)
-    if not enclosed.any():
+    light, count = ndimage.label(far & ~coloured)
+    inner = np.ones(count + 1, bool)
+    inner[np.concatenate([light[0], light[-1], light[:, 0], light[:, -1], [0]])] = False
+    if not inner.any():
         return pieces
-    rows, cols = ndimage.distance_transform_edt(~coloured, return_distances=False,
-                                                return_indices=True)
-    return np.where(enclosed, pieces[rows, cols], pieces)
+    fleck = np.where(inner[light], light, 0)
+    beside = ndimage.maximum_filter(fleck, size=3)   # around each fleck: its number
+    ring = coloured & (beside > 0)
+    owner = np.zeros(count + 1, pieces.dtype)
+    owner[beside[ring]] = pieces[ring]               # a coloured piece it touches
+    return np.where(fleck > 0, owner[fleck], pieces)
 
 
 def _samples(shape):
