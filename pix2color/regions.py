@@ -94,7 +94,7 @@ class Segmentation:
         """Labels of the regions that touch the image border and cover at least
         `min_fraction` of it: the background around a drawing."""
         labels = self.labels
-        border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+        border = np.unique(_border(labels))
         rows, cols = _samples(labels.shape)  # areas from the sampling grid: plenty for 10%
         grid = labels if (len(rows), len(cols)) == labels.shape else labels[np.ix_(rows, cols)]
         area = np.bincount(grid.ravel(), minlength=self.count + 1)
@@ -205,8 +205,8 @@ def split_open_regions(segmentation, open_regions, network_rgb, white=0.85):
     channel below `white`) become regions of their own, the rest stays background, and the
     pixels near lines follow the core they grew from. A light patch that does not reach the
     image border is no background but a fleck inside the drawing (the network painting an
-    inner ear pale): it joins the coloured part nearest to it rather than being left as a
-    white hole. This is decided on the block grid the distance was measured on. Returns a
+    inner ear pale): it joins a coloured part it touches rather than being left as a white
+    hole. This is decided on the block grid the distance was measured on. Returns a
     new segmentation (new labels appended)."""
     labels, block, coarse = segmentation.labels, segmentation.block, segmentation.coarse
     if not len(open_regions) or segmentation.nearest is None:
@@ -248,7 +248,8 @@ def _join_enclosed_light(far, pieces, kept):
     coloured = kept[pieces]
     light, count = ndimage.label(far & ~coloured)
     inner = np.ones(count + 1, bool)
-    inner[np.concatenate([light[0], light[-1], light[:, 0], light[:, -1], [0]])] = False
+    inner[_border(light)] = False
+    inner[0] = False
     if not inner.any():
         return pieces
     fleck = np.where(inner[light], light, 0)
@@ -257,6 +258,11 @@ def _join_enclosed_light(far, pieces, kept):
     owner = np.zeros(count + 1, pieces.dtype)
     owner[beside[ring]] = pieces[ring]               # a coloured piece it touches
     return np.where(fleck > 0, owner[fleck], pieces)
+
+
+def _border(array):
+    """The values on the four edges of a 2-D array."""
+    return np.concatenate([array[0], array[-1], array[:, 0], array[:, -1]])
 
 
 def _samples(shape):

@@ -108,7 +108,6 @@ def test_open_regions_split_where_the_network_paints_colour():
     assert split.labels[128, 60] == split.labels[5, 5]
 
 
-
 def test_a_light_fleck_inside_an_open_region_takes_the_colour_around_it():
     drawing = box_drawing(gap=40)
     segmentation = segment(line_darkness(drawing))
@@ -121,6 +120,7 @@ def test_a_light_fleck_inside_an_open_region_takes_the_colour_around_it():
     assert green != background
     assert split.labels[128, 128] == green
     assert split.labels[80, 128] == background
+
 
 # --- through the Colorizer, with the bundled model --------------------------------------
 
