@@ -1,8 +1,10 @@
 """Files in and out: images opened and read with a clear error, and writes that a crash mid-write
 can never leave half-done."""
 
+import errno
 import json
 import os
+import shutil
 import stat
 from pathlib import Path
 
@@ -193,16 +195,39 @@ def _scale_array(array, name):
 
 
 def write_atomically(path, content):
-    """Write bytes or text to `path` through a temporary file and an atomic rename."""
+    """Write bytes or text to `path` through a temporary file and an atomic rename; if the
+    write fails (a full disk, a folder in the way) the temporary file is removed."""
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
-    if isinstance(content, str):
-        tmp.write_text(content)
-    else:
-        tmp.write_bytes(bytes(content))
-    os.replace(tmp, path)
+    try:
+        if isinstance(content, str):
+            tmp.write_text(content)
+        else:
+            tmp.write_bytes(bytes(content))
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return path
 
 
 def write_json(path, value):
     return write_atomically(path, json.dumps(value, indent=2))
+
+
+def is_disk_full(error):
+    """Whether an OSError or a TensorFlow error means the disk is full."""
+    return getattr(error, "errno", None) == errno.ENOSPC or \
+        "No space left on device" in str(error)
+
+
+def replace_folder(new, path):
+    """Put the finished folder `new` in place of `path` (which may not exist): two renames,
+    so `path` is either the old folder, whole, or the new one, never a mix of the two."""
+    path = Path(path)
+    old = path.with_name(f".{path.name}.old-{os.getpid()}")
+    if path.exists():
+        os.replace(path, old)
+    os.replace(new, path)
+    shutil.rmtree(old, ignore_errors=True)
+    return path

@@ -7,6 +7,10 @@ refuses code in the file.
 """
 
 import dataclasses
+import json
+import os
+import re
+import zipfile
 from pathlib import Path
 
 import keras
@@ -27,22 +31,37 @@ def save_generator(path, model, kind, args, info, weights_dtype="float32"):
 
     The generator is rebuilt in `weights_dtype` ("float32", or "float16" to halve the file)
     whatever precision it was trained in, so a saved model never depends on a mixed policy.
+    Both files are written into a folder beside `path` that then takes its place, so a
+    crash mid-save leaves the old folder (or none), never half a model. Other files already
+    in `path` (a licence, say) are kept.
     """
+    import shutil
+
     from . import __version__
-    from .files import write_json
+    from .files import replace_folder, write_json
 
     path = Path(path)
-    path.mkdir(parents=True, exist_ok=True)
     stored = generator(kind, **args, dtype=weights_dtype)
     stored.set_weights([w.astype(weights_dtype) for w in model.get_weights()])
     info = ModelInfo(**dict(info, pix2color_version=__version__, generator={
         "kind": kind, "args": args, "parameters": stored.count_params(),
         "weights_dtype": weights_dtype}, in_channels=int(stored.input_shape[-1]),
         out_channels=int(stored.output_shape[-1])))
-    tmp = path / (MODEL_FILE + ".tmp.keras")
-    stored.save(tmp)
-    tmp.replace(path / MODEL_FILE)  # a crash mid-save never leaves a half-written model
-    write_json(path / INFO_FILE, info.to_json())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    new = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    shutil.rmtree(new, ignore_errors=True)
+    try:
+        if path.is_dir():  # keep what else the folder holds
+            shutil.copytree(path, new, ignore=lambda _, names: [
+                n for n in names if n in (MODEL_FILE, INFO_FILE)])
+        else:
+            new.mkdir()
+        stored.save(new / MODEL_FILE)
+        write_json(new / INFO_FILE, info.to_json())
+        replace_folder(new, path)
+    except BaseException:
+        shutil.rmtree(new, ignore_errors=True)
+        raise
     return path
 
 
@@ -102,10 +121,11 @@ def load_generator(path):
     """Read a model folder written by `save_generator`; returns `(model, info)`.
 
     Keras safe mode is on: a model file cannot run code (Lambda layers are refused).
-    Weights stored as float16 are brought back into a float32 model.
+    Nothing is built before the archive's own configuration is checked: the layers it
+    names, the parameters they imply (at most MAX_PARAMETERS), and that it is the network
+    `pix2color.json` describes. Weights stored as float16 are brought back into a float32
+    model.
     """
-    import json
-
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no model at {path}")
@@ -126,7 +146,7 @@ def load_generator(path):
         raise ModelFileError(f"{path / INFO_FILE} is not valid JSON: "
                              f"{str(error)[:200] or type(error).__name__}") from None
     info = ModelInfo.from_json(info, path / INFO_FILE)
-    _check_archive(path / MODEL_FILE)
+    _check_archive(path / MODEL_FILE, info)
     try:
         model = keras.saving.load_model(path / MODEL_FILE, compile=False, safe_mode=True)
     except Exception as error:  # Keras raises many kinds; all mean "not a usable model"
@@ -137,7 +157,7 @@ def load_generator(path):
         raise ModelFileError(f"{path / MODEL_FILE} maps {got[0]} to {got[1]} channels, but a "
                              f"{info.task!r} model maps {expected[0]} to {expected[1]}")
     if any(w.dtype != "float32" for w in model.get_weights()):
-        spec = info.generator
+        spec = info.generator   # checked to be the archive's network, so of its size
         float32_model = generator(spec["kind"], **spec["args"])
         float32_model.set_weights([w.astype("float32") for w in model.get_weights()])
         model = float32_model
@@ -156,21 +176,87 @@ GENERATOR_ARGS = {  # name: (type, low, high) for each argument a generator may 
 }
 
 
-def _check_archive(path):
-    """A `.keras` file is a zip: refuse one that is not, or that would unpack to too much."""
-    import zipfile
+# The layers pix2color's generators are made of (pix2color.models), and how many weights
+# each holds given its input channels; an archive naming any other layer is refused.
+LAYER_PARAMETERS = {
+    "Conv2D": lambda c, ch: _kernel(c) * ch * c["filters"] + c["filters"] * c["use_bias"],
+    "Conv2DTranspose": lambda c, ch: _kernel(c) * ch * c["filters"] + c["filters"] * c["use_bias"],
+    "BatchNormalization": lambda c, ch: 4 * ch,   # gamma, beta, moving mean and variance
+    "GroupNormalization": lambda c, ch: 2 * ch,
+    **{name: lambda c, ch: 0 for name in ("InputLayer", "LeakyReLU", "Identity", "Add",
+                                          "UpSampling2D", "Dropout", "Activation",
+                                          "Rescaling")},
+}
+MAX_PARAMETERS = 200_000_000  # 800 MB of float32 weights; the bundled sketch model has 5.4 M
 
+
+def _kernel(config):
+    height, width = config["kernel_size"]
+    return int(height) * int(width)
+
+
+def _check_archive(path, info):
+    """A `.keras` file is a zip: refuse one that is not, that would unpack to too much, or
+    whose configuration is not the network `info` describes, before Keras builds anything."""
     try:
         with zipfile.ZipFile(path) as archive:
             entries = archive.infolist()
+            config = sum(e.file_size for e in entries if e.filename.endswith(".json"))
+            total = sum(e.file_size for e in entries)
+            if config > MAX_ARCHIVE_CONFIG_BYTES or total > MAX_ARCHIVE_BYTES:
+                raise ModelFileError(
+                    f"{path} would unpack to {total:,} bytes ({config:,} of configuration): "
+                    f"refused (at most {MAX_ARCHIVE_BYTES:,}, and "
+                    f"{MAX_ARCHIVE_CONFIG_BYTES:,} of configuration)")
+            network = json.loads(archive.read("config.json"))
     except (zipfile.BadZipFile, OSError) as error:
         raise ModelFileError(f"{path} is not a Keras model file ({error})") from None
-    config = sum(e.file_size for e in entries if e.filename.endswith(".json"))
-    total = sum(e.file_size for e in entries)
-    if config > MAX_ARCHIVE_CONFIG_BYTES or total > MAX_ARCHIVE_BYTES:
-        raise ModelFileError(f"{path} would unpack to {total:,} bytes ({config:,} of "
-                             f"configuration): refused (at most {MAX_ARCHIVE_BYTES:,}, and "
-                             f"{MAX_ARCHIVE_CONFIG_BYTES:,} of configuration)")
+    except (KeyError, ValueError, UnicodeDecodeError, RecursionError) as error:
+        raise ModelFileError(f"cannot load {path}: no readable config.json in it "
+                             f"({str(error)[:200]})") from None
+    try:
+        channels, parameters = _archive_network(network)
+    except (KeyError, TypeError, ValueError, IndexError) as error:
+        raise ModelFileError(f"cannot load {path}: its configuration is not a pix2color "
+                             f"generator ({type(error).__name__}: {str(error)[:200]})") from None
+    if parameters > MAX_PARAMETERS:
+        raise ModelFileError(f"cannot load {path}: its configuration implies {parameters:,} "
+                             f"parameters (at most {MAX_PARAMETERS:,})")
+    # The description must be this network: it is what a float32 copy is built from.
+    spec, args = info.generator, info.generator["args"]
+    found = {"parameters": parameters}
+    wanted = {"parameters": spec.get("parameters", parameters)}
+    if spec["kind"] == "unet":
+        found.update(width=channels.get("e1"),
+                     depth=sum(1 for name in channels if re.fullmatch(r"e\d+", name)))
+        wanted.update(width=args.get("width", 64), depth=args.get("depth", 5))
+    if found != wanted:
+        raise ModelFileError(f"cannot load {path}: it is not the network {INFO_FILE} "
+                             f"describes (the archive has {found}, the description says "
+                             f"{wanted})")
+
+
+def _archive_network(network):
+    """A functional model's saved configuration -> ({layer name: output channels}, the
+    number of parameters its layers hold), read layer by layer in the saved order."""
+    if network["class_name"] != "Functional":
+        raise ValueError(f"a {network['class_name']!r} model, not a functional one")
+    channels, parameters = {}, 0
+    for layer in network["config"]["layers"]:
+        kind, config, name = layer["class_name"], layer["config"], layer["name"]
+        if kind not in LAYER_PARAMETERS:
+            raise ValueError(f"layer {name!r} is a {kind}, which pix2color generators do not "
+                             f"use")
+        if kind == "InputLayer":
+            inbound = int(config["batch_shape"][-1])
+        else:
+            # The channels of the layer's first input: the output of a layer named before it.
+            node = layer["inbound_nodes"][0]["args"][0]
+            source = (node[0] if isinstance(node, list) else node)["config"]["keras_history"][0]
+            inbound = channels[source]
+        parameters += int(LAYER_PARAMETERS[kind](config, inbound))
+        channels[name] = int(config.get("filters", inbound))
+    return channels, parameters
 
 
 def _check_generator_args(kind, args, where):

@@ -57,23 +57,24 @@ def checkpoints_newest_first(directory):
     return [str(Path(directory) / f"ckpt-{n}") for n in sorted(steps, reverse=True)]
 
 
+def holds_run(run_dir):
+    """Whether `run_dir` holds a run: a checkpoint, or a final model."""
+    return bool(checkpoints_newest_first(run_dir / "checkpoints")) or \
+        (run_dir / "model").exists()
+
+
 def claim_run_dir(run_dir, config, resume, overwrite):
     """Before anything is written: refuse a folder that holds a run unless resuming it (with
-    a matching configuration) or overwriting it; remove checkpoint writes a crash left."""
-    has_run = bool(checkpoints_newest_first(run_dir / "checkpoints")) or \
-        (run_dir / "model").exists()
+    a matching configuration) or overwriting it; remove checkpoint writes a crash left.
+    Nothing saved is deleted here: an overwritten run goes only when the new one is ready
+    (`clear_run_dir`, called by `RunFolder.start`)."""
+    has_run = holds_run(run_dir)
     saved_path = run_dir / "config.json"
-    if has_run and overwrite:
-        for name in ("checkpoints", "model", "best", "train", "validation"):
-            shutil.rmtree(run_dir / name, ignore_errors=True)
-        for name in ("config.json", "skipped_files.json"):
-            (run_dir / name).unlink(missing_ok=True)
-        (run_dir / "checkpoints").mkdir()
-    elif has_run and not resume:
+    if has_run and not resume and not overwrite:
         raise RunFolderError(f"{run_dir} already holds a run: continue it with --resume "
                              f"(resume=True), or start it over with --overwrite "
                              f"(overwrite=True), or pick another --run-name")
-    elif resume and saved_path.exists():
+    elif resume and not overwrite and saved_path.exists():
         try:
             saved = json.loads(saved_path.read_text())["config"]
         except (ValueError, KeyError, TypeError) as error:
@@ -89,6 +90,18 @@ def claim_run_dir(run_dir, config, resume, overwrite):
                                  f"change on resume)")
     for stale in (run_dir / "checkpoints").glob("*_temp*"):  # a save a crash cut short
         shutil.rmtree(stale, ignore_errors=True)
+    for stale in run_dir.glob(".*.tmp-*"):  # a model folder a crash cut short (save_generator)
+        shutil.rmtree(stale, ignore_errors=True)
+    return has_run and overwrite
+
+
+def clear_run_dir(run_dir):
+    """Delete the run in `run_dir` (--overwrite), keeping the folder and its lock."""
+    for name in ("checkpoints", "model", "best", "train", "validation", "samples"):
+        shutil.rmtree(run_dir / name, ignore_errors=True)
+    for name in ("config.json", "skipped_files.json"):
+        (run_dir / name).unlink(missing_ok=True)
+    (run_dir / "checkpoints").mkdir()
 
 
 def mark_session_start(writer, step):
@@ -116,7 +129,7 @@ class RunFolder:
         self.path, self.is_chief = Path(path), is_chief
         self.checkpoint_dir = self.path / ("checkpoints" if is_chief else
                                            f".worker-{worker}-checkpoints")
-        self._lock = None
+        self._lock, self._replace = None, False
         try:
             (self.path / "checkpoints").mkdir(parents=True, exist_ok=True)
             probe = self.path / f".write-test-{os.getpid()}"  # workers may share the folder
@@ -127,13 +140,24 @@ class RunFolder:
                           f"{error.strerror or error}") from None
 
     def claim(self, config, resume, overwrite):
-        """Lock the folder for this process and check it may hold this run (chief only)."""
+        """Lock the folder for this process and check it may hold this run (chief only).
+        An old run to overwrite stays until `start`."""
         if self.is_chief:
             self._lock = lock_run_dir(self.path)
-            claim_run_dir(self.path, config, resume, overwrite)
+            try:
+                self._replace = claim_run_dir(self.path, config, resume, overwrite)
+            except BaseException:
+                self.release()
+                raise
+
+    def start(self):
+        """The new run is built and checked: only now does an overwritten run go."""
+        if self._replace:
+            clear_run_dir(self.path)
+            self._replace = False
 
     def release(self):
-        """Give up the lock (fit does at its end, however it ends)."""
+        """Give up the lock (fit does after its last write, however it ends)."""
         lock, self._lock = self._lock, None
         if lock is not None:
             lock.close()

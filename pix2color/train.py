@@ -25,7 +25,9 @@ from .config import TrainConfig  # noqa: F401  (public here too)
 from .data import paired_dataset
 from .distribute import is_chief, task_id, worker_count
 from .logs import RunLogs, sample_batch, sample_grid
-from .modelfile import load_generator, model_path, save_generator, task_channels
+from .files import is_disk_full
+from .modelfile import (ModelFileError, load_generator, model_path, save_generator,
+                        task_channels)
 from .models import generator, patchgan, transfer_weights
 from .optim import make_optimizer, resolve_precision
 from .runs import RunFolder
@@ -48,7 +50,8 @@ class Trainer:
                  data_info=None, strategy=None, resume=False, overwrite=False):
         """`train_pairs`, `val_pairs`: lists of (input, target) paths, or ShardedPairs.
         `resume`: continue the run in the folder (call `restore`); its configuration must
-        match but for `runs.RESUMABLE` keys. `overwrite`: delete the run already there.
+        match but for `runs.RESUMABLE` keys. `overwrite`: replace the run already there, once
+        this one is built and checked (a failure before then leaves the old run as it was).
         Without either, a folder that holds a run is refused: nothing is ever overwritten."""
         self.config = c = config
         self.task = get_task(c.task)
@@ -62,6 +65,15 @@ class Trainer:
                              task_id(self.strategy))
         self.run_dir = self.run.path
         self.run.claim(c, resume, overwrite)
+        try:
+            self._set_up(data_info)
+        except BaseException:   # the folder is free again, and an old run still there
+            self.run.release()
+            raise
+
+    def _set_up(self, data_info):
+        """Everything checked and built before the run folder is written to."""
+        c = self.config
         if c.deterministic:
             tf.config.experimental.enable_op_determinism()
         keras.utils.set_random_seed(c.seed)
@@ -102,7 +114,7 @@ class Trainer:
                                                 if self.discriminator is not None else [])
         self.run.check_free_space(sum(int(np.prod(v.shape)) * 4 for v in variables),
                                   c.keep_checkpoints)
-        self.run.write_json("config.json", self.describe())
+        self.run.start()  # all checked: only now may an overwritten run go
 
     # --- set-up -------------------------------------------------------------------------
 
@@ -182,12 +194,15 @@ class Trainer:
         return self.run.restore(self.checkpoint)
 
     def fit(self):
-        """Train until `total_steps`; returns the final validation metrics (if any)."""
-        if int(self.step) >= self.total_steps:  # nothing to do: keep what was saved
-            self.run.release()
-            tqdm.write(f"{self.run_dir} already finished at step {int(self.step)}; raise "
-                       f"--epochs or --steps to train it further")
+        """Train until `total_steps`; returns the final validation metrics (if any). The run
+        folder stays locked until the final model is written."""
+        if int(self.step) >= self.total_steps:  # nothing to train: keep what was saved
+            try:
+                self._repair_model()
+            finally:
+                self.run.release()
             return {}
+        self.run.write_json("config.json", self.describe())
         self.logs = RunLogs(self.run_dir, self.run.is_chief, int(self.step) + 1)
         if int(self.step) == 0:
             self.logs.hparams(self.config, self.run_dir.name)
@@ -205,20 +220,44 @@ class Trainer:
                     grid = sample_grid(self.task, self.predict, samples)
                     self.logs.epoch_samples(int(self.step), epoch, grid)
                 self.checkpoints.save(checkpoint_number=int(self.step))
+            if self.run.is_chief:
+                self.save_generator(self.run_dir / "model", metrics)
+            self.run.finish()
         except KeyboardInterrupt:
             self.checkpoints.save(checkpoint_number=int(self.step))
             tqdm.write(f"\ninterrupted: saved a checkpoint at step {int(self.step)} in "
                        f"{self.checkpoints.directory}; continue with --resume")
             raise
+        except (tf.errors.OpError, OSError) as error:
+            if not is_disk_full(error):
+                raise
+            raise OSError(f"no space left on device writing the run folder {self.run_dir}; "
+                          f"the last whole checkpoint is "
+                          f"{self.checkpoints.latest_checkpoint or 'none'}: free some space "
+                          f"and continue with --resume") from None
         finally:
             self.logs.flush()
             if previous_handler is not None:
                 signal.signal(signal.SIGTERM, previous_handler)
             self.run.release()
-        if self.run.is_chief:
-            self.save_generator(self.run_dir / "model", metrics)
-        self.run.finish()
         return metrics
+
+    def _repair_model(self):
+        """A finished run: its model/ is left as it is, unless a kill during the final save
+        left it missing or damaged; then it is written again from the last checkpoint."""
+        model = self.run_dir / "model"
+        try:
+            load_generator(model)
+        except (ModelFileError, FileNotFoundError) as error:
+            if not self.run.is_chief:
+                return
+            tqdm.write(f"{model} is missing or damaged ({str(error)[:200]}): writing it "
+                       f"again from the checkpoint at step {int(self.step)}")
+            metrics = self.validator.score()[0] if len(self.val_pairs) else {}
+            self.save_generator(model, metrics)
+            return
+        tqdm.write(f"{self.run_dir} already finished at step {int(self.step)}; nothing was "
+                   f"changed (raise --epochs or --steps to train it further)")
 
     def _train_epoch(self, epoch, done, samples):
         """One epoch from step `done` on. The step count is kept in Python; the host waits

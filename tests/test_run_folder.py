@@ -143,3 +143,82 @@ def test_each_epoch_leaves_samples_on_disk_and_in_tensorboard(pair_tree, tmp_pat
     assert "validation: input | target | output" in events.Tags()["tensors"]
     gan = {"g_total": 70.0, "g_l1": 0.6, "g_adversarial": 0.9, "d_total": 0.7, "d_real": 0.3}
     assert _progress_terms(gan) == ["g_l1", "g_adversarial", "d_total"]   # no g_total
+
+
+def test_overwrite_keeps_the_old_run_until_the_new_one_is_checked(finished_run, monkeypatch):
+    import shutil
+
+    pairs, logdir, run = finished_run
+    before = snapshot(run)
+    bad_start = TrainConfig(**dict(TINY, init_from=str(logdir / "does-not-exist")))
+    with pytest.raises(FileNotFoundError, match="no model at"):
+        Trainer(bad_start, pairs, logdir=logdir, run_name="r1", overwrite=True)
+    assert snapshot(run) == before
+    full = shutil.disk_usage(run)._replace(free=0)
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: full)   # a full disk
+    with pytest.raises(OSError, match="not enough free disk space"):
+        Trainer(TrainConfig(**TINY), pairs, logdir=logdir, run_name="r1", overwrite=True)
+    assert snapshot(run) == before
+
+
+def test_the_lock_is_held_until_the_final_model_is_written(finished_run):
+    from pix2color.runs import lock_run_dir
+
+    pairs, logdir, run = finished_run
+    seen = []
+
+    class Watched(Trainer):
+        def save_generator(self, path, metrics=None):
+            if path.name == "model":   # a second process now would be refused
+                with pytest.raises(RunFolderError, match="in use by another"):
+                    lock_run_dir(self.run_dir)
+                seen.append(path)
+            return super().save_generator(path, metrics)
+
+    Watched(TrainConfig(**TINY), pairs, logdir=logdir, run_name="r1", overwrite=True).fit()
+    assert seen == [run / "model"]
+    lock_run_dir(run).close()   # and free once fit has returned
+
+
+@pytest.mark.parametrize("damage", ["missing", "empty file", "half-written"])
+def test_resuming_a_finished_run_rewrites_a_missing_or_damaged_model(finished_run, damage,
+                                                                       capsys):
+    import shutil
+
+    from pix2color import Colorizer
+
+    pairs, logdir, run = finished_run
+    expected = Colorizer.load(run / "model").model.get_weights()
+    config_before = (run / "config.json").read_bytes()
+    if damage == "missing":
+        shutil.rmtree(run / "model")
+    elif damage == "empty file":
+        (run / "model" / "generator.keras").write_bytes(b"")
+    else:   # what a kill -9 in the old two-rename save left
+        (run / "model" / "generator.keras").rename(run / "model" / "generator.keras.tmp.keras")
+    again = Trainer(TrainConfig(**TINY), pairs, logdir=logdir, run_name="r1", resume=True)
+    again.restore()
+    assert again.fit() == {}
+    assert "missing or damaged" in "".join(capsys.readouterr())
+    restored = Colorizer.load(run / "model").model.get_weights()
+    assert all((a == b).all() for a, b in zip(restored, expected))
+    assert (run / "config.json").read_bytes() == config_before   # a resume that trains nothing
+
+
+def test_a_failed_save_leaves_the_old_model_folder_whole(finished_run, monkeypatch):
+    import keras
+
+    from pix2color import Colorizer
+
+    _, _, run = finished_run
+    before = snapshot(run / "model")
+
+    def fail_half_way(self, filepath, *args, **kwargs):
+        open(filepath, "wb").write(b"PK\x03\x04 half a zip")
+        raise OSError(28, "No space left on device")   # what a full disk raises
+
+    monkeypatch.setattr(keras.Model, "save", fail_half_way)
+    with pytest.raises(OSError, match="No space left"):
+        Colorizer.load(run / "model").save(run / "model")
+    assert snapshot(run / "model") == before
+    assert sorted(p.name for p in run.iterdir() if p.name.startswith(".")) == [".lock"]

@@ -177,8 +177,7 @@ def _train(args, config, train_pairs, val_pairs, data_info):
           f"watch it:    tensorboard --logdir {args.logdir}\n"
           f"resume it:   {_resume_command(trainer.run_dir.name)}")
     if int(trainer.step) >= trainer.total_steps:
-        print(f"{trainer.run_dir} already finished at step {int(trainer.step)}; nothing was "
-              f"changed (raise --epochs or --steps to train it further)")
+        trainer.fit()   # says so; rewrites model/ only if a kill left it missing or damaged
         return 0
     metrics = trainer.fit()
     print("validation:", json.dumps({k: round(v, 4) for k, v in metrics.items()}))
