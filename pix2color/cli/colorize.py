@@ -1,8 +1,10 @@
 """`pix2color colorize`: colour image files and folders, a chunk of files at a time."""
 
 import argparse
+import re
 import sys
 import warnings
+import os
 from pathlib import Path
 
 from ..files import IMAGE_EXTENSIONS, MAX_PIXELS
@@ -38,49 +40,78 @@ def add_parser(commands, formatter):
     colorize.add_argument("--max-pixels", type=int, default=MAX_PIXELS,
                           help="refuse (skip) images with more pixels than this, read from "
                                "the file's header before decoding (default: %(default)s)")
+    colorize.add_argument("--overwrite", action="store_true",
+                          help="replace output files already there (without it, an output "
+                               "name that is taken gets a free one, NAME-2.png, and a note)")
     colorize.add_argument("--layers", action="store_true",
                           help="line-art models: also write NAME.flats.png (the colour, no "
                                "lines) and NAME.lines.png (black lines on transparent) for "
                                "colouring by hand")
     colorize.set_defaults(run=colorize_command)
+    # "-1,-1,red" is a value, not an option: the rule Python 3.13's argparse applies.
+    colorize._negative_number_matcher = re.compile(r"-\.?\d")
 
 
 def _collect_inputs(inputs, out_dir=None):
     """(file, path relative to its input argument) for every image file named or under a
-    folder. Inside folders only regular files count (no FIFOs or devices), and nothing
-    under `out_dir`, so a run never reads what an earlier run wrote."""
-    found = []
+    folder, and what was passed over: inside folders only regular files are read (a FIFO,
+    a device or a symlink loop is listed "not a regular file"), and nothing under `out_dir`,
+    so a run never reads what an earlier run wrote."""
+    found, odd = [], []
     skip = Path(out_dir).resolve() if out_dir else None
     for item in map(Path, inputs):
         if item.is_dir():
-            files = sorted(p for p in item.rglob("*") if p.is_file() and
-                           p.suffix.lower() in IMAGE_EXTENSIONS and
-                           not (skip and skip in p.resolve().parents))
-            found += [(p, p.relative_to(item)) for p in files]
+            for p in sorted(item.rglob("*")):
+                if p.suffix.lower() not in IMAGE_EXTENSIONS or p.is_dir():
+                    continue
+                if not p.is_file():
+                    odd.append(f"{p}: not a regular file (a FIFO, socket, device or broken "
+                               f"link); skipped")
+                elif not (skip and skip in p.resolve().parents):
+                    found.append((p, p.relative_to(item)))
         else:
             found.append((item, Path(item.name)))
-    return found
+    return found, odd
 
 
-def _output_names(jobs, out_dir):
-    """One output PNG per input, never two inputs on one name: a.png and a.jpg (or x.png in
-    two input folders) become a.png and a-2.png."""
-    taken, targets = set(), []
-    for _, relative in jobs:
-        target = (out_dir / relative).with_suffix(".png")
-        stem, n = target.with_suffix(""), 2
-        while target in taken:
+def _layer_names(target):
+    return [target.with_suffix(".flats.png"), target.with_suffix(".lines.png")]
+
+
+def _output_names(jobs, out_dir, overwrite=False, layers=False):
+    """One output PNG per input, never two inputs on one name (a.png and a.jpg, or x.png in
+    two input folders, become a.png and a-2.png), and never a file already there unless
+    `overwrite`: that one gets the next free name too. Returns the names and a note for
+    each input whose output is not its own name."""
+    taken, targets, notes = set(), [], []
+    for path, relative in jobs:
+        wanted = (out_dir / relative).with_suffix(".png")
+        target, stem, n = wanted, wanted.with_suffix(""), 2
+
+        def busy(name):
+            names = [name, *(_layer_names(name) if layers else [])]
+            return any(p in taken or not overwrite and os.path.lexists(p) for p in names)
+
+        while busy(target):
             target, n = stem.with_name(f"{stem.name}-{n}").with_suffix(".png"), n + 1
-        taken.add(target)
+        taken.update([target, *_layer_names(target)])
         targets.append(target)
-    return targets
+        if target != wanted:
+            why = "another input has its name" if wanted in taken else \
+                f"{wanted.name} is there already; --overwrite replaces it"
+            notes.append(f"note: {path} is written as {target} ({why})")
+    return targets, notes
 
 
 def _hint_argument(text):
-    from ..hints import parse_hint
+    from ..hints import parse_colour, parse_hint
 
     try:
-        return parse_hint(text)
+        x, y, colour = parse_hint(text)
+        if parse_colour(colour).max() > 1.0:   # Pillow reads rgb(999,0,0) as it is
+            raise ValueError(f"bad hint {text!r}: {colour} is not a colour (each channel "
+                             f"0-255)")
+        return x, y, colour
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
 
@@ -140,21 +171,32 @@ def colorize_command(args):
         print(f"{args.model} was not trained with colour hints: use --model sketch (the "
               f"default) or another hint-aware model", file=sys.stderr)
         return 2
+    if args.hint_image and not Path(args.hint_image).is_file():
+        print(f"--hint-image {args.hint_image}: no such file", file=sys.stderr)
+        return 2
     out_dir = Path(args.output)
-    jobs = _collect_inputs(args.inputs, out_dir)
+    same = [item for item in args.inputs if Path(item).is_dir() and
+            Path(item).resolve() == out_dir.resolve()]
+    if same:
+        print(f"-o {args.output} is the input folder {same[0]}: give another output folder "
+              f"(one inside it is fine: it is never read as input)", file=sys.stderr)
+        return 2
+    jobs, failed = _collect_inputs(args.inputs, out_dir)
     if not jobs:
-        print(f"no images found in {' '.join(args.inputs)}", file=sys.stderr)
+        print(f"no images found in {' '.join(args.inputs)}", *failed, sep="\n  ",
+              file=sys.stderr)
         return 2
     if hinted and len(jobs) != 1:
         print(f"--hint and --hint-image are in one image's pixel coordinates: give one input "
               f"image, not {len(jobs)}", file=sys.stderr)
         return 2
     input_files = {p.resolve() for p, _ in jobs if p.exists()}
-    all_targets = _output_names(jobs, out_dir)
-    for (path, relative), target in zip(jobs, all_targets):
-        if target.name != relative.with_suffix(".png").name:
-            print(f"note: {path} is written as {target} (another input has its name)")
-    failed = []
+    all_targets, notes = _output_names(jobs, out_dir, args.overwrite, args.layers)
+    for note in notes[:10]:
+        print(note)
+    if len(notes) > 10:
+        print(f"note: ... and {len(notes) - 10} more written under another name")
+    written = 0
     with tqdm(total=len(jobs), unit="img", desc="colorize") as bar, \
             warnings.catch_warnings():   # "looks like a photo" and the like: one line each
         warnings.simplefilter("always", InputWarning)
@@ -169,18 +211,34 @@ def colorize_command(args):
                     continue
                 paths.append(path)
                 targets.append(target)
-            for result, target in zip(_colorize_chunk(colorizer, paths, args, failed), targets):
-                if result is None:
-                    continue
-                target.parent.mkdir(parents=True, exist_ok=True)
-                if args.layers:  # name.png, and name.flats.png / name.lines.png beside it
-                    _save_png(result.flats, target.with_suffix(".flats.png"))
-                    _save_png(result.lines, target.with_suffix(".lines.png"))
-                    result = result.image
-                _save_png(result, target)
+            for path, result, target in zip(
+                    paths, _colorize_chunk(colorizer, paths, args, failed), targets):
+                if result is not None:
+                    written += _write_result(result, target, path, args.layers, failed)
             bar.update(len(jobs[start: start + args.batch_size]))
-    print(f"wrote {len(jobs) - len(failed)} image(s) to {out_dir}")
+    print(f"wrote {written} image(s) to {out_dir}")
     if failed:
         print(f"skipped {len(failed)} file(s):", *failed, sep="\n  ", file=sys.stderr)
         return 1
     return 0
+
+
+def _write_result(result, target, path, layers, failed):
+    """Write one result (and its layers); a write that fails (a full disk, a file where a
+    folder should be) is listed in `failed` and the run goes on. 1 if written, else 0."""
+    from ..files import is_disk_full
+
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if layers:  # name.png, and name.flats.png / name.lines.png beside it
+            flats, lines = _layer_names(target)
+            _save_png(result.flats, flats)
+            _save_png(result.lines, lines)
+            result = result.image
+        _save_png(result, target)
+        return 1
+    except OSError as error:
+        why = "no space left on device" if is_disk_full(error) else \
+            (error.strerror or str(error)).lower()
+        failed.append(f"{path}: cannot write {target}: {why}; skipped")
+        return 0
