@@ -4,9 +4,17 @@ With a hint-aware model (the default sketch) a brush paints colour hints over th
 Needs `pip install pix2color[app]` (Gradio). It starts with analytics off and makes no network
 calls of its own; the page uses system fonts, so it works on a machine with no internet.
 `colorize_upload` is the handler, kept free of Gradio so it can be tested and reused.
+
+Uploads are capped at MAX_UPLOAD_BYTES, and uploads and results live in a folder of the app's
+own that only its user can read: files older than RESULT_MAX_AGE seconds go, and the folder
+goes when the app stops.
 """
 
 import os
+import shutil
+import signal
+import tempfile
+import threading
 import warnings
 from pathlib import Path
 
@@ -19,6 +27,8 @@ from .modelfile import BUNDLED
 from .regions import FILLS
 
 MAX_RENDER_SIZE = 1024
+MAX_UPLOAD_BYTES = 50 * 2**20   # a 9000x9000 PNG drawing is a few MB
+RESULT_MAX_AGE = 3600           # seconds an upload or a result is kept
 PREVIEW_SIDE = 2048  # the hint editor shows a larger upload shrunk to this many pixels a side
 HINT_COLOURS = ["#e03c31", "#f28c28", "#f6d32d", "#3cb44b", "#2a7de1", "#7b3fbf", "#f4a6c0",
                 "#8b5a2b", "#f1c27d", "#000000", "#ffffff", "#808080"]
@@ -132,7 +142,8 @@ def build_app(models=None):
                 gr.update(visible=colorizer.task_def.line_art, value=colorizer.fill))
 
     first = next(iter(models))
-    with gr.Blocks(title="pix2color", analytics_enabled=False) as app:
+    with gr.Blocks(title="pix2color", analytics_enabled=False,
+                   delete_cache=(RESULT_MAX_AGE // 4, RESULT_MAX_AGE)) as app:
         gr.Markdown("# pix2color\nUpload line art or a grayscale photo, or draw a sketch; "
                     "the colour result has the input's size (download it from the result).")
         with gr.Row():
@@ -198,5 +209,15 @@ def launch(model=None, host="127.0.0.1", port=7860):
     # System fonts only: the default theme would fetch web fonts from the internet.
     theme = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
                               font_mono=["ui-monospace", "monospace"])
-    build_app(models).launch(server_name=host, server_port=port, share=False, inbrowser=False,
-                             theme=theme, ssr_mode=False, show_error=True)
+    # Gradio keeps uploads and results in GRADIO_TEMP_DIR (else a shared /tmp/gradio that
+    # other users can read, and never emptied): a private folder, removed on the way out.
+    folder = tempfile.mkdtemp(prefix="pix2color-app-")   # mode 0700
+    os.environ["GRADIO_TEMP_DIR"] = folder
+    if threading.current_thread() is threading.main_thread():   # `kill` stops it as Ctrl-C does
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        build_app(models).launch(server_name=host, server_port=port, share=False,
+                                 inbrowser=False, theme=theme, ssr_mode=False, show_error=True,
+                                 max_file_size=MAX_UPLOAD_BYTES)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -4,6 +4,8 @@ which applies EXIF orientation the same way, so a rotated JPEG trains as it colo
 
 import tensorflow as tf
 
+from . import files
+
 
 def _bytes_at(data, position, count):
     """`count` bytes of `data` from `position` as int32, zeros past its end (never an error)."""
@@ -47,13 +49,74 @@ def upright(image, orientation):
         lambda: tf.reverse(turned, [0, 1]), lambda: tf.reverse(turned, [0])])
 
 
-def decode_rgb(data):
+def encoded_size(data):
+    """(height, width) of an encoded PNG, JPEG, GIF, BMP or WebP image, read from its header
+    alone, before any decoding: (-1, -1) for anything else, whose size cannot be known
+    before it is decoded (JPEG XL, say), and which `decode_rgb` therefore refuses."""
+    head = tf.io.decode_raw(tf.strings.substr(data + b"\0" * 32, 0, 32), tf.uint8)
+    head = tf.cast(head, tf.int64)
+
+    def number(start, size, big_endian):
+        digits = head[start: start + size]
+        digits = digits if big_endian else tf.reverse(digits, [0])
+        return tf.reduce_sum(digits * 256 ** tf.range(size - 1, -1, -1, dtype=tf.int64))
+
+    def starts(magic, at=0):
+        return tf.strings.substr(data, at, len(magic)) == magic
+
+    def jpeg():
+        shape = tf.io.extract_jpeg_shape(data, output_type=tf.int32)
+        return tf.cast(shape[0], tf.int64), tf.cast(shape[1], tf.int64)
+
+    def webp_lossless():  # "VP8L": 14 bits of width - 1, then 14 of height - 1
+        bits = number(21, 4, False)
+        return (tf.bitwise.right_shift(bits, 14) & 0x3FFF) + 1, (bits & 0x3FFF) + 1
+
+    def unknown():
+        return tf.constant(-1, tf.int64), tf.constant(-1, tf.int64)
+
+    bmp_height = number(22, 4, False)
+    webp = starts(b"RIFF") & starts(b"WEBP", 8)
+    return tf.case([
+        (starts(b"\x89PNG"), lambda: (number(20, 4, True), number(16, 4, True))),
+        (starts(b"GIF8"), lambda: (number(8, 2, False), number(6, 2, False))),
+        (starts(b"BM"), lambda: (tf.abs(tf.where(bmp_height >= 2 ** 31, bmp_height - 2 ** 32,
+                                                 bmp_height)), number(18, 4, False))),
+        (starts(b"\xff\xd8"), jpeg),
+        # WebP: lossy ("VP8 ", 14-bit sizes after the frame tag), lossless, or extended
+        # ("VP8X", the canvas size minus one in 24 bits each).
+        (webp & starts(b"VP8 ", 12), lambda: (number(28, 2, False) & 0x3FFF,
+                                              number(26, 2, False) & 0x3FFF)),
+        (webp & starts(b"VP8L", 12), webp_lossless),
+        (webp & starts(b"VP8X", 12), lambda: (number(27, 3, False) + 1,
+                                              number(24, 3, False) + 1))],
+        default=unknown, exclusive=True)
+
+
+def check_encoded_size(data, max_pixels=None, which=()):
+    """Assertions, to run before decoding `data`: its size is known from its header and is
+    at most `max_pixels` (default `files.MAX_PIXELS`). `which`: tensors naming the image in
+    the error (a batch index, say)."""
+    limit = files.MAX_PIXELS if max_pixels is None else max_pixels
+    height, width = encoded_size(data)
+    size = [*which, "is", width, "x", height, "pixels"]
+    return [tf.debugging.Assert(height >= 0, [
+                "not a PNG, JPEG, GIF, BMP or WebP image: its size cannot be read from its "
+                "header, so it is not decoded;", *size]),
+            tf.debugging.Assert(height * width <= limit, [
+                f"the image is larger than max_pixels ({limit}); it was not decoded;", *size])]
+
+
+def decode_rgb(data, max_pixels=None):
     """Encoded image bytes -> float32 RGB in [0, 1], turned upright by its EXIF orientation
     (as inference does with Pillow, so a rotated JPEG trains as it colours); grayscale is
     spread to RGB, alpha is composited onto white (line art often comes with a transparent
-    background). Training and the SavedModel export both decode with this."""
-    image = tf.image.convert_image_dtype(
-        tf.io.decode_image(data, channels=0, expand_animations=False), tf.float32)
+    background). Training and the SavedModel export both decode with this. An image over
+    `max_pixels` (default `files.MAX_PIXELS`), or one whose size its header does not give,
+    is refused before it is decoded (an InvalidArgumentError: training skips and counts it)."""
+    with tf.control_dependencies(check_encoded_size(data, max_pixels)):
+        image = tf.image.convert_image_dtype(
+            tf.io.decode_image(data, channels=0, expand_animations=False), tf.float32)
     is_jpeg = tf.strings.substr(data, 0, 2) == b"\xff\xd8"  # only JPEGs carry EXIF here
     image = tf.cond(is_jpeg, lambda: upright(image, exif_orientation(data)), lambda: image)
     # On white: alpha (LA, RGBA) is composited, gray is spread to RGB, one branch a layout.

@@ -7,7 +7,7 @@ The SavedModel has these signatures:
   L / 50 - 1 in, ab / 128 out (see `pix2color.color`). Hint-aware models take the hint
   channels after those (the hint colour in the output's space and the mask, see
   `pix2color.hints`). H and W must be multiples of 2**depth (32 for the bundled models).
-* `colorize_image`: a batch of encoded images (PNG, JPEG, GIF or BMP bytes, any size) ->
+* `colorize_image`: a batch of encoded images (PNG, JPEG, GIF, BMP or WebP bytes, any size) ->
   PNG bytes of the same size, with decoding, resizing, the network, the full-resolution
   lightness of gray models, the input's own lines on top of line-art colour and encoding all
   inside the graph, so a REST client sends `{"instances": [{"b64": "..."}]}`.
@@ -15,7 +15,8 @@ The SavedModel has these signatures:
   image, of its size, whose pixels with alpha > 0 are colour hints (an empty string: none).
 
 Both image signatures read the width and height from the encoded header first and refuse an
-image over the Colorizer's `max_pixels` before decoding it.
+image over the Colorizer's `max_pixels`, or one whose size the header does not give, before
+decoding it; the error names the image's place in the batch.
 
 These run the very functions `Colorizer.colorize` runs (`pix2color.pipeline.network_input`,
 `network_colour`, `pix2color.hints.resample_hint_image`), with `fill="lines"`: region fill
@@ -25,45 +26,18 @@ What else differs from `Colorizer.colorize`: EXIF orientation is ignored, alpha 
 (within 1 level).
 """
 
+import os
+import shutil
 from pathlib import Path
 
 import tensorflow as tf
 
 from .color import AB_SCALE, lab_to_rgb_keeping_lightness, rgb_to_lab
 from .pipeline import hint_channels_for, network_colour, network_input, working_shape
-from .decode import decode_rgb
+from .decode import check_encoded_size, decode_rgb, encoded_size  # noqa: F401 (public)
+from .files import is_disk_full
 from .hints import resample_hint_image
 from .resample import box_factor, box_shrink
-
-
-def encoded_size(data):
-    """(height, width) of an encoded PNG, JPEG, GIF or BMP image, read from its header alone,
-    before any decoding (-1, -1 for anything else: decode_image then names the problem)."""
-    head = tf.io.decode_raw(tf.strings.substr(data + b"\0" * 32, 0, 32), tf.uint8)
-    head = tf.cast(head, tf.int64)
-
-    def number(start, size, big_endian):
-        digits = head[start: start + size]
-        digits = digits if big_endian else tf.reverse(digits, [0])
-        return tf.reduce_sum(digits * 256 ** tf.range(size - 1, -1, -1, dtype=tf.int64))
-
-    def starts(magic):
-        return tf.strings.substr(data, 0, len(magic)) == magic
-
-    def jpeg():
-        shape = tf.io.extract_jpeg_shape(data, output_type=tf.int32)
-        return tf.cast(shape[0], tf.int64), tf.cast(shape[1], tf.int64)
-
-    def unknown():
-        return tf.constant(-1, tf.int64), tf.constant(-1, tf.int64)
-
-    bmp_height = number(22, 4, False)
-    return tf.case([
-        (starts(b"\x89PNG"), lambda: (number(20, 4, True), number(16, 4, True))),
-        (starts(b"GIF8"), lambda: (number(8, 2, False), number(6, 2, False))),
-        (starts(b"BM"), lambda: (tf.abs(tf.where(bmp_height >= 2 ** 31, bmp_height - 2 ** 32,
-                                                 bmp_height)), number(18, 4, False))),
-        (starts(b"\xff\xd8"), jpeg)], default=unknown, exclusive=True)
 
 
 class _Servable(tf.Module):
@@ -92,8 +66,9 @@ class _Servable(tf.Module):
         return self._colorize_hinted(image_bytes, tf.fill(tf.shape(image_bytes), ""))
 
     def _colorize_hinted(self, image_bytes, hint_bytes):
-        png = tf.map_fn(lambda pair: self._colorize_one(*pair), (image_bytes, hint_bytes),
-                        fn_output_signature=tf.string)
+        indices = tf.range(tf.size(image_bytes))   # to name the image an error is about
+        png = tf.map_fn(lambda item: self._colorize_one(*item),
+                        (image_bytes, hint_bytes, indices), fn_output_signature=tf.string)
         return {"png_bytes": png}
 
     def _hint(self, data, shape, small_shape):
@@ -110,13 +85,10 @@ class _Servable(tf.Module):
         colour, mask = tf.cond(tf.strings.length(data) > 0, from_image, nothing)
         return hint_channels_for(colour, mask, self.task_def)
 
-    def _colorize_one(self, data, hint_data):
-        height, width = encoded_size(data)
-        small_enough = tf.debugging.assert_less_equal(
-            height * width, tf.constant(self.max_pixels, tf.int64),
-            f"the image is larger than max_pixels ({self.max_pixels}); it was not decoded")
-        with tf.control_dependencies([small_enough]):  # checked before decoding
-            rgb = decode_rgb(data)
+    def _colorize_one(self, data, hint_data, index):
+        checks = check_encoded_size(data, self.max_pixels, ["image", index, "of the batch"])
+        with tf.control_dependencies(checks):  # checked before decoding, naming the image
+            rgb = decode_rgb(data, self.max_pixels)
         shape = tf.shape(rgb)[:2]
         small_shape = working_shape(shape, self.size)
         hint = self._hint(hint_data, shape, small_shape) if self.hints else None
@@ -134,7 +106,9 @@ class _Servable(tf.Module):
 
 
 def export_saved_model(colorizer, path, version=1):
-    """Write `path/<version>/` (TF Serving's layout) with both signatures; returns that folder."""
+    """Write `path/<version>/` (TF Serving's layout) with both signatures; returns that folder.
+    It is written beside, as `path/.<version>.tmp-PID`, and renamed into place when whole,
+    so TF Serving never sees half an export, and a failed one leaves nothing behind."""
     target = Path(path) / str(int(version))
     if target.exists() and any(target.iterdir()):
         raise FileExistsError(f"{target} already holds an export; pick another --version")
@@ -143,7 +117,19 @@ def export_saved_model(colorizer, path, version=1):
                   "colorize_image": servable.colorize_image}
     if colorizer.hints:
         signatures["colorize_hinted"] = servable.colorize_hinted
-    tf.saved_model.save(servable, str(target), signatures=signatures)
+    partial = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    try:
+        tf.saved_model.save(servable, str(partial), signatures=signatures)
+        if target.exists():
+            target.rmdir()   # empty, checked above
+        partial.rename(target)
+    except (tf.errors.OpError, OSError) as error:
+        if not is_disk_full(error):
+            raise
+        raise OSError(f"no space left on device writing the export {target}; nothing was "
+                      f"left there") from None
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
     return target
 
 
@@ -157,10 +143,18 @@ def export_onnx(colorizer, path):
     model = colorizer.model
     channels = int(model.input_shape[-1])
     model(tf.zeros([1, colorizer.multiple, colorizer.multiple, channels]))  # Keras needs a call
+    partial = path.with_name(f".{path.name}.tmp-{os.getpid()}.onnx")  # renamed when whole
     try:
-        model.export(str(path), format="onnx", verbose=False, input_signature=[
+        model.export(str(partial), format="onnx", verbose=False, input_signature=[
             tf.TensorSpec([None, None, None, channels], tf.float32, name="images")])
+        os.replace(partial, path)
     except ImportError as error:
         raise ImportError(f"ONNX export needs its optional packages: pip install "
                           f"pix2color[onnx] ({error})") from None
+    except OSError as error:
+        if not is_disk_full(error):
+            raise
+        raise OSError(f"no space left on device writing {path}") from None
+    finally:
+        partial.unlink(missing_ok=True)
     return path

@@ -179,3 +179,40 @@ def test_painting_hints_in_a_real_browser(page, tmp_path):
     red = (224 / 255, 60 / 255, 49 / 255)              # HINT_COLOURS[0]
     plain = np.asarray(Colorizer.load("sketch").colorize(upload), np.float32) / 255
     assert delta_e(out[72:79, 92:108], red).mean() <= 15 < delta_e(plain[72:79, 92:108], red).mean()
+
+
+@pytest.mark.slow
+def test_uploads_are_capped_private_and_removed_when_the_app_stops(tmp_path):
+    import stat
+
+    httpx = pytest.importorskip("httpx")
+    from pix2color.app import MAX_UPLOAD_BYTES
+
+    port = free_port()
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", GRADIO_ANALYTICS_ENABLED="False")
+    env.pop("GRADIO_TEMP_DIR", None)
+    process = subprocess.Popen([sys.executable, "-m", "pix2color", "app", "--port", str(port)],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}/gradio_api/upload"
+    try:
+        for _ in range(180):
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, process.stdout.read().decode()[-2000:]
+                time.sleep(1)
+        cat = cat_upload(tmp_path)
+        kept = httpx.post(url, files={"files": ("cat.png", cat.read_bytes())}, timeout=30)
+        (stored,) = kept.json()
+        folder = Path(stored).parent
+        while not folder.name.startswith("pix2color-app-"):
+            folder = folder.parent
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700   # only the app's user reads it
+        junk = httpx.post(url, files={"files": ("junk.png", b"\0" * (MAX_UPLOAD_BYTES + 1))},
+                          timeout=60)
+        assert junk.status_code == 413 and len(list(folder.rglob("junk.png"))) == 0
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+    assert not folder.exists()   # removed when the app stops

@@ -42,7 +42,7 @@ def test_two_inputs_with_one_name_get_two_outputs(tmp_path):
 def test_the_output_folder_is_never_read_as_input(tmp_path):
     drawing(tmp_path / "a.png")
     for _ in range(3):
-        result = colorize(tmp_path, "-o", tmp_path / "out")
+        result = colorize(tmp_path, "-o", tmp_path / "out", "--overwrite")
         assert result.returncode == 0, result.stderr
     written = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.png"))
     assert written == ["a.png", "out/a.png"]

@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -159,3 +160,96 @@ def test_odd_files_inside_a_folder_are_listed_not_dropped(tmp_path, capsys):
     for name in ("pipe.png", "loop.png"):
         assert f"{tmp_path / 'in' / name}: not a regular file" in err
     assert listing(tmp_path / "out") == ["a.png"]
+
+
+# --- WebP and unknown formats: sized from the header, before decoding (#26.6, #26.7) --------
+
+def encoded(image, fmt, **options):
+    import io
+
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("options", [{}, {"lossless": True}, {"exif": b"Exif\0\0"}],
+                         ids=["lossy", "lossless", "extended"])
+def test_webp_sizes_come_from_the_header(options):
+    import tensorflow as tf
+
+    from pix2color.decode import encoded_size
+
+    data = encoded(Image.new("RGBA", (301, 77), (0, 0, 0, 100)), "WEBP", **options)
+    assert [int(v) for v in encoded_size(tf.constant(data))] == [77, 301]
+    jpeg_xl = b"\xff\x0a" + bytes(30)   # a JPEG XL codestream: no size TensorFlow can read
+    assert [int(v) for v in encoded_size(tf.constant(jpeg_xl))] == [-1, -1]
+
+
+def test_the_serving_signature_refuses_a_large_webp_naming_it():
+    import tensorflow as tf
+
+    from pix2color import Colorizer
+    from pix2color.export import _Servable
+
+    colorizer = Colorizer.load("sketch")
+    colorizer.max_pixels = 40 * 40
+    small = encoded(Image.new("RGB", (32, 32), "white"), "PNG")
+    large = encoded(Image.new("RGB", (48, 48), "white"), "WEBP", lossless=True)
+    served = _Servable(colorizer)
+    assert len(served.colorize_image(tf.constant([small, small]))["png_bytes"]) == 2
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"max_pixels \(1600\)") as error:
+        served.colorize_image(tf.constant([small, large]))
+    assert "[image] [1] [of the batch] [is] [48] [x] [48] [pixels]" in str(error.value)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="not a PNG, JPEG, GIF, BMP or WebP"):
+        served.colorize_image(tf.constant([b"\xff\x0a" + bytes(300)]))
+
+
+def test_training_data_over_max_pixels_is_skipped_from_its_header(tmp_path, monkeypatch):
+    from pix2color import files
+    from pix2color.data import paired_dataset
+
+    for name, side in (("small", 32), ("large", 64)):
+        drawing(tmp_path / f"{name}.png", size=side)
+        drawing(tmp_path / f"{name}.webp", size=side)
+    monkeypatch.setattr(files, "MAX_PIXELS", 40 * 40)   # what --max-pixels sets elsewhere
+    for ext in ("png", "webp"):
+        pairs = [(tmp_path / f"small.{ext}", tmp_path / f"small.{ext}"),
+                 (tmp_path / f"large.{ext}", tmp_path / f"small.{ext}"),
+                 (tmp_path / f"small.{ext}", tmp_path / f"large.{ext}")]
+        indices = [int(i) for _, _, batch in paired_dataset(pairs, 32, 4) for i in batch]
+        assert indices == [0], ext   # the pairs with a large file drop out, to be counted
+
+
+# --- a full disk: one line, nothing half-written (#26.8) -----------------------------------
+
+def no_space(*args, **kwargs):
+    import tensorflow as tf
+
+    raise tf.errors.ResourceExhaustedError(None, None, "some/file; No space left on device")
+
+
+def test_a_full_disk_during_export_leaves_nothing_and_says_so(tmp_path, monkeypatch, capsys):
+    import tensorflow as tf
+
+
+    def save_half(obj, export_dir, signatures=None):
+        os.makedirs(export_dir)
+        (Path(export_dir) / "saved_model.pb").write_bytes(b"half")
+        no_space()
+
+    monkeypatch.setattr(tf.saved_model, "save", save_half)
+    assert main(["export", "sketch", str(tmp_path / "served")]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "no space left on device" in err
+    assert listing(tmp_path / "served") == []   # nothing where TF Serving looks
+
+
+def test_a_full_disk_during_training_is_one_line(pair_tree, tmp_path, monkeypatch, capsys):
+    import tensorflow as tf
+
+    monkeypatch.setattr(tf.train.CheckpointManager, "save", no_space)
+    assert main(["train", "--data", str(pair_tree), "--size", "32", "--width", "4",
+                 "--depth", "3", "--steps", "2", "--batch-size", "8", "--precision",
+                 "float32", "--logdir", str(tmp_path / "runs"), "--run-name", "full"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "no space left on device writing the run folder" in err and "--resume" in err
