@@ -36,11 +36,11 @@ from PIL import Image
 from .color import AB_SCALE, lab_to_srgb8_keeping_lightness, lightness, rgb_to_lab
 from .files import (LUMA, MAX_PIXELS, ImageReadError, InputWarning,  # noqa: F401  (public)
                     open_image, read_rgb8, strips, to_uint8, to_unit)
-from .hints import hint_pixels, rasterize_hints
+from .flats import RegionFill
+from .hints import hint_channels, hint_pixels, rasterize_hints
 from .metrics import input_kind
 from .modelfile import average_generators, load_generator, model_path, save_generator
-from .regions import (FILLS, apply_hints, compose, free_pixels, line_darkness, line_layer,
-                      region_palette, segment, split_open_regions)
+from .regions import FILLS, compose, line_darkness, line_layer
 from .pipeline import hint_channels_for, network_input, working_shape
 from .resample import Enlarger, box_factor, box_shrink8
 
@@ -101,10 +101,12 @@ class Colorizer:
         self.fill = info.fill
         # Region fill settings: trapped-ball radius, colour aggregate, open background regions.
         self.fill_options = {"gap": None, "aggregate": "mode", "background": "split"}
+        self._region_fill = RegionFill()   # keeps recent drawings' segmentations
         self.max_pixels = MAX_PIXELS  # larger inputs are refused, from their header
         args = info.generator["args"]
         self.multiple = 2 ** args.get("depth", 3)
         channels = int(model.input_shape[-1])
+        self._hint_channels = hint_channels(int(model.output_shape[-1])) if self.hints else 0
         self._input = tf.function(self._graph_input, input_signature=[
             tf.TensorSpec([None, None, None, 3], tf.float32),
             tf.TensorSpec([None, None, None, 3], tf.float32),
@@ -220,9 +222,11 @@ class Colorizer:
         hint = hint_channels_for(hint_colour, hint_mask, self.task_def) if self.hints else None
         return network_input(rgb, small_shape, self.multiple, self.task_def, hint)
 
-    def _finish(self, output, lab, crop, rgb8, alpha8, saturation, fill, hinted, layers):
+    def _finish(self, output, lab, crop, rgb8, alpha8, saturation, fill, hinted, layers,
+                plain=None):
         """Network output -> PIL image of the input's size, with its alpha (or `Layers`),
-        put together a strip at a time from the input's own uint8 pixels."""
+        put together a strip at a time from the input's own uint8 pixels. `plain()`: for
+        region fill, the network's colour without the hints (None: there were none)."""
         output, lab = output[: crop[0], : crop[1]], lab[: crop[0], : crop[1]]
         shape = rgb8.shape[:2]
         if self.task_def.keeps_lightness:
@@ -234,8 +238,9 @@ class Colorizer:
                 own = lightness(to_unit(rgb8[rows]))
                 return None, lab_to_srgb8_keeping_lightness(own, enlarge(rows))
         elif fill == "regions":
-            paint = self._region_painter(np.clip((output + 1.0) / 2.0, 0.0, 1.0), lab, rgb8,
-                                         hinted, saturation)
+            paint = self._region_fill.painter(
+                self.fill_options, np.clip((output + 1.0) / 2.0, 0.0, 1.0), lab, rgb8, hinted,
+                lambda palette: _saturate(palette, saturation), plain)
         else:
             enlarge = Enlarger((output + 1.0) / 2.0, shape, "bicubic", antialias=True)
 
@@ -244,39 +249,13 @@ class Colorizer:
                 return flats, flats if fill == "none" else compose(flats, rgb8[rows])
         return _render(paint, rgb8, alpha8, layers)
 
-    def _region_painter(self, network_rgb, network_lab, rgb8, hinted, saturation):
-        """Segment the line art and colour its regions; returns `paint(rows)` -> (flat colour
-        strip, composed strip), both uint8 at full resolution."""
-        options = self.fill_options
-        free, step = free_pixels(rgb8)
-        segmentation = segment(free, gap=options["gap"])
-        open_regions = segmentation.open_regions()
-        if options["background"] == "split":
-            segmentation = split_open_regions(segmentation, open_regions, network_rgb)
-        palette = region_palette(segmentation, network_rgb, options["aggregate"],
-                                 network_lab if network_lab.shape[-1] else None)
-        if options["background"] != "network":
-            palette[open_regions] = 1.0
-        rows, cols, colours = hinted   # the hinted pixels, in the segmentation's own grid
-        if rows is not None:
-            rows, cols = rows // step, cols // step
-        palette = to_uint8(apply_hints(_saturate(palette, saturation), segmentation, rows,
-                                       cols, colours, background=open_regions))
-        labels, columns = segmentation.labels, np.arange(rgb8.shape[1]) // step
-        network = None
-        if options["background"] == "network" and len(open_regions):
-            network = Enlarger(network_rgb, rgb8.shape[:2], "bicubic", antialias=True)
-            is_open = np.isin(np.arange(segmentation.count + 1), open_regions)
-
-        def paint(rows):
-            here = labels[rows] if step == 1 else \
-                labels[np.ix_(np.arange(rows.start, rows.stop) // step, columns)]
-            flats = np.take(palette, here, axis=0)
-            if network is not None:
-                where = is_open[here]
-                flats[where] = to_uint8(network(rows)[where])
-            return flats, compose(flats, rgb8[rows])
-        return paint
+    def _without_hints(self, network, crop):
+        """The network's colour (RGB in [0, 1], cropped to the working size) for its input
+        `network` with the hint channels zeroed: what it paints with no hints at all."""
+        plain = np.array(network, np.float32)
+        plain[..., plain.shape[-1] - self._hint_channels:] = 0.0
+        output = self._run(tf.constant(plain[None]), tf.constant(False))[0][0].numpy()
+        return np.clip((output[: crop[0], : crop[1]] + 1.0) / 2.0, 0.0, 1.0)
 
     def colorize(self, image, *, saturation=1.0, render_size=None, hints=None, hint_image=None,
                  fill=None, layers=False):
@@ -337,11 +316,15 @@ class Colorizer:
                                                               want_lab))
 
                 def finish(i, output, lab):
-                    item = prepared[i]
+                    item, plain = prepared[i], None
                     hinted = (hint_pixels(hints[i], hint_images[i], item.rgb8.shape[:2])
                               if fill == "regions" else (None, None, None))
+                    if hinted[0] is not None and len(hinted[0]):
+                        plain = functools.partial(self._without_hints, item.network,
+                                                  item.small_shape)
                     results[i] = self._finish(output, lab, item.small_shape, item.rgb8,
-                                              item.alpha8, saturation, fill, hinted, layers)
+                                              item.alpha8, saturation, fill, hinted, layers,
+                                              plain)
                     prepared[i] = None  # its full-size pixels are no longer needed
 
                 jobs = list(zip(indices[start: start + batch_size], outputs, labs))

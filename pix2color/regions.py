@@ -30,6 +30,7 @@ from PIL import Image
 from scipy import ndimage
 
 from .files import LUMA, strips, to_uint8, to_unit
+from .marks import texture
 
 FILLS = ("regions", "lines", "none")
 AGGREGATES = ("mode", "median", "mean")
@@ -121,9 +122,12 @@ def segment(darkness, gap=None, ink=INK, min_area=None):
     gap = default_gap(free.shape) if gap is None else int(gap)
     if min_area is None:
         min_area = max(4, free.size // 50000)
-    raw, raw_count = ndimage.label(free, output=np.intp)  # intp: bincount takes it as is
-    coarse, block = _distance_to_lines(free)
+    # Texture (dots, hatching: see pix2color.marks) is no wall: the balls roll over it.
+    open_ = free | texture(~free, gap, min_area)
+    raw, raw_count = ndimage.label(open_, output=np.intp)  # intp: bincount takes it as is
+    coarse, block = _distance_to_lines(open_)
     seeds, count = _ball_cores(coarse, gap)
+    depth = np.asarray(ndimage.maximum(coarse, seeds, np.arange(count + 1)), np.int32)
     seeds = _blow_up(seeds, block, free.shape)
     # Enclosed areas that no ball entered (a stripe between two lines) are regions too.
     has_seed = np.zeros(raw_count + 1, bool)
@@ -133,9 +137,11 @@ def segment(darkness, gap=None, ink=INK, min_area=None):
     if thin.any():  # no core lies in a thin area, so adding its new label is enough
         seeds += ((np.cumsum(thin) + count) * thin).astype(np.int32)[raw]
         count += int(thin.sum())
+        depth = np.r_[depth, np.zeros(int(thin.sum()), depth.dtype)]
     raw_of_label = np.zeros(count + 1, np.int32)
     cored = seeds > 0
     raw_of_label[seeds[cored]] = raw[cored]   # a core lies in one free component
+    seeds, count, raw_of_label = _drop_slivers(seeds, depth, raw_of_label, raw_count, gap)
     # Grow the cores over the rest: every pixel takes its nearest core's label.
     if count:
         nearest = ndimage.distance_transform_cdt(seeds == 0, metric="chessboard",
@@ -144,17 +150,39 @@ def segment(darkness, gap=None, ink=INK, min_area=None):
     else:  # no free pixel at all
         nearest, labels, count = None, np.ones(free.shape, np.int32), 1
         raw_of_label = np.zeros(2, np.int32)
-    # A free pixel whose nearest core lies across a line (a thin part of a region that a gap
-    # joins to another) becomes a region of its own rather than a leak into the neighbour.
-    stray = free & (raw_of_label[labels] != raw)
+    # A free pixel whose nearest core lies across a line (a corner no ball entered, a thin
+    # part of a region) must not leak into that neighbour: it joins its own side's region.
+    stray = open_ & (raw_of_label[labels] != raw)
     if stray.any():
-        pieces, extra = ndimage.label(stray)
-        labels = np.where(stray, pieces + count, labels).astype(np.int32)
-        count += extra
+        labels = _join_strays(labels, stray, open_)
     return Segmentation(labels, count, free, coarse, block, nearest, gap)
 
 
-def _distance_to_lines(free, coarse_side=512):
+def _join_strays(labels, stray, free):
+    """Each connected piece of `stray` pixels takes the label most of its free neighbours
+    outside it carry (4-neighbours: the same free component). A piece with none (a speck
+    walled in by lines alone) keeps the label it had, its nearest region's."""
+    pieces, count = ndimage.label(stray)
+    votes = []                       # (piece, label) for each stray pixel's outer neighbour
+    for axis, shift in ((0, 1), (0, -1), (1, 1), (1, -1)):
+        pad = [(0, 0), (0, 0)]
+        pad[axis] = (0, 1) if shift > 0 else (1, 0)
+        cut = [slice(None), slice(None)]
+        cut[axis] = slice(1, None) if shift > 0 else slice(None, -1)
+        beside = (np.pad(free & ~stray, pad)[tuple(cut)], np.pad(labels, pad)[tuple(cut)])
+        where = stray & beside[0]
+        votes.append(np.stack([pieces[where], beside[1][where]]))
+    votes = np.concatenate(votes, axis=1)
+    owner = np.zeros(count + 1, labels.dtype)
+    if votes.size:
+        (piece, label), counts = np.unique(votes, axis=1, return_counts=True)
+        order = np.lexsort((counts, piece))            # per piece, the most votes last
+        last = order[np.r_[piece[order][1:] != piece[order][:-1], True]]
+        owner[piece[last]] = label[last]
+    return np.where(stray & (owner[pieces] > 0), owner[pieces], labels).astype(np.int32)
+
+
+def _distance_to_lines(free, coarse_side=1024):
     """Chessboard distance to the nearest line pixel, and the size of the blocks it is
     measured in. A large image is measured between blocks of a grid no larger than
     `coarse_side` a side (a block holding any line counts as line) and the distance rounded
@@ -175,6 +203,21 @@ def _blow_up(coarse, block, shape):
     if block == 1:
         return coarse
     return np.repeat(np.repeat(coarse, block, 0), block, 1)[: shape[0], : shape[1]]
+
+
+def _drop_slivers(seeds, depth, raw_of_label, raw_count, gap):
+    """Shallow cores (at most 1.5 `gap` from a line: a corner, a star's point, a pocket
+    the largest ball could not roll about in) that share their free area with a deeper one
+    are dropped: their pixels grow from the cores around them instead. `depth`: each core's
+    largest distance to a line. Returns (seeds, count, raw_of_label)."""
+    deepest = np.zeros(raw_count + 1, depth.dtype)
+    np.maximum.at(deepest, raw_of_label, depth)
+    sliver = (depth <= 1.5 * gap) & (depth < deepest[raw_of_label])
+    sliver[0] = False
+    if not sliver.any():
+        return seeds, len(depth) - 1, raw_of_label
+    new_id = np.where(sliver, 0, np.cumsum(~sliver) - 1).astype(np.int32)
+    return new_id[seeds], int((~sliver).sum()) - 1, raw_of_label[~sliver]
 
 
 def _ball_cores(distance, gap):
@@ -349,7 +392,9 @@ def _aggregate(labels, values, count, aggregate):
 def apply_hints(palette, segmentation, rows, cols, colours, background=()):
     """A region holding hints takes their colour. Several hints in one region: the colour
     that covers most hinted pixels there wins (a point is one pixel; strokes count each pixel;
-    a tie goes to the larger RGB value). Hints are pixels of the input: `rows`, `cols` and
+    a tie goes to the larger RGB value), counting only the pixels away from the region's lines
+    if it has any: a stroke hugging an outline, meant for the line or the region beyond it,
+    cannot outvote the hint inside. Hints are pixels of the input: `rows`, `cols` and
     their `colours` (n, 3) in [0, 1] (see `pix2color.hints.hint_pixels`); None for none.
     A hint on a line, or in a `background` region (open to the border), does not repaint a
     region: it lies inside none, and the network, which saw it, decides what it colours."""
@@ -357,6 +402,12 @@ def apply_hints(palette, segmentation, rows, cols, colours, background=()):
         return palette
     labels = segmentation.labels[rows, cols].astype(np.int64)
     keep = ~np.isin(labels, background) & segmentation.free[rows, cols]
+    labels, colours, rows, cols = labels[keep], colours[keep], rows[keep], cols[keep]
+    block = segmentation.block
+    inside = segmentation.coarse[rows // block, cols // block] > max(segmentation.gap, 2)
+    has_inside = np.zeros(segmentation.count + 1, bool)
+    has_inside[labels[inside]] = True
+    keep = inside | ~has_inside[labels]   # beside the lines: only where nothing is inside
     labels, colours = labels[keep], colours[keep]
     rgb = np.round(np.clip(colours, 0.0, 1.0) * 255).astype(np.int64)
     keys = (labels << 24) | (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]

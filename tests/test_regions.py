@@ -3,7 +3,7 @@ the user's lines kept at full resolution."""
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image, ImageColor, ImageDraw
 
 from pix2color import Colorizer
 from pix2color.regions import (apply_hints, compose, line_darkness, region_palette, segment,
@@ -120,6 +120,87 @@ def test_a_light_fleck_inside_an_open_region_takes_the_colour_around_it():
     assert green != background
     assert split.labels[128, 128] == green
     assert split.labels[80, 128] == background
+
+
+def test_a_stroke_hugging_an_outline_does_not_outvote_the_hint_inside():
+    segmentation = segment(line_darkness(box_drawing(size=128, box=(32, 32, 96, 96))))
+    palette = np.ones((segmentation.count + 1, 3), np.float32)
+    hug = np.arange(34, 95)                       # two dark rows along the inside of the top
+    rows = np.r_[np.full(len(hug), 34), np.full(len(hug), 35), 64]
+    cols = np.r_[hug, hug, 64]
+    colours = np.array([[0.1, 0.1, 0.1]] * (2 * len(hug)) + [[1.0, 0.0, 0.0]], np.float32)
+    palette = apply_hints(palette, segmentation, rows, cols, colours)
+    np.testing.assert_allclose(palette[segmentation.labels[64, 64]], [1, 0, 0])
+    alone = apply_hints(np.ones_like(palette), segmentation, rows[:-1], cols[:-1], colours[:-1])
+    np.testing.assert_allclose(alone[segmentation.labels[64, 64]], 0.1, atol=0.01)  # still a hint
+
+
+def dotted(size=200, ring=False):
+    """An outline with dots inside: a body densely sprinkled with them (a ladybird), or,
+    with `ring`, a face with a ring of dots drawn around an eye."""
+    image = Image.new("RGB", (size, size), "white")
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((20, 30, 180, 170), outline="black", width=2)
+    if ring:
+        dots = [(100 + 30 * np.cos(a), 100 + 30 * np.sin(a))
+                for a in np.linspace(0, 2 * np.pi, 24, endpoint=False)]
+    else:
+        dots = [(x + y // 9 % 2 * 4, y) for y in range(50, 155, 9) for x in range(35, 170, 9)
+                if ((x - 100) / 72) ** 2 + ((y - 100) / 62) ** 2 < 1]
+    for x, y in dots:
+        draw.ellipse((x - 2, y - 2, x + 2, y + 2), fill="black")
+    return np.asarray(image)
+
+
+def test_dots_sprinkled_on_a_region_leave_it_one_region():
+    drawing = dotted()
+    labels = segment(line_darkness(drawing / 255.0)).labels
+    rows, cols = np.mgrid[:200, :200]
+    body = (drawing.min(-1) == 255) & (((cols - 100) / 76) ** 2 + ((rows - 100) / 66) ** 2 < 1)
+    assert len(np.unique(labels[body])) == 1
+    assert labels[100, 100] != labels[5, 5]
+
+
+def test_a_ring_of_dots_around_an_eye_still_makes_an_eye():
+    drawing = dotted(ring=True)
+    labels = segment(line_darkness(drawing / 255.0)).labels
+    eye, face, paper = labels[100, 100], labels[100, 50], labels[5, 5]
+    assert len({eye, face, paper}) == 3
+    rows, cols = np.mgrid[:200, :200]
+    around = (drawing.min(-1) == 255) & (np.hypot(rows - 100, cols - 100) > 36) & \
+        (((cols - 100) / 76) ** 2 + ((rows - 100) / 66) ** 2 < 1)
+    assert (labels[around] == face).all()
+
+
+def shapes(size=(240, 160)):
+    """A house (walls and a roof with eaves), a star and a triangle in 2-px lines, and one
+    hint (x, y, colour) for each of their four regions."""
+    image = Image.new("RGB", size, "white")
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((16, 80, 64, 132), outline="black", width=2)
+    draw.polygon([(8, 80), (40, 48), (72, 80)], outline="black", width=2)
+    radii = [28, 11] * 5
+    draw.polygon([(176 + r * np.cos(-np.pi / 2 + k * np.pi / 5),
+                   48 + r * np.sin(-np.pi / 2 + k * np.pi / 5)) for k, r in enumerate(radii)],
+                 outline="black", width=2)
+    draw.polygon([(152, 144), (224, 144), (188, 92)], outline="black", width=2)
+    hints = [(40, 110, "#d04030"), (40, 70, "#803010"), (176, 48, "#f0d020"),
+             (188, 130, "#3070d0")]
+    return np.asarray(image), hints
+
+
+def areas(drawing):
+    """The white areas of a drawing (pixels not touched by a line), labelled."""
+    from scipy import ndimage
+
+    return ndimage.label(drawing.min(-1) == 255)[0]
+
+
+def test_corners_and_points_a_ball_cannot_enter_belong_to_their_shape():
+    drawing, hints = shapes()
+    labels, white = segment(line_darkness(drawing / 255.0)).labels, areas(drawing)
+    for x, y, _ in hints:   # the roof's eaves, the star's points, the triangle's corners
+        assert (labels[white == white[y, x]] == labels[y, x]).all(), (x, y)
 
 
 # --- through the Colorizer, with the bundled model --------------------------------------
@@ -252,3 +333,30 @@ def test_only_the_lab_mean_converts_the_network_output_to_lab(colorizer, monkeyp
     network = np.full((64, 64, 3), 0.5, np.float32)
     for aggregate in ("mode", "median"):
         region_palette(segmentation, network, aggregate)
+
+
+def test_one_hint_a_shape_fills_each_to_its_corners_and_leaves_the_paper_white(colorizer):
+    drawing, hints = shapes()
+    out = np.asarray(colorizer.colorize(drawing, hints=hints))
+    white = areas(drawing)
+    for x, y, colour in hints:
+        shape = out[white == white[y, x]]
+        assert (shape == out[y, x]).all() and (out[y, x] == ImageColor.getrgb(colour)).all()
+    assert (out[white == white[0, 0]] == 255).all()   # no cloud around the hinted shapes
+
+
+def test_the_same_drawing_with_new_hints_is_not_segmented_again(colorizer, monkeypatch):
+    from pix2color import flats
+
+    drawing, hints = shapes()
+    drawing, hints = drawing[::-1].copy(), [(x, 159 - y, c) for x, y, c in hints]  # a new one
+    fresh = [np.asarray(Colorizer.load().colorize(drawing, hints=h)) for h in (hints, None)]
+    calls, segment_once = [], flats.segment
+    monkeypatch.setattr(flats, "segment", lambda *a, **k: calls.append(1) or segment_once(*a, **k))
+    again = [np.asarray(colorizer.colorize(drawing.copy(), hints=h)) for h in (hints, None)]
+    again.append(np.asarray(colorizer.colorize(drawing, hints=hints[:1])))
+    assert len(calls) == 1
+    for mine, theirs in zip(again, fresh):   # and the same picture as a fresh Colorizer's
+        np.testing.assert_array_equal(mine, theirs)
+    assert not np.array_equal(again[2], again[0])
+

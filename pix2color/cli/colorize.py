@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from ..files import IMAGE_EXTENSIONS, MAX_PIXELS
-from ..regions import FILLS
+from ..regions import BACKGROUNDS, FILLS
 
 
 def add_parser(commands, formatter):
@@ -37,6 +37,11 @@ def add_parser(commands, formatter):
                                "one flat colour, 'lines' keeps the network's colour, 'none' is "
                                "the network's output without the input's lines on top "
                                "(default: the model's own, regions for the bundled models)")
+    colorize.add_argument("--background", choices=BACKGROUNDS, default=None,
+                          help="region fill: the paper around a drawing. 'split' (default) "
+                               "colours what the network, without hints, paints there and "
+                               "keeps the rest white; 'white' keeps it all white; 'network' "
+                               "takes the network's colour as painted")
     colorize.add_argument("--max-pixels", type=int, default=MAX_PIXELS,
                           help="refuse (skip) images with more pixels than this, read from "
                                "the file's header before decoding (default: %(default)s)")
@@ -167,6 +172,8 @@ def colorize_command(args):
     # Hints without --model mean the bundled hint-aware line-art model.
     colorizer = Colorizer.load(args.model)
     colorizer.max_pixels = args.max_pixels
+    if args.background:
+        colorizer.fill_options["background"] = args.background
     if hinted and not colorizer.hints:
         print(f"{args.model} was not trained with colour hints: use --model sketch (the "
               f"default) or another hint-aware model", file=sys.stderr)
