@@ -6,12 +6,16 @@ import json
 import os
 import shutil
 import stat
+import warnings
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif")
+# The formats those are, and the only ones Pillow is asked to open: whatever a file is
+# named, an EPS or PDF never reaches Ghostscript. (A camera's MPO opens as a JPEG.)
+IMAGE_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "GIF")
 # The largest image (width x height) pix2color opens, read from the file's header before any
 # decoding, so a small file that unpacks to a huge image is refused, not decoded: 100
 # megapixels (10000 x 10000). Colorizer.max_pixels and `--max-pixels` change it.
@@ -53,14 +57,22 @@ def check_pixels(width, height, name, max_pixels=None):
 
 def open_image(path, max_pixels=None):
     """Open an image file with Pillow, EXIF orientation applied; a clear error if it can't be.
-    Only regular files are opened: a FIFO or a device would block or never end. The size is
-    checked against `max_pixels` (default MAX_PIXELS) from the header, before decoding."""
+    Only regular files are opened: a FIFO or a device would block or never end. Only the
+    IMAGE_FORMATS are read. The size is checked against `max_pixels` (default MAX_PIXELS)
+    from the header, before decoding (that check, naming the file, stands in for Pillow's
+    own unnamed "exceeds limit" warning)."""
     try:
+        if os.path.islink(path) and not os.path.exists(path):
+            raise ImageReadError(f"{path}: not a regular file (a broken link or a symlink "
+                                 f"loop); skipped")
         if os.path.exists(path) and not os.path.isdir(path) and \
                 not stat.S_ISREG(os.stat(path).st_mode):
             raise ImageReadError(f"{path}: not a regular file (a FIFO, socket or device); "
                                  f"skipped")
-        with Image.open(path) as opened:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            opened = Image.open(path, formats=IMAGE_FORMATS)
+        with opened:
             check_pixels(*opened.size, path, max_pixels)
             opened.load()
             ImageOps.exif_transpose(opened, in_place=True)  # no copy of an upright image
@@ -74,7 +86,8 @@ def open_image(path, max_pixels=None):
     except IsADirectoryError:
         raise ImageReadError(f"{path}: is a folder, not an image") from None
     except UnidentifiedImageError:
-        raise ImageReadError(f"{path}: not an image Pillow can read") from None
+        raise ImageReadError(f"{path}: not an image Pillow can read (pix2color reads "
+                             f"{', '.join(IMAGE_FORMATS)})") from None
     except Image.DecompressionBombError as error:
         raise ImageReadError(f"{path}: too large to open safely ({error})") from None
     except (OSError, SyntaxError, ValueError) as error:

@@ -253,3 +253,40 @@ def test_a_full_disk_during_training_is_one_line(pair_tree, tmp_path, monkeypatc
                  "float32", "--logdir", str(tmp_path / "runs"), "--run-name", "full"]) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert "no space left on device writing the run folder" in err and "--resume" in err
+
+
+# --- opening files (#26.11) ----------------------------------------------------------------
+
+def test_only_the_documented_formats_are_opened(tmp_path):
+    from pix2color.files import ImageReadError, open_image
+
+    eps = tmp_path / "drawing.png"   # an EPS with a PNG's name: Ghostscript would read it
+    eps.write_text("%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nshowpage\n")
+    with pytest.raises(ImageReadError, match="drawing.png: not an image Pillow can read"):
+        open_image(eps)
+    os.symlink("loop.png", tmp_path / "loop.png")
+    with pytest.raises(ImageReadError, match="loop.png: not a regular file"):
+        open_image(tmp_path / "loop.png")
+
+
+def test_an_image_over_pillows_limit_is_named_not_warned_about(tmp_path):
+    import struct
+    import warnings
+    import zlib
+
+    from pix2color.files import ImageReadError, open_image
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(
+            ">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    big = tmp_path / "big.png"   # 90 megapixels in its header: over Pillow's 89.5, under 100
+    big.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 10000, 9000,
+                                                                    8, 0, 0, 0, 0)) +
+                    chunk(b"IDAT", zlib.compress(b"\0" * 100)) + chunk(b"IEND", b""))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # Pillow's "exceeds limit" warning would fail here
+        with pytest.raises(ImageReadError, match="big.png"):
+            open_image(big, max_pixels=80_000_000)
+        with pytest.raises(ImageReadError, match="big.png: broken or truncated"):
+            open_image(big)

@@ -51,11 +51,13 @@ def test_resume_names_each_changed_key_before_writing_anything(finished_run):
 def test_resuming_a_finished_run_changes_nothing(finished_run, capsys):
     pairs, logdir, run = finished_run
     before = snapshot(run / "model")
+    written = (run / "config.json").stat().st_mtime_ns
     again = Trainer(TrainConfig(**TINY), pairs, logdir=logdir, run_name="r1", resume=True)
     again.restore()
     assert again.fit() == {}
     assert "already finished at step 2" in "".join(capsys.readouterr())
     assert snapshot(run / "model") == before
+    assert (run / "config.json").stat().st_mtime_ns == written   # not even rewritten
 
 
 @pytest.mark.slow
@@ -202,7 +204,7 @@ def test_resuming_a_finished_run_rewrites_a_missing_or_damaged_model(finished_ru
     assert "missing or damaged" in "".join(capsys.readouterr())
     restored = Colorizer.load(run / "model").model.get_weights()
     assert all((a == b).all() for a, b in zip(restored, expected))
-    assert (run / "config.json").read_bytes() == config_before   # a resume that trains nothing
+    assert (run / "config.json").read_bytes() == config_before
 
 
 def test_a_failed_save_leaves_the_old_model_folder_whole(finished_run, monkeypatch):
