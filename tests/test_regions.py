@@ -6,8 +6,8 @@ import pytest
 from PIL import Image, ImageColor, ImageDraw
 
 from pix2color import Colorizer
-from pix2color.regions import (apply_hints, compose, line_darkness, region_palette, segment,
-                               split_open_regions)
+from pix2color.flats import apply_hints, region_palette
+from pix2color.regions import compose, line_darkness, segment, split_open_regions
 
 
 def box_drawing(size=256, box=(64, 64, 192, 192), width=2, gap=0):
