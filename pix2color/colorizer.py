@@ -36,7 +36,7 @@ from PIL import Image
 from .color import AB_SCALE, lab_to_srgb8_keeping_lightness, lightness, rgb_to_lab
 from .files import (LUMA, MAX_PIXELS, ImageReadError, InputWarning,  # noqa: F401  (public)
                     open_image, read_rgb8, strips, to_uint8, to_unit)
-from .flats import RegionFill
+from .flats import Kept, RegionFill, drawing_key
 from .hints import hint_channels, hint_pixels, rasterize_hints
 from .metrics import input_kind
 from .modelfile import average_generators, load_generator, model_path, save_generator
@@ -83,6 +83,7 @@ class Prepared(NamedTuple):
     colour: object = None
     mask: object = None
     network: object = None
+    key: object = None     # the drawing's digest (`pix2color.flats.drawing_key`)
 
 
 class Colorizer:
@@ -101,7 +102,8 @@ class Colorizer:
         self.fill = info.fill
         # Region fill settings: trapped-ball radius, colour aggregate, open background regions.
         self.fill_options = {"gap": None, "aggregate": "mode", "background": "split"}
-        self._region_fill = RegionFill()   # keeps recent drawings' segmentations
+        self._kept = Kept()                  # recent drawings' network inputs and regions
+        self._region_fill = RegionFill(self._kept)
         self.max_pixels = MAX_PIXELS  # larger inputs are refused, from their header
         args = info.generator["args"]
         self.multiple = 2 ** args.get("depth", 3)
@@ -180,8 +182,11 @@ class Colorizer:
         elif hints or hint_image is not None:
             raise ValueError("this model was not trained with colour hints: use a hint-aware "
                              "model such as Colorizer.load('sketch')")
-        shrunk = box_shrink8(rgb8, box_factor(shape, small_shape))
-        item = Prepared(image, rgb8, alpha8, small_shape, shrunk, colour, mask)
+        # A drawing coloured again (new hints) reuses its shrunk copy.
+        key, factor = drawing_key(rgb8), box_factor(shape, small_shape)
+        shrunk = self._kept.get((key, "shrunk", factor), shape[0] * shape[1],
+                                lambda: box_shrink8(rgb8, factor))
+        item = Prepared(image, rgb8, alpha8, small_shape, shrunk, colour, mask, key=key)
         if shrunk.shape[0] * shrunk.shape[1] > BATCHED_INPUT_PIXELS:
             item, = self._network_inputs([item])  # its float copy goes now, not with the chunk
         return item
@@ -223,7 +228,7 @@ class Colorizer:
         return network_input(rgb, small_shape, self.multiple, self.task_def, hint)
 
     def _finish(self, output, lab, crop, rgb8, alpha8, saturation, fill, hinted, layers,
-                plain=None):
+                plain=None, key=None):
         """Network output -> PIL image of the input's size, with its alpha (or `Layers`),
         put together a strip at a time from the input's own uint8 pixels. `plain()`: for
         region fill, the network's colour without the hints (None: there were none)."""
@@ -240,7 +245,7 @@ class Colorizer:
         elif fill == "regions":
             paint = self._region_fill.painter(
                 self.fill_options, np.clip((output + 1.0) / 2.0, 0.0, 1.0), lab, rgb8, hinted,
-                lambda palette: _saturate(palette, saturation), plain)
+                lambda palette: _saturate(palette, saturation), plain, key)
         else:
             enlarge = Enlarger((output + 1.0) / 2.0, shape, "bicubic", antialias=True)
 
@@ -324,7 +329,7 @@ class Colorizer:
                                                   item.small_shape)
                     results[i] = self._finish(output, lab, item.small_shape, item.rgb8,
                                               item.alpha8, saturation, fill, hinted, layers,
-                                              plain)
+                                              plain, item.key)
                     prepared[i] = None  # its full-size pixels are no longer needed
 
                 jobs = list(zip(indices[start: start + batch_size], outputs, labs))

@@ -17,6 +17,7 @@ shape), so they do not decide where the paper ends; a hint on the paper itself d
 coloured blob the network paints around it (`paper_colours`).
 """
 
+import functools
 import hashlib
 import threading
 from collections import OrderedDict
@@ -28,7 +29,7 @@ from .files import to_uint8
 from .regions import AGGREGATES, compose, free_pixels, sample_grid, segment, split_open_regions
 from .resample import Enlarger
 
-CACHED_DRAWINGS = 2          # segmentations kept, most recent first
+CACHED_ENTRIES = 4           # kept: a drawing's segmentation and its network input, two each
 CACHED_PIXELS = 1 << 22      # larger drawings (over 2048 x 2048) are not kept
 WHITE = 0.85                 # the network's paper: every channel above this
 # The mode's colour bins: sRGB in steps of this many levels (13 a channel). Chosen on the
@@ -50,51 +51,74 @@ def paper_colours(plain_rgb, hinted_rgb, paper_hints, white=WHITE):
     return np.where(chosen[..., None], hinted_rgb, plain_rgb)
 
 
-class RegionFill:
-    """Segmentations of the last `CACHED_DRAWINGS` drawings, and painting with them."""
+def drawing_key(rgb8):
+    """A digest of a drawing's pixels and shape, which its kept work is filed under."""
+    pixels = memoryview(np.ascontiguousarray(rgb8)).cast("B")   # no copy
+    return hashlib.blake2b(pixels, digest_size=16).digest() + str(rgb8.shape).encode()
+
+
+class Kept:
+    """Work done for the last few drawings (`CACHED_ENTRIES`, most recent kept), by key;
+    drawings over `CACHED_PIXELS` are not kept. Thread-safe: Colorizer finishes small images
+    on threads."""
 
     def __init__(self):
-        self._kept = OrderedDict()
-        self._lock = threading.Lock()   # Colorizer finishes small images on threads
+        self._entries, self._lock = OrderedDict(), threading.Lock()
 
-    def _segmented(self, rgb8, options, small_shape):
-        """-> [segmentation before the split, its open regions, step, the split one or
-        None]: the cache's own list, so a split found later is kept with it."""
-        digest = hashlib.blake2b(rgb8.tobytes(), digest_size=16).digest()
-        key = (digest, rgb8.shape, options["gap"], options["background"], small_shape)
+    def get(self, key, pixels, make):
+        """The value kept under `key`, or `make()`'s, kept if `pixels` is not too many."""
         with self._lock:
-            if key in self._kept:
-                self._kept.move_to_end(key)
-                return self._kept[key]
-        free, step = free_pixels(rgb8)
-        segmentation = segment(free, gap=options["gap"])
-        found = [segmentation, segmentation.open_regions(), step, None]
-        if rgb8.shape[0] * rgb8.shape[1] <= CACHED_PIXELS:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key]
+        value = make()
+        if pixels <= CACHED_PIXELS:
             with self._lock:
-                self._kept[key] = found
-                while len(self._kept) > CACHED_DRAWINGS:
-                    self._kept.popitem(last=False)
-        return found
+                self._entries[key] = value
+                while len(self._entries) > CACHED_ENTRIES:
+                    self._entries.popitem(last=False)
+        return value
 
-    def painter(self, options, network_rgb, network_lab, rgb8, hinted, tint, plain=None):
+
+class RegionFill:
+    """Region fill with the segmentations of recent drawings kept (in a `Kept`)."""
+
+    def __init__(self, kept):
+        self._kept = kept
+
+    def _segmented(self, rgb8, key, options, small_shape):
+        """-> [segmentation before the split, its open regions, step, the split one or
+        None]: the kept list itself, so a split found later is kept with it."""
+        def make():
+            free, step = free_pixels(rgb8)
+            segmentation = segment(free, gap=options["gap"])
+            return [segmentation, segmentation.open_regions(), step, None]
+
+        key = (key or drawing_key(rgb8), "regions", options["gap"], options["background"],
+               small_shape)
+        return self._kept.get(key, rgb8.shape[0] * rgb8.shape[1], make)
+
+    def painter(self, options, network_rgb, network_lab, rgb8, hinted, tint, plain=None,
+                key=None):
         """Segment the line art (or reuse its segmentation) and colour its regions; returns
         `paint(rows)` -> (flat colour strip, composed strip), both uint8 at full size.
         `network_rgb`: the network's colour with the hints, in [0, 1] at its working size;
         `hinted`: the hinted pixels (rows, cols, colours) or Nones; `tint`: applied to the
         palette (saturation); `plain()`: the network's colour without hints (None: there
-        were none)."""
-        found = self._segmented(rgb8, options, network_rgb.shape[:2])
+        were none); `key`: the drawing's `drawing_key`, if known."""
+        found = self._segmented(rgb8, key, options, network_rgb.shape[:2])
         segmentation, open_regions, step, split = found
         rows, cols, colours = hinted   # the hinted pixels, in the segmentation's own grid
         if rows is not None:
             rows, cols = rows // step, cols // step
         if options["background"] == "split":
-            on_paper = _on_paper(segmentation, open_regions, rows, cols, network_rgb.shape[:2])
-            if on_paper.any() or split is None:
+            plain = functools.cache(plain or (lambda: network_rgb))
+            if split is None:   # where the network, without hints, paints colour: kept
+                split = found[3] = split_open_regions(segmentation, open_regions, plain())
+            on_paper = _on_paper(split, open_regions, rows, cols, network_rgb.shape[:2])
+            if on_paper.any():  # and the blobs it paints around hints on the paper
                 split = split_open_regions(segmentation, open_regions, paper_colours(
-                    network_rgb if plain is None else plain(), network_rgb, on_paper))
-                if not on_paper.any():
-                    found[3] = split   # kept with the drawing
+                    plain(), network_rgb, on_paper))
             segmentation = split
         palette = region_palette(segmentation, network_rgb, options["aggregate"],
                                  network_lab if network_lab.shape[-1] else None)
@@ -224,7 +248,8 @@ def apply_hints(palette, segmentation, rows, cols, colours, background=()):
 
 
 def _on_paper(segmentation, open_regions, rows, cols, working_shape):
-    """The working pixels holding a hint that lies in an open region (h x w bool)."""
+    """The working pixels holding a hint that lies on the paper, in what is left of the open
+    regions (h x w bool)."""
     on_paper = np.zeros(working_shape, bool)
     if rows is None or not len(rows) or not len(open_regions):
         return on_paper
