@@ -185,7 +185,7 @@ class Colorizer:
         # A drawing coloured again (new hints) reuses its shrunk copy.
         key, factor = drawing_key(rgb8), box_factor(shape, small_shape)
         shrunk = self._kept.get((key, "shrunk", factor), shape[0] * shape[1],
-                                lambda: box_shrink8(rgb8, factor))
+                                lambda: box_shrink8(rgb8, factor, self.task_def.line_art))
         item = Prepared(image, rgb8, alpha8, small_shape, shrunk, colour, mask, key=key)
         if shrunk.shape[0] * shrunk.shape[1] > BATCHED_INPUT_PIXELS:
             item, = self._network_inputs([item])  # its float copy goes now, not with the chunk

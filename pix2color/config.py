@@ -38,6 +38,10 @@ class TrainConfig:
     extract_lines: bool = option(False, "sketch: the inputs are XDoG lines drawn from the "
                                  "colour targets on the fly, so a folder of colour pictures "
                                  "is a line-art training set", "data")
+    line_augment: bool = option(False, "sketch: vary the line art while training (heavier, "
+                                "grey pencil, hard-edged, or XDoG lines of the target), so "
+                                "the model takes drawings unlike its training set's",
+                                "data")
     hints: bool = option(False, "train a hint-aware model: random colour hints drawn from "
                          "the targets are extra inputs (pix2color.hints)", "data")
     hint_weight: float = option(10.0, "with hints: L1 weight of pixels at and near hints",
@@ -117,8 +121,9 @@ class TrainConfig:
             raise ValueError("decay_fraction and no_hint_fraction must be in 0..1, dropout "
                              "in 0..1 (not 1)")
         task = TASKS[self.task]
-        if self.extract_lines and not task.line_art:
-            raise ValueError("extract_lines makes line-art inputs: use task='sketch'")
+        if (self.extract_lines or self.line_augment) and not task.line_art:
+            raise ValueError("extract_lines and line_augment are for line art: use "
+                             "task='sketch'")
         if self.generator == "simple_lab" and task.colour_space != "lab":
             raise ValueError("simple_lab is the grayscale post's Lab model: use task='gray'")
         if self.hints and self.generator != "unet":

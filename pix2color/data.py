@@ -17,8 +17,8 @@ import tensorflow as tf
 from .decode import decode_rgb
 from .files import image_files, write_atomically
 from .hints import no_hints, sample_hints
-from .resample import resize
-from .sketch import random_lines, xdog
+from .resample import shrink
+from .sketch import random_lines, vary_lines, xdog
 from .tasks import get_task
 
 JITTER_SCALE = 286 / 256  # pix2pix: upscale to 286, randomly crop back to 256
@@ -85,11 +85,11 @@ def split_pairs(pairs, val_fraction=0.1, test_fraction=0.1, by="name"):
 
 
 def _load_pair(index, input_data, target_data, size, task, augment, seed, extract_lines,
-               hints=False, no_hint_fraction=0.25):
+               hints=False, no_hint_fraction=0.25, line_augment=False):
     """Encoded input and target -> network tensors (`input_data` is unused when the input is
     made from the target)."""
     inputs, targets = _network_pair(input_data, target_data, size, task, augment, seed,
-                                    extract_lines)
+                                    extract_lines, line_augment)
     if hints:  # random hints from the target while training; none when evaluating
         hint = (sample_hints(targets, seed + 2, no_hint_fraction=no_hint_fraction)
                 if augment else no_hints(targets))
@@ -97,14 +97,17 @@ def _load_pair(index, input_data, target_data, size, task, augment, seed, extrac
     return inputs, targets, index
 
 
-def _network_pair(input_data, target_data, size, task, augment, seed, extract_lines):
+def _network_pair(input_data, target_data, size, task, augment, seed, extract_lines,
+                  line_augment=False):
     target = decode_rgb(target_data)
     # When the input is made from the target (gray, extracted lines) it is made after the
     # augmentation, so the two can never be cropped differently (and the file is read once).
     from_target = task.input_from_target or extract_lines
     images = [target] if from_target else [decode_rgb(input_data), target]
     both_size = round(size * JITTER_SCALE) if augment else size
-    both = tf.concat([resize(im, [both_size, both_size]) for im in images], axis=-1)
+    # Line art shrinks as Colorizer shrinks it: by the darkest pixel of each block.
+    both = tf.concat([shrink(im, [both_size, both_size], task.line_art and im is not target)
+                      for im in images], axis=-1)
     # One random crop and flip for both images, so input and target can never disagree.
     if augment:
         both = tf.image.stateless_random_crop(both, [size, size, 3 * len(images)], seed=seed)
@@ -115,12 +118,14 @@ def _network_pair(input_data, target_data, size, task, augment, seed, extract_li
         source = random_lines(colour, seed + 1) if augment else xdog(colour)
     else:
         source = colour if from_target else both[..., :3]
+        if augment and line_augment:
+            source = vary_lines(source, colour, seed + 3)
     return task.network_pair(source, colour)
 
 
 def paired_dataset(pairs, size=128, batch_size=16, training=False, seed=0, epoch=0, skip=0,
                    task="sketch", extract_lines=False, shard=None, hints=False,
-                   no_hint_fraction=0.25):
+                   no_hint_fraction=0.25, line_augment=False):
     """Stream `(inputs, targets, pair_indices)` batches.
 
     `sketch`: RGB input and target in [-1, 1]. `gray`: the pair's target is a colour image;
@@ -134,6 +139,7 @@ def paired_dataset(pairs, size=128, batch_size=16, training=False, seed=0, epoch
     count-th pair after the shuffle (one worker's share under tf.distribute).
     `pairs` is a list of `(input_path, target_path)`, or `pix2color.shards.ShardedPairs`
     (TFRecord shards made by `pix2color prepare`), read the same way.
+    `line_augment` (sketch, training): the line art is varied (`pix2color.sketch.vary_lines`).
     `hints` appends hint channels to the inputs (`pix2color.hints`): hints drawn at random
     from the target while training (none at all for a `no_hint_fraction` share of images),
     none (all zero) otherwise.
@@ -165,7 +171,7 @@ def paired_dataset(pairs, size=128, batch_size=16, training=False, seed=0, epoch
             input_data = target_data if from_target else tf.io.read_file(input_data)
         element_seed = tf.stack([tf.cast(seed * 100003 + epoch, tf.int64), index])
         return _load_pair(index, input_data, target_data, size, task, training, element_seed,
-                          extract_lines, hints, no_hint_fraction)
+                          extract_lines, hints, no_hint_fraction, line_augment)
 
     ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     ds = ds.ignore_errors()  # unreadable files drop out here; the trainer reports them
@@ -185,30 +191,58 @@ class PairSource:
     """What `open_pairs` found: `pairs` (a list of `(input, target)` paths, or None for
     shards, which are split already), the input files with no partner (`unmatched`), how
     its pairs are split by default (`split_by`), a `description` for logs and `info` for
-    the models trained on it."""
+    the models trained on it. A mix of named sources keeps each one in `parts`, split
+    by its own rule, so a drawing's split does not depend on what it is mixed with."""
 
     def __init__(self, pairs, description, split_by="name", unmatched=(), shards=None,
-                 info=None):
+                 info=None, parts=None):
         self.pairs, self.description, self.split_by = pairs, description, split_by
         self.unmatched, self.shards = list(unmatched), shards
         self.info = info or {}  # what a model trained on it records (a licence, say)
+        self.parts = parts or {}  # {name: PairSource} of a mix
 
     def splits(self, val_fraction=0.1, test_fraction=0.1, by=None):
         """{"train", "val", "test"} -> pairs: the deterministic split (`split_pairs`), or a
-        sharded set's own train/, val/ and test/ folders."""
+        sharded set's own train/, val/ and test/ folders; a mix's parts split alone."""
         if self.shards is not None:
             from .shards import ShardedPairs, is_sharded
 
             return {name: ShardedPairs(self.shards / name) if is_sharded(self.shards / name)
                     else [] for name in ("train", "val", "test")}
+        if self.parts:
+            merged = {"train": [], "val": [], "test": []}
+            for part in self.parts.values():
+                for name, pairs in part.splits(val_fraction, test_fraction, by).items():
+                    merged[name] += pairs
+            return merged
         return split_pairs(self.pairs, val_fraction, test_fraction, by=by or self.split_by)
+
+
+def named_source(name, task="sketch", extract_lines=False, cache=None):
+    """A data set that installs from a package index: `openmoji` or `openclipart`, rendered
+    into `cache` (default: ~/.cache/pix2color/NAME-128) and split by drawing."""
+    from_target = get_task(task).input_from_target or extract_lines
+    if name == "openmoji":
+        pairs, credit = openmoji_pairs(cache or OPENMOJI_CACHE), OPENMOJI_CREDIT
+    else:
+        from .openclipart import OPENCLIPART_CACHE, OPENCLIPART_CREDIT, openclipart_pairs
+
+        pairs, credit = openclipart_pairs(cache or OPENCLIPART_CACHE), OPENCLIPART_CREDIT
+    if from_target:
+        pairs = [(colour, colour) for _, colour in pairs]
+    return PairSource(pairs, name, split_by="folder", info={"credit": credit})
+
+
+NAMED_SOURCES = ("openmoji", "openclipart")
 
 
 def open_pairs(data, task="sketch", extract_lines=False, limit=None, target_dir=None,
                cache=None):
     """The one way training, `prepare` and `evaluate` open a data set. `data` is:
 
-    - `openmoji`: OpenMoji line art and colour renders made in `cache` (split by drawing);
+    - `openmoji` or `openclipart`: line art and colour renders made in `cache` (split by
+      drawing), or several of them joined by commas (`openmoji,openclipart`), each split
+      alone and, with `cache`, rendered into `cache/NAME`;
     - a folder of shards made by `pix2color prepare` (its train/, val/, test/);
     - for a task whose pairs are one colour picture (gray), or with `extract_lines`: a
       folder of colour pictures;
@@ -220,12 +254,17 @@ def open_pairs(data, task="sketch", extract_lines=False, limit=None, target_dir=
     from_target = task.input_from_target or extract_lines
     if extract_lines and not task.line_art:
         raise ValueError("extract_lines makes line art: use it with task='sketch'")
-    if data == "openmoji":
-        pairs = openmoji_pairs(cache or OPENMOJI_CACHE)
-        if from_target:
-            pairs = [(colour, colour) for _, colour in pairs]
-        return PairSource(pairs[:limit] if limit else pairs, "openmoji", split_by="folder",
-                          info={"credit": OPENMOJI_CREDIT})
+    names = str(data).split(",")
+    if all(name in NAMED_SOURCES for name in names):
+        if len(names) == 1:
+            source = named_source(data, task, extract_lines, cache)
+            source.pairs = source.pairs[:limit] if limit else source.pairs
+            return source
+        parts = {name: open_pairs(name, task, extract_lines, limit,
+                                  cache=cache and Path(cache) / name) for name in names}
+        return PairSource([pair for part in parts.values() for pair in part.pairs], data,
+                          split_by="folder", parts=parts,
+                          info={"credit": " / ".join(p.info["credit"] for p in parts.values())})
     from .shards import is_sharded
 
     if is_sharded(Path(data) / "train"):

@@ -92,7 +92,8 @@ class _Servable(tf.Module):
         shape = tf.shape(rgb)[:2]
         small_shape = working_shape(shape, self.size)
         hint = self._hint(hint_data, shape, small_shape) if self.hints else None
-        shrunk = box_shrink(rgb, box_factor(shape, small_shape))  # as Colorizer does
+        # as Colorizer does (line art keeps its thin lines: the darkest pixel of each block)
+        shrunk = box_shrink(rgb, box_factor(shape, small_shape), self.task_def.line_art)
         padded = network_input(shrunk, small_shape, self.multiple, self.task_def, hint)
         output = self._network(padded[None])["outputs"][0, : small_shape[0], : small_shape[1]]
         if self.task_def.keeps_lightness:  # only the chroma comes from the network

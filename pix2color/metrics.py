@@ -78,6 +78,28 @@ def flat_fill_noise(output, target):
     return tf.reduce_sum(gradient(out) * mask, [1, 2]) / area
 
 
+HUE_SECTORS = 12  # 30 degrees each
+
+
+def hue_counts(images, targets):
+    """How the saturated colour of `images` spreads over hues: counts of their pixels with
+    HSV saturation > 0.25 and value > 0.2, on the targets' foreground, in HUE_SECTORS
+    30-degree sectors (red first). Numpy (HUE_SECTORS,); add them up over batches."""
+    hsv = tf.image.rgb_to_hsv(to_unit(images))
+    foreground = tf.reduce_any(to_unit(targets) < BACKGROUND, axis=-1)
+    saturated = (hsv[..., 1] > 0.25) & (hsv[..., 2] > 0.2) & foreground
+    # sectors centred on red, yellow, green...: hue 0 is the middle of the first one
+    sector = tf.cast(tf.math.floormod(hsv[..., 0] * HUE_SECTORS + 0.5, HUE_SECTORS), tf.int32)
+    return np.bincount(tf.boolean_mask(sector, saturated).numpy(), minlength=HUE_SECTORS)
+
+
+def hue_intersection(counts, target_counts):
+    """Histogram intersection of two `hue_counts`: the sum over sectors of the smaller share,
+    1 when outputs spread over hues as the targets do, 0 when they share no hue."""
+    shares = [np.asarray(c, np.float64) / max(np.sum(c), 1) for c in (counts, target_counts)]
+    return float(np.minimum(*shares).sum())
+
+
 def batch_metrics(output, target):
     """Every per-image metric for one batch, as a dict of (batch,) tensors."""
     return {"psnr": psnr(output, target), "ssim": ssim(output, target),

@@ -4,7 +4,7 @@ Both run these very functions, so the two paths cannot drift apart."""
 
 import tensorflow as tf
 
-from .resample import resize
+from .resample import shrink
 from .tasks import get_task
 
 
@@ -31,11 +31,13 @@ def hint_channels_for(colour, mask, task):
 
 def network_input(rgb, small_shape, multiple, task, hint=None):
     """Full-size RGB in [0, 1] (H, W, 3), or a batch of images alike in size (N, H, W, 3) ->
-    the network's input: resized to `small_shape`, in the task's input space (RGB in
-    [-1, 1], or L / 50 - 1), padded with white to a multiple of `multiple`, with the hint
-    channels (padded with zeros) after it."""
-    small = resize(rgb, small_shape)
-    image = get_task(task).network_input(small)
+    the network's input: resized to `small_shape` (line art keeping its thin lines dark:
+    `resample.shrink`), in the task's input space (RGB in [-1, 1], or L / 50 - 1), padded
+    with white to a multiple of `multiple`, with the hint channels (padded with zeros)
+    after it."""
+    task = get_task(task)
+    small = shrink(rgb, small_shape, darkest=task.line_art)
+    image = task.network_input(small)
     padding = (-tf.convert_to_tensor(small_shape)) % multiple
     pads = [[0, 0]] * (rgb.shape.rank - 3) + [[0, padding[0]], [0, padding[1]], [0, 0]]
     image = tf.pad(image, pads, constant_values=1.0)

@@ -43,23 +43,53 @@ def box_factor(shape, small_shape):
     return tf.maximum(1, ratio // SHRINK_AHEAD)
 
 
-def box_shrink(rgb, factor):
-    """Graph version of `box_shrink8`: float RGB (H, W, 3) -> the mean of each factor x factor
-    block (the last partial row and column of blocks are dropped)."""
+def shrink(image, shape, darkest=False):
+    """`resize` to a smaller `shape`; `darkest=True` (line art) first takes the darkest pixel
+    of each block as many input pixels a side as the shrink factor, so a line one pixel wide
+    on a 2048-px drawing is still a dark line at 128 px, not an area-averaged grey ghost.
+    Takes (H, W, C) or a batch (N, H, W, C)."""
+    if darkest:
+        image = tf.convert_to_tensor(image, tf.float32)
+        size = tf.shape(image)[-3:-1]
+        factor = tf.reduce_min(size // tf.maximum(tf.convert_to_tensor(shape, tf.int32), 1))
+        image = tf.cond(factor >= 2, lambda: _block_min(image, factor), lambda: image)
+    return resize(image, shape)
+
+
+def _block_min(image, factor):
+    """The darkest value of each factor x factor block (the last partial ones dropped)."""
+    batch = image if image.shape.rank == 4 else image[None]
+    n, height, width, channels = tf.unstack(tf.shape(batch))
+    h, w = height // factor, width // factor
+    blocks = tf.reshape(batch[:, : h * factor, : w * factor], [n, h, factor, w, factor, channels])
+    smallest = tf.reduce_min(blocks, axis=[2, 4])
+    return smallest if image.shape.rank == 4 else smallest[0]
+
+
+def box_shrink(rgb, factor, darkest=False):
+    """Graph version of `box_shrink8`: float RGB (H, W, 3) -> the mean (or with `darkest`,
+    the minimum) of each factor x factor block (the last partial row and column of blocks
+    are dropped)."""
     shape = tf.shape(rgb)[:2] // factor
     blocks = tf.reshape(rgb[: shape[0] * factor, : shape[1] * factor],
                         [shape[0], factor, shape[1], factor, 3])
-    return tf.reduce_mean(blocks, axis=[1, 3])
+    return (tf.reduce_min if darkest else tf.reduce_mean)(blocks, axis=[1, 3])
 
 
-def box_shrink8(rgb8, factor):
-    """uint8 RGB (H, W, 3) -> float32 RGB in [0, 1], each factor x factor block averaged, a
-    strip at a time (`box_shrink` in numpy)."""
+def box_shrink8(rgb8, factor, darkest=False):
+    """uint8 RGB (H, W, 3) -> float32 RGB in [0, 1], each factor x factor block averaged (or
+    with `darkest`, its darkest value per channel, for line art), a strip at a time
+    (`box_shrink` in numpy)."""
     height, width = (n // factor for n in rgb8.shape[:2])
     if factor == 1:
         return to_unit(rgb8)
     out = np.empty((height, width, 3), np.float32)
     for part in strips(height * factor, width * factor, factor):
+        if darkest:
+            blocks = rgb8[part, : width * factor].reshape(-1, factor, width, factor, 3)
+            smallest = blocks.min(axis=(1, 3))
+            out[part.start // factor: part.stop // factor] = smallest.astype(np.float32)
+            continue
         # rows, then columns: each sum runs over a contiguous axis (3x faster than one mean
         # over both, and the same numbers: integer sums, then one float32 division)
         rows = rgb8[part, : width * factor].reshape(-1, factor, width * factor * 3)

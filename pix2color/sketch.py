@@ -74,6 +74,7 @@ def xdog(rgb, sigma=DEFAULTS["sigma"], k=DEFAULTS["k"], p=DEFAULTS["p"],
 def thicken(lines, pixels=1):
     """Widen dark lines by `pixels` on each side (a min filter)."""
     size = 2 * pixels + 1
+    lines = tf.convert_to_tensor(lines, tf.float32)
     single = lines.shape.rank == 3
     batch = lines[None] if single else lines
     wider = -tf.nn.max_pool2d(-batch, size, 1, "SAME")
@@ -90,10 +91,35 @@ def random_lines(rgb, seed, sigma_range=(0.3, 0.8), soft_fraction=0.2, thick_fra
     epsilon = DEFAULTS["epsilon"] * (0.7 + 0.6 * u[1])
     phi = DEFAULTS["phi"] * (0.5 + u[2])
     radius = _radius(sigma_range[1], DEFAULTS["k"])
-    hard = xdog(rgb, sigma=sigma, epsilon=epsilon, phi=phi, radius=radius)
-    soft = xdog(rgb, sigma=sigma, phi=phi, soft=True, radius=radius)
-    lines = tf.where(u[3] < soft_fraction, soft, hard)
+    lines = tf.cond(u[3] < soft_fraction,  # only the rendering drawn is computed
+                    lambda: xdog(rgb, sigma=sigma, phi=phi, soft=True, radius=radius),
+                    lambda: xdog(rgb, sigma=sigma, epsilon=epsilon, phi=phi, radius=radius))
     return tf.where(u[4] < thick_fraction, thicken(lines), lines)
+
+
+def line_weight(lines, amount):
+    """Heavier lines: a blend of the line art and its lines widened by a pixel each side,
+    `amount` 0 (unchanged) to 1 (one pixel heavier). Only pixels next to a line change, and
+    they only get darker."""
+    return lines + (thicken(lines) - lines) * amount
+
+
+def vary_lines(lines, colour, seed, xdog_fraction=0.2, heavy_fraction=0.3, grey_fraction=0.3,
+               hard_fraction=0.2):
+    """Augment one line-art image (H, W, 3) the ways people's drawings differ (in grey:
+    line art's colour is not what is learnt), drawn from
+    `seed` (a stateless seed pair): XDoG lines of the `colour` target instead of the
+    artist's (`xdog_fraction` of the time), heavier lines, grey pencil instead of black
+    ink (darkness 0.35-1), and hard, unsmoothed edges. For line art that is not all
+    OpenMoji's thick, even, black outlines."""
+    u = tf.random.stateless_uniform([6], seed=seed)
+    gray = tf.image.rgb_to_grayscale(tf.convert_to_tensor(lines, tf.float32))  # one channel:
+    gray = tf.cond(u[0] < xdog_fraction,                                    # 3x cheaper
+                   lambda: random_lines(colour, seed + 1)[..., :1], lambda: gray)
+    gray = tf.cond(u[1] < heavy_fraction, lambda: line_weight(gray, u[2]), lambda: gray)
+    gray = tf.where(u[3] < hard_fraction, tf.where(gray < 0.6, 0.0, 1.0), gray)
+    darkness = tf.where(u[4] < grey_fraction, 0.35 + 0.65 * u[5], 1.0)
+    return tf.tile(1.0 - (1.0 - gray) * darkness, [1, 1, 3])
 
 
 # --- pix2color pairs: a colour folder -> the Danbooru sketch/ + src/ layout ----------------

@@ -322,6 +322,7 @@ class Trainer:
                                   epoch=epoch, skip=done * c.batch_size // shards, task=c.task,
                                   extract_lines=c.extract_lines, hints=c.hints,
                                   no_hint_fraction=c.no_hint_fraction,
+                                  line_augment=c.line_augment,
                                   shard=(context.input_pipeline_id, shards) if context else None)
 
         if self.strategy.num_replicas_in_sync == 1:

@@ -18,14 +18,16 @@ DISTRIBUTION = ("auto", "mirrored", "multiworker", "tpu", "none")
 SPLITS_BY = ("name", "folder")
 DATA_HELP = ("a folder with sketch/ and src/ of matching names (the Kaggle Danbooru root or its "
              "color/ work too); a folder of colour pictures (--task gray, --extract-lines); "
-             "shards made by `pix2color prepare`; or openmoji")
+             "shards made by `pix2color prepare`; or a data set that installs from a package "
+             "index: openmoji (pip), openclipart (apt-get install openclipart-svg), or both "
+             "as openmoji,openclipart")
 
 
 def add_data_arguments(group, limit=None):
     """Where the pairs come from and how they are split: shared by train, prepare, evaluate."""
     group.add_argument("--cache", default=None,
-                       help="where OpenMoji renders are kept, with --data openmoji (default: "
-                            "~/.cache/pix2color/openmoji-128)")
+                       help="where renders are kept, with --data openmoji or openclipart "
+                            "(default: ~/.cache/pix2color/NAME-128; with several, CACHE/NAME)")
     group.add_argument("--limit", type=int, default=limit,
                        help=f"use the first N pairs, sorted (default: {limit or 'all'})")
     group.add_argument("--val-fraction", type=float, default=0.1,
@@ -34,7 +36,7 @@ def add_data_arguments(group, limit=None):
                        help="share of the pairs held out for testing (never trained on)")
     group.add_argument("--split-by", choices=SPLITS_BY, default=None,
                        help="hash the file name, or its folder (keeps a folder in one split; "
-                            "default: name, folder for openmoji)")
+                            "default: name, folder (the drawing) for openmoji and openclipart)")
 
 
 def add_training_arguments(parser, limit=None):
