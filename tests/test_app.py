@@ -205,9 +205,7 @@ def test_uploads_are_capped_private_and_removed_when_the_app_stops(tmp_path):
         cat = cat_upload(tmp_path)
         kept = httpx.post(url, files={"files": ("cat.png", cat.read_bytes())}, timeout=30)
         (stored,) = kept.json()
-        folder = Path(stored).parent
-        while not folder.name.startswith("pix2color-app-"):
-            folder = folder.parent
+        (folder,) = [p for p in Path(stored).parents if p.name.startswith("pix2color-app-")]
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700   # only the app's user reads it
         junk = httpx.post(url, files={"files": ("junk.png", b"\0" * (MAX_UPLOAD_BYTES + 1))},
                           timeout=60)
