@@ -360,3 +360,12 @@ def test_the_same_drawing_with_new_hints_is_not_segmented_again(colorizer, monke
         np.testing.assert_array_equal(mine, theirs)
     assert not np.array_equal(again[2], again[0])
 
+
+def test_a_hint_fills_a_shape_whose_outline_has_a_gap_wider_than_the_ball(colorizer):
+    drawing = (box_drawing(size=200, box=(50, 50, 150, 150), gap=10) * 255).astype(np.uint8)
+    assert segment(line_darkness(drawing / 255.0)).labels[100, 100] == \
+        segment(line_darkness(drawing / 255.0)).labels[5, 5]     # the gap leaves the box open
+    out = np.asarray(colorizer.colorize(drawing, hints=[(100, 100, "#2a7de1")]))
+    assert (out[52:149, 52:149] == [0x2a, 0x7d, 0xe1]).all()     # the box, to its corners
+    assert (out[:40] == 255).all() and (out[160:] == 255).all()  # the paper stays paper
+
