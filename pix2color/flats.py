@@ -26,11 +26,11 @@ import numpy as np
 from scipy import ndimage
 
 from .files import to_uint8
-from .regions import (AGGREGATES, Segmentation, compose, free_pixels, sample_grid, segment,
-                      split_open_regions)
+from .regions import (AGGREGATES, Segmentation, compose, enclosed, free_pixels, sample_grid,
+                      segment, split_open_regions)
 from .resample import Enlarger
 
-CACHED_ENTRIES = 4           # kept: a drawing's segmentation and its network input, two each
+CACHED_ENTRIES = 8           # kept: segmentations and network inputs of the last drawings
 CACHED_PIXELS = 1 << 22      # larger drawings (over 2048 x 2048) are not kept
 WHITE = 0.85                 # the network's paper: every channel above this
 WIDER = (2, 3, 4)            # a hint on the paper tries balls this many times as large
@@ -89,12 +89,12 @@ class RegionFill:
         self._kept = kept
 
     def _segmented(self, rgb8, key, options, small_shape):
-        """-> [segmentation before the split, its open regions, step, the split one or
-        None]: the kept list itself, so a split found later is kept with it."""
+        """-> (segmentation before the split, its open regions, step, a dict of what is
+        found later and kept with them)."""
         def make():
             free, step = free_pixels(rgb8)
             segmentation = segment(free, gap=options["gap"])
-            return [segmentation, segmentation.open_regions(), step, None]
+            return segmentation, segmentation.open_regions(), step, {}
 
         key = (key or drawing_key(rgb8), "regions", options["gap"], options["background"],
                small_shape)
@@ -108,18 +108,20 @@ class RegionFill:
         `hinted`: the hinted pixels (rows, cols, colours) or Nones; `tint`: applied to the
         palette (saturation); `plain()`: the network's colour without hints (None: there
         were none); `key`: the drawing's `drawing_key`, if known."""
-        found = self._segmented(rgb8, key, options, network_rgb.shape[:2])
-        segmentation, open_regions, step, split = found
+        segmentation, open_regions, step, later = self._segmented(rgb8, key, options,
+                                                                  network_rgb.shape[:2])
         rows, cols, colours = hinted   # the hinted pixels, in the segmentation's own grid
         if rows is not None:
             rows, cols = rows // step, cols // step
         closed = functools.partial(self._closed_wider, base=segmentation, rows=rows, cols=cols,
                                    open_regions=open_regions, key=key or drawing_key(rgb8))
         if options["background"] == "split":
-            plain = functools.cache(plain or (lambda: network_rgb))
-            if split is None:   # where the network, without hints, paints colour: kept
-                split = found[3] = split_open_regions(segmentation, open_regions, plain())
-            base, segmentation = segmentation, closed(split)
+            plain, name = plain or (lambda: network_rgb), "split"   # the network, no hints
+            if rows is not None and len(rows):   # hinted: read only inside the drawing
+                plain, name = self._inside(segmentation, later, plain), "split inside"
+            if name not in later:
+                later[name] = split_open_regions(segmentation, open_regions, plain())
+            base, segmentation = segmentation, closed(later[name])
             on_paper = _on_paper(segmentation, open_regions, rows, cols, network_rgb.shape[:2])
             if on_paper.any():  # and the blobs it paints around hints on the paper
                 segmentation = closed(split_open_regions(base, open_regions, paper_colours(
@@ -147,6 +149,22 @@ class RegionFill:
                 flats[where] = to_uint8(network(rows)[where])
             return flats, compose(flats, rgb8[rows])
         return paint
+
+    @staticmethod
+    def _inside(segmentation, later, plain):
+        """`plain()` (the network's colour without hints), white where the lines enclose
+        nothing even with the widest balls (`WIDER`) closing their gaps: the paper around
+        the drawing, where the network paints soft shadows. Used when there are hints: on
+        the validation split without hints, reading the network only there measured worse
+        (foreground CIEDE2000 13.28 against 12.15; with gaps up to 5% or 10% of the
+        longer side closed, 13.07 and 12.95), as emoji often leave wide gaps."""
+        def read():
+            rgb = plain()
+            if "inside" not in later:
+                later["inside"] = _resized(enclosed(segmentation, WIDER[-1] * segmentation.gap),
+                                           rgb.shape[:2])
+            return np.where(later["inside"][..., None], rgb, 1.0)
+        return functools.cache(read)
 
     def _closed_wider(self, segmentation, base, open_regions, rows, cols, key):
         """Where a hint lies on the paper because its shape's outline has a gap wider than the
@@ -286,6 +304,12 @@ def apply_hints(palette, segmentation, rows, cols, colours, background=()):
     for key in unique[np.argsort(counts, kind="stable")]:  # the most common is written last
         palette[key >> 24] = np.array([(key >> 16) & 255, (key >> 8) & 255, key & 255]) / 255.0
     return palette
+
+
+def _resized(mask, shape):
+    """A bool mask resized to `shape` by nearest neighbour."""
+    rows, cols = ((np.arange(n) + 0.5) * size / n for n, size in zip(shape, mask.shape))
+    return mask[np.ix_(rows.astype(int), cols.astype(int))]
 
 
 def _on_paper(segmentation, open_regions, rows, cols, working_shape):

@@ -235,6 +235,19 @@ def _ball_cores(distance, gap):
     return labels, count
 
 
+def enclosed(segmentation, radius):
+    """On the segmentation's block grid: what the drawing's lines enclose once gaps up to
+    about 2 * `radius` pixels are closed (their closing by a square of that radius, holes
+    filled), lines included: the drawing, as against the paper around it."""
+    near = segmentation.coarse <= radius                  # the lines, grown by `radius`
+    closed = ndimage.distance_transform_cdt(near, metric="chessboard") > max(
+        1, radius // segmentation.block)                  # and shrunk back
+    holes, count = ndimage.label(~closed)
+    inner = np.ones(count + 1, bool)
+    inner[_border(holes)] = False
+    return inner[holes] | closed
+
+
 def split_open_regions(segmentation, open_regions, network_rgb, white=0.85):
     """Where outlines leave a region open to the background, let the network say where the
     background ends. The network's colour is blurred near lines, so it is read only where

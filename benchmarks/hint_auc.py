@@ -1,0 +1,108 @@
+"""Hint-AUC (Madono, Mingcheng & Simo-Serra, IEEE TVCG 2026) on the OpenMoji test split.
+
+    python3 -m venv /work/venv-hintauc      # hintauc pins astropy<6, which needs numpy<2
+    /work/venv-hintauc/bin/pip install -e . "numpy<2" "ml_dtypes>=0.5.1,<0.6" hintauc
+    /work/venv-hintauc/bin/python benchmarks/hint_auc.py --limit 60 --hint-type scribble dot
+
+The protocol (the `hintauc` package) places deterministic hints from the ground truth's
+regions, largest regions first, at 0, 1, 3, 5, 10, 25, 50 and 100% of them, scores each
+output against the ground truth (PSNR, CIEDE2000 on 256 x 256) and integrates the curve over
+the ratio. Hint generation is slow (~3.6 s an image here) and breaks ties randomly, so the
+hints are made once and cached (`--cache`); every system gets the same ones:
+
+- pix2color with region fill and with fill none (hints given as one RGBA hint image);
+- the protocol's own hint-fill baseline (`hintauc.hint_fill_colorizer`): an oracle that
+  fills the ground truth's hinted regions with their colour, for reference only.
+
+Drawings are the split's 128-px renders enlarged to `--size` (default 256, bicubic).
+"""
+
+import argparse
+import os
+import pickle
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+
+import hintauc  # noqa: E402
+from pix2color import Colorizer  # noqa: E402
+from pix2color.data import open_pairs  # noqa: E402
+
+METRICS = ("psnr", "deltae")
+
+
+def load(path, size):
+    return np.asarray(Image.open(path).convert("RGB").resize((size, size), Image.BICUBIC))
+
+
+def cached_hints(truth, path):
+    """The protocol's hints for a ground truth (RGB), made once and kept in `path`."""
+    if path.exists():
+        return pickle.loads(path.read_bytes())
+    hints = hintauc.generate_hints(np.ascontiguousarray(truth[..., ::-1]))   # it takes BGR
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pickle.dumps(hints))
+    return hints
+
+
+def pix2color_system(colorizer, fill):
+    def colorize(sketch, colour_bgr, mask, sample):
+        rgba = np.dstack([colour_bgr[..., ::-1], np.where(mask > 0, 255, 0).astype(np.uint8)])
+        out = colorizer.colorize(sketch, hint_image=Image.fromarray(rgba, "RGBA"), fill=fill)
+        return np.asarray(out.convert("RGB"))
+    return colorize
+
+
+def hint_fill(sketch, colour_bgr, mask, sample):
+    return hintauc.hint_fill_colorizer(sample)[..., ::-1]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--limit", type=int, default=60, help="first N drawings of the split")
+    parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--hint-type", nargs="+", default=["scribble"], choices=("scribble", "dot"))
+    parser.add_argument("--cache", default=str(Path.home() / ".cache/pix2color/hintauc"))
+    parser.add_argument("--data-cache", default=str(Path.home() / ".cache/pix2color/openmoji-128"))
+    args = parser.parse_args()
+
+    pairs = open_pairs("openmoji", cache=args.data_cache).splits()["test"][: args.limit]
+    colorizer = Colorizer.load()
+    systems = {"pix2color, region fill": pix2color_system(colorizer, "regions"),
+               "pix2color, fill none": pix2color_system(colorizer, "none"),
+               "protocol hint fill (oracle)": hint_fill}
+    evaluator = hintauc.Evaluator(metrics=METRICS)
+    alphas = list(hintauc.DEFAULT_ALPHAS)
+    data = []
+    for sketch_path, truth_path in pairs:
+        sketch, truth = load(sketch_path, args.size), load(truth_path, args.size)
+        name = f"{Path(truth_path).parent.name}-{Path(truth_path).stem}"
+        hints = cached_hints(truth, Path(args.cache) / f"{args.size}" / f"{name}.pkl")
+        data.append((sketch, truth, hints))
+    for hint_type in args.hint_type:
+        print(f"\n{len(data)} OpenMoji test drawings at {args.size} px, {hint_type} hints "
+              f"(hintauc {hintauc.__version__})")
+        print("| system | " + " | ".join(f"PSNR {a:.0%}" for a in alphas) +
+              " | Hint-AUC PSNR | Hint-AUC CIEDE2000 |\n|---|" + "---:|" * (len(alphas) + 2))
+        for label, system in systems.items():
+            sums = {a: dict.fromkeys(METRICS, 0.0) for a in alphas}
+            for sketch, truth, hints in data:
+                gray = np.asarray(Image.fromarray(sketch).convert("L"))
+                for a in alphas:
+                    colour, mask = hintauc.hint_inputs(hints, a, hint_type, *truth.shape[:2])
+                    sample = {"alpha": a, "line_art": gray, "hint_color": colour,
+                              "hint_mask": mask, "hints": hints,
+                              "ground_truth": np.ascontiguousarray(truth[..., ::-1])}
+                    output = system(sketch, colour, mask, sample)
+                    for key, value in evaluator(np.ascontiguousarray(output), truth).items():
+                        sums[a][key] += value / len(data)
+            auc = hintauc.hint_auc_table(sums)
+            print(f"| {label} | " + " | ".join(f"{sums[a]['psnr']:.1f}" for a in alphas) +
+                  f" | {auc['psnr']:.2f} | {auc['deltae']:.2f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
