@@ -92,9 +92,13 @@ def test_colorize_folder_skips_broken_files_and_keeps_layout(tmp_path):
     assert Image.open(tmp_path / "out" / "a.png").size == (30, 20)
     assert Image.open(tmp_path / "out" / "sub" / "b.png").size == (17, 50)
     assert {p: p.read_bytes() for p in inputs.rglob("*") if p.is_file()} == before
-    # Writing into the input folder itself never overwrites an input.
+    # Writing into the input folder itself never overwrites an input: a free name, or with
+    # --overwrite, a refusal.
     result = run("-m", "pix2color", "colorize", inputs / "a.png", "-o", inputs, "--model",
                  trainer.run_dir / "model")
+    assert result.returncode == 0 and f"written as {inputs / 'a-2.png'}" in result.stdout
+    result = run("-m", "pix2color", "colorize", inputs / "a.png", "-o", inputs, "--model",
+                 trainer.run_dir / "model", "--overwrite")
     assert result.returncode == 1 and "would overwrite an input" in result.stderr
     assert (inputs / "a.png").read_bytes() == before[inputs / "a.png"]
 

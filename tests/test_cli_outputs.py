@@ -58,14 +58,15 @@ def test_a_fifo_is_skipped_without_blocking(tmp_path):
     assert result.returncode == 1
     assert "pipe.png: not a regular file" in result.stderr
     assert (tmp_path / "out" / "a.png").exists()
-    in_folder = colorize(tmp_path / "in", "-o", tmp_path / "out2")   # in a folder: not listed
-    assert in_folder.returncode == 0 and "wrote 1 image(s)" in in_folder.stdout
+    in_folder = colorize(tmp_path / "in", "-o", tmp_path / "out2")   # in a folder: listed too
+    assert in_folder.returncode == 1 and "wrote 1 image(s)" in in_folder.stdout
+    assert "pipe.png: not a regular file" in in_folder.stderr
 
 
 def test_a_permission_error_says_so(tmp_path, monkeypatch):
     drawing(tmp_path / "a.png")
 
-    def refuse(path):
+    def refuse(path, *args, **kwargs):
         raise PermissionError(13, "Permission denied", str(path))
 
     monkeypatch.setattr(files.Image, "open", refuse)  # root reads mode-000 files anyway

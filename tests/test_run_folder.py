@@ -2,6 +2,7 @@
 resume before writing anything, one process at a time, checkpoints that survive damage."""
 
 import re
+import shutil
 import subprocess
 import sys
 
@@ -14,10 +15,22 @@ from pix2color.train import TrainConfig, Trainer
 TINY = dict(mode="l1", size=32, width=4, batch_size=4, precision="float32", epochs=1)
 
 
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    """One tiny finished run for the module; each test gets its own copy (finished_run)."""
+    from conftest import make_pair_tree
+
+    root = tmp_path_factory.mktemp("trained")
+    tree = make_pair_tree(root / "danbooru")
+    pairs = find_pairs(tree / "sketch", tree / "src")[0][:8]
+    Trainer(TrainConfig(**TINY), pairs, pairs[:4], logdir=root, run_name="r1").fit()
+    return pairs, root / "r1"
+
+
 @pytest.fixture
-def finished_run(pair_tree, tmp_path):
-    pairs = find_pairs(pair_tree / "sketch", pair_tree / "src")[0][:8]
-    Trainer(TrainConfig(**TINY), pairs, pairs[:4], logdir=tmp_path, run_name="r1").fit()
+def finished_run(trained_run, tmp_path):
+    pairs, run = trained_run
+    shutil.copytree(run, tmp_path / "r1", ignore=shutil.ignore_patterns(".lock"))
     return pairs, tmp_path, tmp_path / "r1"
 
 
@@ -148,8 +161,6 @@ def test_each_epoch_leaves_samples_on_disk_and_in_tensorboard(pair_tree, tmp_pat
 
 
 def test_overwrite_keeps_the_old_run_until_the_new_one_is_checked(finished_run, monkeypatch):
-    import shutil
-
     pairs, logdir, run = finished_run
     before = snapshot(run)
     bad_start = TrainConfig(**dict(TINY, init_from=str(logdir / "does-not-exist")))
@@ -185,8 +196,6 @@ def test_the_lock_is_held_until_the_final_model_is_written(finished_run):
 @pytest.mark.parametrize("damage", ["missing", "empty file", "half-written"])
 def test_resuming_a_finished_run_rewrites_a_missing_or_damaged_model(finished_run, damage,
                                                                        capsys):
-    import shutil
-
     from pix2color import Colorizer
 
     pairs, logdir, run = finished_run
@@ -223,4 +232,4 @@ def test_a_failed_save_leaves_the_old_model_folder_whole(finished_run, monkeypat
     with pytest.raises(OSError, match="No space left"):
         Colorizer.load(run / "model").save(run / "model")
     assert snapshot(run / "model") == before
-    assert sorted(p.name for p in run.iterdir() if p.name.startswith(".")) == [".lock"]
+    assert [p.name for p in run.iterdir() if ".tmp-" in p.name] == []   # nothing left beside
