@@ -210,8 +210,9 @@ def launch(model=None, host="127.0.0.1", port=7860):
     theme = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
                               font_mono=["ui-monospace", "monospace"])
     # Gradio keeps uploads and results in GRADIO_TEMP_DIR (else a shared /tmp/gradio that
-    # other users can read, and never emptied): a private folder, removed on the way out.
-    folder = tempfile.mkdtemp(prefix="pix2color-app-")   # mode 0700
+    # other users can read, and never emptied): a private folder, removed on the way out
+    # (inside GRADIO_TEMP_DIR if one is set).
+    folder = tempfile.mkdtemp(prefix="pix2color-app-", dir=os.environ.get("GRADIO_TEMP_DIR"))
     os.environ["GRADIO_TEMP_DIR"] = folder
     if threading.current_thread() is threading.main_thread():   # `kill` stops it as Ctrl-C does
         signal.signal(signal.SIGTERM, signal.default_int_handler)

@@ -51,9 +51,9 @@ def save_generator(path, model, kind, args, info, weights_dtype="float32"):
     new = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     shutil.rmtree(new, ignore_errors=True)
     try:
-        if path.is_dir():  # keep what else the folder holds
+        if path.is_dir():  # keep what else the folder holds (not an older save's leftovers)
             shutil.copytree(path, new, ignore=lambda _, names: [
-                n for n in names if n in (MODEL_FILE, INFO_FILE)])
+                n for n in names if n in (MODEL_FILE, INFO_FILE) or ".tmp" in n])
         else:
             new.mkdir()
         stored.save(new / MODEL_FILE)
