@@ -251,7 +251,7 @@ def openclipart_pairs(cache_dir=OPENCLIPART_CACHE, size=128, svg_root=None, limi
     if index.get("version") != INDEX_VERSION or index.get("size") != size:
         index = {"version": INDEX_VERSION, "size": size, "drawings": {}}
     drawings = index["drawings"]
-    seen, jobs, keys = set(), [], []
+    seen, jobs, keys, changed = set(), [], [], False
     for path in sorted(root.rglob("*.svg"))[:limit]:
         if path.name in reserved_names or not path.is_file():
             continue
@@ -264,7 +264,8 @@ def openclipart_pairs(cache_dir=OPENCLIPART_CACHE, size=128, svg_root=None, limi
         src = cache_dir / "src" / name / f"{digest}.png"
         keys.append((digest, sketch, src))
         problem = folder_problem(path.relative_to(root))
-        if problem:  # decided by where it is, not cached: the rules may change
+        if problem:  # decided by where it is, whatever the cache says: the rules may change
+            changed |= drawings.get(digest) != {"skipped": problem}
             drawings[digest] = {"skipped": problem}
             continue
         done = drawings.get(digest)
@@ -274,6 +275,7 @@ def openclipart_pairs(cache_dir=OPENCLIPART_CACHE, size=128, svg_root=None, limi
         from tqdm.auto import tqdm
 
         workers = workers or min(len(jobs), os.cpu_count() or 1)
+        cache_dir.mkdir(parents=True, exist_ok=True)
         with ProcessPoolExecutor(workers) as pool:
             for n, (digest, result) in enumerate(tqdm(
                     pool.map(_make_pair, jobs, chunksize=8), total=len(jobs), unit="svg",
@@ -281,8 +283,9 @@ def openclipart_pairs(cache_dir=OPENCLIPART_CACHE, size=128, svg_root=None, limi
                 drawings[digest] = result
                 if n % 500 == 499:
                     write_json(index_path, index)
+    if jobs or changed:
         cache_dir.mkdir(parents=True, exist_ok=True)
-        write_json(index_path, index)
+        write_json(index_path, index)  # every decision, for openclipart_summary
     return [(str(sketch), str(src)) for digest, sketch, src in keys
             if "lines" in drawings.get(digest, {})]
 
