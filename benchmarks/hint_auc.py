@@ -65,6 +65,8 @@ def main():
     parser.add_argument("--limit", type=int, default=60, help="first N drawings of the split")
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--hint-type", nargs="+", default=["scribble"], choices=("scribble", "dot"))
+    parser.add_argument("--systems", nargs="+", default=["regions", "none", "oracle"],
+                        choices=("regions", "none", "oracle"))
     parser.add_argument("--cache", default=str(Path.home() / ".cache/pix2color/hintauc"))
     parser.add_argument("--data-cache", default=str(Path.home() / ".cache/pix2color/openmoji-128"))
     args = parser.parse_args()
@@ -74,6 +76,8 @@ def main():
     systems = {"pix2color, region fill": pix2color_system(colorizer, "regions"),
                "pix2color, fill none": pix2color_system(colorizer, "none"),
                "protocol hint fill (oracle)": hint_fill}
+    systems = {label: system for (label, system), name in zip(systems.items(), (
+        "regions", "none", "oracle")) if name in args.systems}
     evaluator = hintauc.Evaluator(metrics=METRICS)
     alphas = list(hintauc.DEFAULT_ALPHAS)
     data = []

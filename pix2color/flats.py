@@ -280,10 +280,12 @@ def _aggregate(labels, values, count, aggregate):
 def apply_hints(palette, segmentation, rows, cols, colours, background=()):
     """A region holding hints takes their colour. Several hints in one region: the colour
     that covers most hinted pixels there wins (a point is one pixel; strokes count each pixel;
-    a tie goes to the larger RGB value), counting only the pixels away from the region's lines
-    if it has any: a stroke hugging an outline, meant for the line or the region beyond it,
-    cannot outvote the hint inside. Hints are pixels of the input: `rows`, `cols` and
-    their `colours` (n, 3) in [0, 1] (see `pix2color.hints.hint_pixels`); None for none.
+    a tie goes to the larger RGB value). Only pixels more than `gap` (at least 2) from the
+    region's lines count, unless the region is all that near its lines (a thin one): a stroke
+    hugging or tracing an outline, meant for the line or the region beyond it, neither
+    outvotes the hint inside nor colours a region with none. Hints are pixels of the
+    input: `rows`, `cols` and their `colours` (n, 3) in [0, 1] (see
+    `pix2color.hints.hint_pixels`); None for none.
     A hint on a line, or in a `background` region (open to the border), does not repaint a
     region: it lies inside none, and the network, which saw it, decides what it colours."""
     if rows is None or not len(rows):
@@ -291,11 +293,9 @@ def apply_hints(palette, segmentation, rows, cols, colours, background=()):
     labels = segmentation.labels[rows, cols].astype(np.int64)
     keep = ~np.isin(labels, background) & segmentation.free[rows, cols]
     labels, colours, rows, cols = labels[keep], colours[keep], rows[keep], cols[keep]
-    block = segmentation.block
-    inside = segmentation.coarse[rows // block, cols // block] > max(segmentation.gap, 2)
-    has_inside = np.zeros(segmentation.count + 1, bool)
-    has_inside[labels[inside]] = True
-    keep = inside | ~has_inside[labels]   # beside the lines: only where nothing is inside
+    block, band = segmentation.block, max(segmentation.gap, 2)
+    inside = segmentation.coarse[rows // block, cols // block] > band
+    keep = inside | (segmentation.depth[labels] <= band)  # beside lines: in thin regions only
     labels, colours = labels[keep], colours[keep]
     rgb = np.round(np.clip(colours, 0.0, 1.0) * 255).astype(np.int64)
     keys = (labels << 24) | (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]

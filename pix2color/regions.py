@@ -22,6 +22,7 @@ SciPy's `ndimage` does the connected components and chamfer distance transforms,
 of TensorFlow, Keras, Pillow or numpy has; the rest is numpy.
 """
 
+import functools
 import math
 
 import numpy as np
@@ -77,6 +78,13 @@ class Segmentation:
     def __init__(self, labels, count, free, coarse, block, nearest, gap):
         self.labels, self.count, self.free, self.nearest = labels, count, free, nearest
         self.coarse, self.block, self.gap = coarse, block, gap
+
+    @functools.cached_property
+    def depth(self):
+        """Each region's largest distance to a line (count + 1,), on the block grid."""
+        grid = self.labels[:: self.block, :: self.block]
+        return np.asarray(ndimage.maximum(self.coarse, grid, np.arange(self.count + 1)),
+                          np.int32)
 
     def interior_at(self, rows, cols):
         """On the grid rows x cols: the pixels away from lines and their soft edges."""

@@ -132,7 +132,20 @@ def test_a_stroke_hugging_an_outline_does_not_outvote_the_hint_inside():
     palette = apply_hints(palette, segmentation, rows, cols, colours)
     np.testing.assert_allclose(palette[segmentation.labels[64, 64]], [1, 0, 0])
     alone = apply_hints(np.ones_like(palette), segmentation, rows[:-1], cols[:-1], colours[:-1])
-    np.testing.assert_allclose(alone[segmentation.labels[64, 64]], 0.1, atol=0.01)  # still a hint
+    np.testing.assert_array_equal(alone, 1.0)              # alone, it colours no region either
+
+
+def test_a_hint_beside_the_lines_of_a_thin_region_still_colours_it():
+    image = Image.new("RGB", (128, 128), "white")
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((20, 20, 108, 108), outline="black", width=2)
+    draw.line((20, 60, 108, 60), fill="black", width=2)
+    draw.line((20, 64, 108, 64), fill="black", width=2)   # a 2-px stripe: all beside lines
+    segmentation = segment(line_darkness(np.asarray(image, np.float32) / 255.0))
+    palette = np.ones((segmentation.count + 1, 3), np.float32)
+    palette = apply_hints(palette, segmentation, np.array([62]), np.array([64]),
+                          np.array([[0.0, 0.0, 1.0]]))
+    np.testing.assert_allclose(palette[segmentation.labels[62, 64]], [0, 0, 1])
 
 
 def dotted(size=200, ring=False):
