@@ -295,7 +295,7 @@ def apply_hints(palette, segmentation, rows, cols, colours, background=()):
     labels, colours, rows, cols = labels[keep], colours[keep], rows[keep], cols[keep]
     block, band = segmentation.block, max(segmentation.gap, 2)
     inside = segmentation.coarse[rows // block, cols // block] > band
-    keep = inside | (segmentation.depth[labels] <= band)  # beside lines: in thin regions only
+    keep = inside | ~segmentation.deeper_than(band)[labels]  # beside lines: thin regions only
     labels, colours = labels[keep], colours[keep]
     rgb = np.round(np.clip(colours, 0.0, 1.0) * 255).astype(np.int64)
     keys = (labels << 24) | (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
