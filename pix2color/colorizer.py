@@ -41,7 +41,7 @@ from .hints import hint_channels, hint_pixels, rasterize_hints
 from .metrics import input_kind
 from .modelfile import average_generators, load_generator, model_path, save_generator
 from .regions import FILLS, compose, line_darkness, line_layer
-from .pipeline import hint_channels_for, network_input, working_shape
+from .pipeline import hint_channels_for, network_input, over_drawn_lines, working_shape
 from .resample import Enlarger, box_factor, box_shrink8
 
 # colorize_batch reads images until they hold this many pixels, then colours them: 64 Mpx
@@ -247,7 +247,10 @@ class Colorizer:
                 self.fill_options, np.clip((output + 1.0) / 2.0, 0.0, 1.0), lab, rgb8, hinted,
                 lambda palette: _saturate(palette, saturation), plain, key)
         else:
-            enlarge = Enlarger((output + 1.0) / 2.0, shape, "bicubic", antialias=True)
+            colour = (output + 1.0) / 2.0
+            if fill == "lines":  # the user's lines go on top, not the network's too
+                colour = over_drawn_lines(np.clip(colour, 0.0, 1.0)).numpy()
+            enlarge = Enlarger(colour, shape, "bicubic", antialias=True)
 
             def paint(rows):
                 flats = to_uint8(_saturate(enlarge(rows), saturation))

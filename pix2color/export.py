@@ -33,7 +33,8 @@ from pathlib import Path
 import tensorflow as tf
 
 from .color import AB_SCALE, lab_to_rgb_keeping_lightness, rgb_to_lab
-from .pipeline import hint_channels_for, network_colour, network_input, working_shape
+from .pipeline import (hint_channels_for, network_colour, network_input, over_drawn_lines,
+                       working_shape)
 from .decode import check_encoded_size, decode_rgb, encoded_size  # noqa: F401 (public)
 from .files import is_disk_full
 from .hints import resample_hint_image
@@ -101,7 +102,8 @@ class _Servable(tf.Module):
             lab = tf.concat([rgb_to_lab(rgb)[..., :1], ab], axis=-1)
             colour = lab_to_rgb_keeping_lightness(lab)
         else:  # the network's colour with the input's own lines multiplied on top
-            colour = tf.clip_by_value(network_colour(output, shape), 0.0, 1.0) * rgb
+            output = over_drawn_lines(tf.clip_by_value((output + 1.0) / 2.0, 0.0, 1.0))
+            colour = tf.clip_by_value(network_colour(output * 2.0 - 1.0, shape), 0.0, 1.0) * rgb
         return tf.io.encode_png(tf.cast(tf.round(tf.clip_by_value(colour, 0.0, 1.0) * 255.0),
                                         tf.uint8))
 

@@ -153,3 +153,12 @@ def test_line_augmentation_is_a_train_option_for_line_art_only():
     assert config_from_args(args).line_augment is True
     with pytest.raises(ValueError, match="line art"):
         TrainConfig(task="gray", line_augment=True)
+
+
+def test_the_uint8_pre_shrink_takes_each_blocks_darkest_value():
+    rgb8 = np.random.default_rng(0).integers(0, 256, (40, 60, 3), dtype=np.uint8)
+    for factor in (2, 4):
+        h, w = 40 // factor, 60 // factor
+        darkest = rgb8[: h * factor, : w * factor].reshape(h, factor, w, factor, 3).min((1, 3))
+        assert np.array_equal(box_shrink8(rgb8, factor, darkest=True),
+                              darkest.astype(np.float32) * np.float32(1 / 255))
