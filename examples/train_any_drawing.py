@@ -74,7 +74,14 @@ def main():
     if args.out:
         from pix2color import Colorizer
 
+        from pathlib import Path
+
+        from pix2color.data import OPENMOJI_CREDIT
+        from pix2color.openclipart import OPENCLIPART_CREDIT
+
         Colorizer.load(str(trainer.run_dir / "model")).save(args.out, weights_dtype="float16")
+        (Path(args.out) / "LICENSE-OpenMoji.txt").write_text(OPENMOJI_CREDIT + "\n")
+        (Path(args.out) / "CREDIT-OpenClipArt.txt").write_text(OPENCLIPART_CREDIT + "\n")
         print("saved", args.out)
 
 
