@@ -28,6 +28,7 @@ everything by many hands. `openclipart_pairs` turns it into pairs the way OpenMo
 import hashlib
 import io
 import json
+import multiprocessing
 import os
 import re
 import xml.etree.ElementTree as ET
@@ -186,7 +187,8 @@ def line_art(colour, strokes):
     dark = near_black(colour)[..., 0] < 0.5
     from_strokes = stroke_lines(strokes)
     drawn = from_strokes[..., 0] < 0.5
-    if MIN_INK <= drawn.mean() <= MAX_INK and dark.any() and (drawn & dark).sum() >= 0.5 * dark.sum():
+    explains = dark.any() and (drawn & dark).sum() >= 0.5 * dark.sum()
+    if MIN_INK <= drawn.mean() <= MAX_INK and explains:
         return "strokes", from_strokes
     if MIN_INK <= dark.mean() <= MAX_INK:
         return "black", near_black(colour)
@@ -276,7 +278,8 @@ def openclipart_pairs(cache_dir=OPENCLIPART_CACHE, size=128, svg_root=None, limi
 
         workers = workers or min(len(jobs), os.cpu_count() or 1)
         cache_dir.mkdir(parents=True, exist_ok=True)
-        with ProcessPoolExecutor(workers) as pool:
+        # spawned, not forked: a fork of a process already running TensorFlow can deadlock
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
             for n, (digest, result) in enumerate(tqdm(
                     pool.map(_make_pair, jobs, chunksize=8), total=len(jobs), unit="svg",
                     desc="openclipart", disable=not progress)):
