@@ -4,7 +4,7 @@ __version__ = "0.1.0"
 
 # The public API, imported on first use: `import pix2color` and `pix2color --help` stay light,
 # and TensorFlow starts only when a model or a trainer is asked for.
-_PUBLIC = {"Colorizer": "colorizer", "Layers": "colorizer", "TrainConfig": "config",
+_PUBLIC = {"Colorizer": "colorizer", "Layers": "layers", "TrainConfig": "config",
            "Trainer": "train", "open_pairs": "data",
            "unet": "models", "patchgan": "models", "simple_lab": "models",
            "ImageReadError": "files", "InputWarning": "files", "ModelFileError": "modelfile",

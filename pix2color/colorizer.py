@@ -38,6 +38,7 @@ from .files import (LUMA, MAX_PIXELS, ImageReadError, InputWarning,  # noqa: F40
                     open_image, read_rgb8, strips, to_uint8, to_unit)
 from .flats import Kept, RegionFill, drawing_key
 from .hints import hint_channels, hint_pixels, rasterize_hints
+from .layers import Layers
 from .metrics import input_kind
 from .modelfile import average_generators, load_generator, model_path, save_generator
 from .regions import FILLS, compose, line_darkness, line_layer
@@ -60,15 +61,6 @@ BATCHED_INPUT_PIXELS = 1 << 18
 @functools.lru_cache(maxsize=1)
 def _finishers():
     return ThreadPoolExecutor(max(1, min(4, os.cpu_count() or 1)), "pix2color-finish")
-
-
-class Layers(NamedTuple):
-    """`colorize(..., layers=True)`: the composed picture, and the layers a comic colourist
-    works with: `flats` (the colour alone, no lines; RGB) and `lines` (black on transparent,
-    RGBA), which, laid over the flats, give the picture back."""
-    image: Image.Image
-    flats: Image.Image
-    lines: Image.Image
 
 
 class Prepared(NamedTuple):
