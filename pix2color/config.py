@@ -1,23 +1,24 @@
 """The training configuration: one frozen `TrainConfig`, the one schema of a training run.
 
-Each field carries its help text and, where it has them, its choices (`CHOICES`, the one place
-they are listed). `pix2color train` builds its options from these fields (`pix2color.cli`),
-so the command line, the Python API and `config.json` cannot drift apart. Importing this
-module does not start TensorFlow.
+Each field carries its help text, its option group and, where it has them, its choices, taken
+from where they are defined (the tasks, the GAN objectives, the metrics). `pix2color train`
+and the examples build their options from these fields (`add_config_options`), so the command
+line, the Python API and `config.json` cannot drift apart. Importing this module does not
+start TensorFlow.
 """
 
 import dataclasses
 
+from .losses import GAN_LOSSES
+from .metric_table import RANKING_METRICS
 from .tasks import TASK_NAMES, TASKS
 
 GENERATORS = ("unet", "simple_lab")
 NORMS = ("batch", "instance", "none")
 UPSAMPLINGS = ("transpose", "resize")
 MODES = ("gan", "l1", "mse")
-GAN_LOSSES = ("vanilla", "lsgan", "hinge")
 OPTIMIZERS = ("adam", "rmsprop")
 PRECISIONS = ("auto", "mixed", "float32")
-BEST_METRICS = ("l1", "psnr", "ssim", "ciede2000", "ciede2000_fg", "colourfulness_ratio")
 
 
 def option(default, help, group="training", choices=None, flags=(), metavar=None):
@@ -70,7 +71,7 @@ class TrainConfig:
     mode: str = option("gan", "gan: L1 + adversarial (pix2pix); l1: the article's recipe; "
                        "mse: the grayscale post's", choices=MODES)
     gan_loss: str = option("vanilla", "gan mode: BCE on logits, least squares, or hinge",
-                           choices=GAN_LOSSES)
+                           choices=tuple(GAN_LOSSES))
     l1_weight: float = option(100.0, "gan mode: weight of L1 against the adversarial term")
     optimizer: str = option("adam", "adam (beta_1 0.5, as pix2pix) or rmsprop (the "
                             "grayscale post)", choices=OPTIMIZERS)
@@ -100,7 +101,8 @@ class TrainConfig:
                                    "epoch's end)", "logging")
     keep_checkpoints: int = option(3, "how many checkpoints to keep", "logging")
     best_metric: str = option("ciede2000", "keeps best/ by this validation metric "
-                              "(colourfulness_ratio: closest to 1)", "logging", BEST_METRICS)
+                              "(colourfulness_ratio: closest to 1)", "logging",
+                              RANKING_METRICS)
 
     def __post_init__(self):
         for field in dataclasses.fields(self):
@@ -137,3 +139,42 @@ class TrainConfig:
         if unknown:
             raise ValueError(f"unknown training options {unknown}")
         return cls(**values)
+
+
+def add_config_options(parser, groups=None, only=None, skip=(), **defaults):
+    """Add a `--name` option for each `TrainConfig` field (those in `only`, less those in
+    `skip`), its help, type, choices and other spellings taken from the field and its
+    default from `defaults` (an example's own recipe) or the field. Options go in argument
+    groups named as the fields' groups (`groups`: those already made); returns the groups,
+    so a command can add its own options to them."""
+    groups = dict(groups or {})
+    unknown = set(defaults) - {f.name for f in dataclasses.fields(TrainConfig)}
+    if unknown:
+        raise TypeError(f"no training options {sorted(unknown)}")
+    for field in dataclasses.fields(TrainConfig):
+        if (only is not None and field.name not in only) or field.name in skip:
+            continue
+        meta, default = field.metadata, defaults.get(field.name, field.default)
+        if meta["group"] not in groups:
+            groups[meta["group"]] = parser.add_argument_group(meta["group"])
+        flags = [f"--{field.name.replace('_', '-')}", *meta["flags"]]
+        if field.type is bool:
+            groups[meta["group"]].add_argument(*flags, dest=field.name, default=default,
+                                               action="store_true", help=meta["help"])
+        else:
+            groups[meta["group"]].add_argument(*flags, dest=field.name, default=default,
+                                               type=field.type, choices=meta["choices"],
+                                               metavar=meta["metavar"], help=meta["help"])
+    return groups
+
+
+def config_from_args(args, **fixed):
+    """The `TrainConfig` that parsed options describe: each field from its option where one
+    was added (`add_config_options`), else from `fixed`, else its default. A field given
+    both ways is an error, so a recipe never silently overrides what was asked for."""
+    chosen = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)
+              if hasattr(args, f.name)}
+    both = sorted(set(chosen) & set(fixed))
+    if both:
+        raise TypeError(f"{both} are options already; do not fix them too")
+    return TrainConfig(**chosen, **fixed)

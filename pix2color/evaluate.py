@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 from .color import lab_to_rgb, rgb_to_lab
 from .colorizer import Colorizer
 from .files import InputWarning, read_image
+from .metric_table import METRICS
 from .metrics import batch_metrics, summarize
 from .tasks import get_task
 
@@ -126,11 +127,10 @@ def write_grid(path, inputs, targets, columns, cell=128, labels=None):
 
 
 def markdown_table(rows):
-    columns = [("model", "model", "{}"), ("PSNR dB", "psnr", "{:.2f}"), ("SSIM", "ssim", "{:.3f}"),
-               ("CIEDE2000", "ciede2000", "{:.2f}"), ("CIEDE2000 fg", "ciede2000_fg", "{:.2f}"),
-               ("colourfulness", "colourfulness", "{:.1f}"),
-               ("colourfulness ratio", "colourfulness_ratio", "{:.2f}"),
-               ("flat noise", "flat_noise", "{:.2f}"),
+    """The rows as a markdown table: the model, each metric of `METRICS` the rows hold, and
+    images/s."""
+    shown = [m for m in METRICS.values() if rows and all(m.name in row for row in rows)]
+    columns = [("model", "model", "{}"), *((m.label, m.name, m.format) for m in shown),
                ("img/s", "images_per_second", "{:.1f}")]
     lines = ["| " + " | ".join(c[0] for c in columns) + " |",
              "|" + "|".join("---" if i == 0 else "---:" for i in range(len(columns))) + "|"]

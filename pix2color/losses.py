@@ -1,46 +1,103 @@
 """Loss functions. Each is pure and returns a dict of its parts, so every part can be logged.
 
-`total` is what gets differentiated; the other entries are for TensorBoard.
+`total` is what gets differentiated; the other entries are for TensorBoard. The adversarial
+objectives are objects in `GAN_LOSSES` (the one list `TrainConfig.gan_loss` chooses from):
+a new one is one class here. Importing this module does not start TensorFlow (the CLI's
+`--help` lists the names).
 """
-
-import tensorflow as tf
-
-GAN_LOSSES = ("vanilla", "lsgan", "hinge")
 
 
 def _bce(logits, label):
+    import tensorflow as tf
+
     return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
         labels=tf.fill(tf.shape(logits), label), logits=logits))
 
 
+class GanLoss:
+    """An adversarial objective on PatchGAN logits: what the generator minimises, and what
+    the discriminator minimises on a real and a generated batch (its two parts)."""
+
+    name = ""
+
+    def generator(self, fake_logits):
+        raise NotImplementedError
+
+    def discriminator(self, real_logits, fake_logits):
+        """(real part, fake part)."""
+        raise NotImplementedError
+
+
+class Vanilla(GanLoss):
+    """pix2pix's: binary cross-entropy on logits."""
+
+    name = "vanilla"
+
+    def generator(self, fake_logits):
+        return _bce(fake_logits, 1.0)
+
+    def discriminator(self, real_logits, fake_logits):
+        return _bce(real_logits, 1.0), _bce(fake_logits, 0.0)
+
+
+class LeastSquares(GanLoss):
+    """LSGAN (Mao et al. 2017): squared distance of the logits to the labels 1 and 0."""
+
+    name = "lsgan"
+
+    def generator(self, fake_logits):
+        import tensorflow as tf
+
+        return tf.reduce_mean(tf.square(fake_logits - 1.0))
+
+    def discriminator(self, real_logits, fake_logits):
+        import tensorflow as tf
+
+        return tf.reduce_mean(tf.square(real_logits - 1.0)), tf.reduce_mean(tf.square(fake_logits))
+
+
+class Hinge(GanLoss):
+    """The hinge loss of SAGAN and BigGAN: the discriminator is pushed past margins of +-1."""
+
+    name = "hinge"
+
+    def generator(self, fake_logits):
+        import tensorflow as tf
+
+        return -tf.reduce_mean(fake_logits)
+
+    def discriminator(self, real_logits, fake_logits):
+        import tensorflow as tf
+
+        return (tf.reduce_mean(tf.nn.relu(1.0 - real_logits)),
+                tf.reduce_mean(tf.nn.relu(1.0 + fake_logits)))
+
+
+GAN_LOSSES = {loss.name: loss for loss in (Vanilla(), LeastSquares(), Hinge())}
+
+
+def gan_loss(kind):
+    """A `GAN_LOSSES` name -> its objective, or a ValueError naming the choices."""
+    if kind not in GAN_LOSSES:
+        raise ValueError(f"gan_loss must be one of {tuple(GAN_LOSSES)}, got {kind!r}")
+    return GAN_LOSSES[kind]
+
+
 def adversarial_generator_loss(fake_logits, kind="vanilla"):
     """How far the discriminator is from calling the generated images real."""
-    if kind == "vanilla":
-        return _bce(fake_logits, 1.0)
-    if kind == "lsgan":
-        return tf.reduce_mean(tf.square(fake_logits - 1.0))
-    if kind == "hinge":
-        return -tf.reduce_mean(fake_logits)
-    raise ValueError(f"gan_loss must be one of {GAN_LOSSES}, got {kind!r}")
+    return gan_loss(kind).generator(fake_logits)
 
 
 def discriminator_loss(real_logits, fake_logits, kind="vanilla"):
     """Discriminator objective on one batch of real and one of generated pairs."""
-    if kind == "vanilla":
-        real, fake = _bce(real_logits, 1.0), _bce(fake_logits, 0.0)
-    elif kind == "lsgan":
-        real = tf.reduce_mean(tf.square(real_logits - 1.0))
-        fake = tf.reduce_mean(tf.square(fake_logits))
-    elif kind == "hinge":
-        real = tf.reduce_mean(tf.nn.relu(1.0 - real_logits))
-        fake = tf.reduce_mean(tf.nn.relu(1.0 + fake_logits))
-    else:
-        raise ValueError(f"gan_loss must be one of {GAN_LOSSES}, got {kind!r}")
+    real, fake = gan_loss(kind).discriminator(real_logits, fake_logits)
     # pix2pix halves the discriminator's loss so it learns more slowly than the generator.
     return {"total": 0.5 * (real + fake), "real": real, "fake": fake}
 
 
 def _l1(fake, target, pixel_weights=None):
+    import tensorflow as tf
+
     error = tf.abs(target - fake)
     return tf.reduce_mean(error if pixel_weights is None else error * pixel_weights)
 
@@ -58,6 +115,8 @@ def generator_loss(fake_logits, fake, target, l1_weight=100.0, kind="vanilla",
 def regression_loss(fake, target, mode="l1", pixel_weights=None):
     """The regression baselines: the article's mean absolute error, or the grayscale post's MSE
     (`pixel_weights` as for `generator_loss`)."""
+    import tensorflow as tf
+
     l1 = _l1(fake, target, pixel_weights)
     if mode == "l1":
         return {"total": l1, "l1": l1}

@@ -5,12 +5,11 @@ type and choices), so the command line cannot drift from the configuration. All 
 their data with `pix2color.data.open_pairs`.
 """
 
-import dataclasses
 import json
 import sys
 from pathlib import Path
 
-from ..config import TrainConfig
+from ..config import add_config_options, config_from_args
 from ..regions import FILLS
 from ..tasks import TASK_NAMES
 
@@ -46,19 +45,7 @@ def add_training_arguments(parser, limit=None):
     data.add_argument("--input-dir", help="input images (instead of --data)")
     data.add_argument("--target-dir", help="target images, same relative names as --input-dir")
     add_data_arguments(data, limit)
-    groups = {"data": data, "model": parser.add_argument_group("model"),
-              "training": parser.add_argument_group("training"),
-              "logging": parser.add_argument_group("logging")}
-    for field in dataclasses.fields(TrainConfig):
-        meta = field.metadata
-        flags = [f"--{field.name.replace('_', '-')}", *meta["flags"]]
-        if field.type is bool:
-            groups[meta["group"]].add_argument(*flags, dest=field.name, default=field.default,
-                                               action="store_true", help=meta["help"])
-        else:
-            groups[meta["group"]].add_argument(*flags, dest=field.name, default=field.default,
-                                               type=field.type, choices=meta["choices"],
-                                               metavar=meta["metavar"], help=meta["help"])
+    groups = add_config_options(parser, {"data": data})
     run = groups["training"]
     run.add_argument("--strategy", choices=DISTRIBUTION, default="auto",
                      help="tf.distribute: auto = multiworker when TF_CONFIG lists several "
@@ -75,11 +62,6 @@ def add_training_arguments(parser, limit=None):
     run.add_argument("--overwrite", action="store_true",
                      help="delete the run already in --logdir/--run-name and start over "
                           "(without this or --resume, a folder holding a run is refused)")
-
-
-def config_from_args(args):
-    """The `TrainConfig` that parsed `train` options describe."""
-    return TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)})
 
 
 def add_parsers(commands, formatter):
