@@ -129,3 +129,38 @@ def test_running_out_of_memory_skips_one_file_not_the_run(tmp_path, monkeypatch,
     assert code == 1
     assert "huge.png: not enough memory to colour it" in capsys.readouterr().err
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["a.png"]
+
+
+def test_layers_ora_and_psd_are_written_beside_the_picture(tmp_path, capsys):
+    from pix2color import cli
+
+    pyora = pytest.importorskip("pyora")
+    pytest.importorskip("psd_tools")
+    (tmp_path / "in").mkdir()
+    drawing(tmp_path / "in" / "a.png")
+    run = ["colorize", str(tmp_path / "in"), "-o", str(tmp_path / "out")]
+    assert cli.main(run + ["--layers", "ora"]) == 0
+    project = pyora.Project.load(str(tmp_path / "out" / "a.ora"))
+    assert [(layer.name, layer.composite_op) for layer in project.children] == [
+        ("lines", "svg:multiply"), ("flats", "svg:src-over")]
+    picture = np.asarray(Image.open(tmp_path / "out" / "a.png").convert("RGBA")).astype(int)
+    assert np.abs(np.asarray(project.get_image_data()).astype(int) - picture).max() <= 1
+    # a second run never clobbers the first: its picture and its file take the next name
+    assert cli.main(run + ["--layers", "psd"]) == 0
+    assert "a-2.png" in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "a-2.png", "a-2.psd", "a.ora", "a.png"]
+    assert cli.main(run + ["--layers", "--overwrite"]) == 0   # bare --layers: the PNGs
+    assert {"a.flats.png", "a.lines.png"} <= {p.name for p in (tmp_path / "out").iterdir()}
+
+
+def test_layers_psd_without_psd_tools_says_what_to_install(tmp_path, monkeypatch, capsys):
+    from pix2color import cli
+
+    drawing(tmp_path / "a.png")
+    monkeypatch.setitem(sys.modules, "psd_tools", None)   # as if it were not installed
+    code = cli.main(["colorize", str(tmp_path / "a.png"), "-o", str(tmp_path / "out"),
+                     "--layers", "psd"])
+    assert code == 2
+    assert "pip install 'pix2color[layers]'" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

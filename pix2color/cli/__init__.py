@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import colorize, training
+from . import colorize, serve, training
 from .colorize import _collect_inputs, _save_png  # noqa: F401  (used by tests and the app)
 from .training import (add_training_arguments, config_from_args,  # noqa: F401  (public)
                        train_from_args)
@@ -121,6 +121,7 @@ def build_parser():
 
     colorize.add_parser(commands, _HELP)
     training.add_parsers(commands, _HELP)
+    serve.add_parser(commands, _HELP)
 
     pairs = commands.add_parser(
         "pairs", help="make line-art training pairs from a folder of colour images (XDoG)",

@@ -1,6 +1,7 @@
 """`pix2color colorize`: colour image files and folders, a chunk of files at a time."""
 
 import argparse
+import dataclasses
 import re
 import sys
 import warnings
@@ -8,7 +9,9 @@ import os
 from pathlib import Path
 
 from ..files import IMAGE_EXTENSIONS, MAX_PIXELS
-from ..regions import BACKGROUNDS, FILLS
+from ..layers import FORMATS, side_files
+from ..fills import FILL_NAMES
+from ..regions import BACKGROUNDS
 
 
 def add_parser(commands, formatter):
@@ -16,14 +19,9 @@ def add_parser(commands, formatter):
                                    formatter_class=formatter)
     colorize.add_argument("inputs", nargs="+", help="image files or folders (recursed)")
     colorize.add_argument("-o", "--output", required=True, help="output folder")
-    colorize.add_argument("--model", default=None,
-                          help="sketch (the default; hint-aware), gray, or a model folder")
     colorize.add_argument("--batch-size", type=int, default=16,
                           help="images of one size the network colours at once")
-    colorize.add_argument("--saturation", type=float, default=1.0,
-                          help="scales the output's chroma (1: as the model painted it)")
-    colorize.add_argument("--render-size", type=int, default=None,
-                          help="longer side the network sees (default: its training size)")
+    add_colour_options(colorize)
     colorize.add_argument("--hint", action="append", type=_hint_argument, default=[],
                           metavar="X,Y,COLOUR",
                           help="a colour hint at pixel X,Y of the input, e.g. 120,40,#ff0000 "
@@ -32,29 +30,57 @@ def add_parser(commands, formatter):
     colorize.add_argument("--hint-image", default=None, metavar="PNG",
                           help="an RGBA image of the input's size: its pixels with alpha > 0 "
                                "are colour hints (strokes)")
-    colorize.add_argument("--fill", choices=FILLS, default=None,
-                          help="line-art models: 'regions' gives each region the lines enclose "
-                               "one flat colour, 'lines' keeps the network's colour, 'none' is "
-                               "the network's output without the input's lines on top "
-                               "(default: the model's own, regions for the bundled models)")
-    colorize.add_argument("--background", choices=BACKGROUNDS, default=None,
-                          help="region fill: the paper around a drawing. 'split' (default) "
-                               "colours what the network, without hints, paints there and "
-                               "keeps the rest white; 'white' keeps it all white; 'network' "
-                               "takes the network's colour as painted")
-    colorize.add_argument("--max-pixels", type=int, default=MAX_PIXELS,
-                          help="refuse (skip) images with more pixels than this, read from "
-                               "the file's header before decoding (default: %(default)s)")
     colorize.add_argument("--overwrite", action="store_true",
                           help="replace output files already there (without it, an output "
                                "name that is taken gets a free one, NAME-2.png, and a note)")
-    colorize.add_argument("--layers", action="store_true",
-                          help="line-art models: also write NAME.flats.png (the colour, no "
-                               "lines) and NAME.lines.png (black lines on transparent) for "
-                               "colouring by hand")
+    colorize.add_argument("--layers", nargs="?", const="png", choices=FORMATS, default=None,
+                          help="line-art models: also write the layers for colouring by hand, "
+                               "the flats (the colour, no lines) and the lines (black on "
+                               "transparent): 'png' (a bare --layers) as NAME.flats.png and "
+                               "NAME.lines.png; 'ora' (Krita, GIMP, MyPaint) or 'psd' "
+                               "(Photoshop; needs pip install 'pix2color[layers]') as one "
+                               "layered file, NAME.ora or NAME.psd, the lines a multiply "
+                               "layer over the flats")
     colorize.set_defaults(run=colorize_command)
     # "-1,-1,red" is a value, not an option: the rule Python 3.13's argparse applies.
     colorize._negative_number_matcher = re.compile(r"-\.?\d")
+
+
+def add_colour_options(parser):
+    """The options that decide the picture, shared by `colorize` and `serve` so the server's
+    picture is the command line's."""
+    parser.add_argument("--model", default=None,
+                        help="sketch (the default; hint-aware), gray, or a model folder")
+    parser.add_argument("--saturation", type=float, default=1.0,
+                        help="scales the output's chroma (1: as the model painted it)")
+    parser.add_argument("--render-size", type=int, default=None,
+                        help="longer side the network sees (default: its training size)")
+    parser.add_argument("--fill", choices=FILL_NAMES, default=None,
+                        help="line-art models: 'regions' gives each region the lines enclose "
+                             "one flat colour, 'lines' keeps the network's colour, 'none' is "
+                             "the network's output without the input's lines on top "
+                             "(default: the model's own, regions for the bundled models)")
+    parser.add_argument("--background", choices=BACKGROUNDS, default=None,
+                        help="region fill: the paper around a drawing. 'split' (default) "
+                             "colours what the network, without hints, paints there and "
+                             "keeps the rest white; 'white' keeps it all white; 'network' "
+                             "takes the network's colour as painted")
+    parser.add_argument("--max-pixels", type=int, default=MAX_PIXELS,
+                        help="refuse images with more pixels than this, read from the "
+                             "file's header before decoding (colorize skips them, serve "
+                             "answers 400) (default: %(default)s)")
+
+
+def load_colorizer(args):
+    """The Colorizer `add_colour_options`' arguments ask for, set up as they say."""
+    from ..colorizer import Colorizer
+
+    colorizer = Colorizer.load(args.model)
+    colorizer.max_pixels = args.max_pixels
+    if args.background and "regions" in colorizer.fill_settings:   # line-art models
+        colorizer.fill_settings["regions"] = dataclasses.replace(
+            colorizer.fill_settings["regions"], background=args.background)
+    return colorizer
 
 
 def _collect_inputs(inputs, out_dir=None):
@@ -79,27 +105,24 @@ def _collect_inputs(inputs, out_dir=None):
     return found, odd
 
 
-def _layer_names(target):
-    return [target.with_suffix(".flats.png"), target.with_suffix(".lines.png")]
-
-
-def _output_names(jobs, out_dir, overwrite=False, layers=False):
+def _output_names(jobs, out_dir, overwrite=False, layers=None):
     """One output PNG per input, never two inputs on one name (a.png and a.jpg, or x.png in
     two input folders, become a.png and a-2.png), and never a file already there unless
     `overwrite`: that one gets the next free name too. Returns the names and a note for
-    each input whose output is not its own name."""
+    each input whose output is not its own name. `layers` ("png", "ora", "psd"): the layer
+    files beside each output count too."""
     taken, targets, notes = set(), [], []
     for path, relative in jobs:
         wanted = (out_dir / relative).with_suffix(".png")
         target, stem, n = wanted, wanted.with_suffix(""), 2
 
         def busy(name):
-            names = [name, *(_layer_names(name) if layers else [])]
+            names = [name, *(side_files(name, layers) if layers else [])]
             return any(p in taken or not overwrite and os.path.lexists(p) for p in names)
 
         while busy(target):
             target, n = stem.with_name(f"{stem.name}-{n}").with_suffix(".png"), n + 1
-        taken.update([target, *_layer_names(target)])
+        taken.update([target, *(side_files(target, layers) if layers else [])])
         targets.append(target)
         if target != wanted:
             why = "another input has its name" if wanted in taken else \
@@ -109,7 +132,7 @@ def _output_names(jobs, out_dir, overwrite=False, layers=False):
 
 
 def _hint_argument(text):
-    from ..hints import parse_colour, parse_hint
+    from ..hint_text import parse_colour, parse_hint
 
     try:
         x, y, colour = parse_hint(text)
@@ -138,7 +161,7 @@ def _colorize_chunk(colorizer, paths, args, failed):
     listed in `failed`, never the end of the run."""
     from ..files import ImageReadError
 
-    options = dict(fill=args.fill, layers=args.layers, saturation=args.saturation,
+    options = dict(fill=args.fill, layers=bool(args.layers), saturation=args.saturation,
                    render_size=args.render_size)
     hinted = bool(args.hint or args.hint_image)
     hints = [args.hint] * len(paths) if hinted else None
@@ -165,15 +188,13 @@ def _colorize_chunk(colorizer, paths, args, failed):
 def colorize_command(args):
     from tqdm.auto import tqdm
 
-    from ..colorizer import Colorizer
     from ..files import InputWarning
+    from ..layers import check_writer
 
+    check_writer(args.layers)   # a missing psd-tools is said now, not after the colouring
     hinted = bool(args.hint or args.hint_image)
     # Hints without --model mean the bundled hint-aware line-art model.
-    colorizer = Colorizer.load(args.model)
-    colorizer.max_pixels = args.max_pixels
-    if args.background:
-        colorizer.fill_options["background"] = args.background
+    colorizer = load_colorizer(args)
     if hinted and not colorizer.hints:
         print(f"{args.model} was not trained with colour hints: use --model sketch (the "
               f"default) or another hint-aware model", file=sys.stderr)
@@ -231,16 +252,18 @@ def colorize_command(args):
 
 
 def _write_result(result, target, path, layers, failed):
-    """Write one result (and its layers); a write that fails (a full disk, a file where a
-    folder should be) is listed in `failed` and the run goes on. 1 if written, else 0."""
+    """Write one result (and its layers, as `layers`: "png", "ora", "psd" or None); a write
+    that fails (a full disk, a file where a folder should be) is listed in `failed` and the
+    run goes on. 1 if written, else 0."""
     from ..files import is_disk_full
 
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        if layers:  # name.png, and name.flats.png / name.lines.png beside it
-            flats, lines = _layer_names(target)
-            _save_png(result.flats, flats)
-            _save_png(result.lines, lines)
+        if layers == "png":  # name.png, and name.flats.png / name.lines.png beside it
+            result.save(target)
+            return 1
+        if layers:  # name.ora or name.psd beside name.png
+            result.save(side_files(target, layers)[0], layers)
             result = result.image
         _save_png(result, target)
         return 1
