@@ -11,20 +11,20 @@ baselines beside them.
 """
 
 import argparse
+import dataclasses
 
 from pix2color import TrainConfig, Trainer, open_pairs
+from pix2color.config import add_config_options, config_from_args
 from pix2color.evaluate import evaluate, markdown_table
+
+# The options both recipes share, and their defaults here; `width` is the gan recipe's U-Net.
+SHARED = ("size", "batch_size", "epochs", "max_steps", "precision", "width")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", required=True, help="a folder of colour images (recursed)")
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--steps", type=int, default=0, help="cap on steps per model")
-    parser.add_argument("--size", type=int, default=128)
-    parser.add_argument("--width", type=int, default=32, help="U-Net width for the gan recipe")
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--precision", default="auto", choices=("auto", "mixed", "float32"))
+    add_config_options(parser, only=SHARED, epochs=10, width=32)
     parser.add_argument("--logdir", default="runs")
     parser.add_argument("--out", default="baseline_report.md")
     args = parser.parse_args()
@@ -32,14 +32,14 @@ def main():
     splits = open_pairs(args.data, task="gray").splits()
     print({name: len(split) for name, split in splits.items()}, "images (train / val / test)")
     steps_per_epoch = -(-len(splits["train"]) // args.batch_size)
-    shared = dict(task="gray", size=args.size, batch_size=args.batch_size, epochs=args.epochs,
-                  max_steps=args.steps, precision=args.precision)
-    recipes = {
-        "post-baseline": TrainConfig(generator="simple_lab", mode="mse", optimizer="rmsprop",
-                                     learning_rate=1e-3, **shared),
-        "pix2color-gan": TrainConfig(generator="unet", mode="gan", width=args.width,
-                                     gan_loss="lsgan", warmup_steps=(args.epochs // 2) * steps_per_epoch,
-                                     decay_fraction=0.3, **shared),
+    shared = config_from_args(args, task="gray")
+    recipes = {  # the post's network has no width: its run records the default
+        "post-baseline": dataclasses.replace(
+            shared, generator="simple_lab", mode="mse", optimizer="rmsprop", learning_rate=1e-3,
+            width=TrainConfig().width),
+        "pix2color-gan": dataclasses.replace(
+            shared, generator="unet", mode="gan", gan_loss="lsgan",
+            warmup_steps=(args.epochs // 2) * steps_per_epoch, decay_fraction=0.3),
     }
     models = []
     for name, config in recipes.items():

@@ -20,30 +20,40 @@ Open Clip Art holds about a quarter as many usable drawings as OpenMoji (see
 """
 
 import argparse
+from pathlib import Path
 
-from pix2color import TrainConfig, Trainer, open_pairs
+from pix2color import Trainer, open_pairs
+from pix2color.config import add_config_options, config_from_args
 
+# What every recipe shares, where it differs from TrainConfig's defaults, then each recipe's
+# own; the chosen recipe's values are the options' defaults (every TrainConfig field is one).
+SHARED = dict(init_from="sketch", width=32, size=128, decay_fraction=0.3)
 RECIPES = {
     "gan": dict(mode="gan", gan_loss="lsgan", hints=True, line_augment=True,
                 no_hint_fraction=0.5, epochs=8),
     "l1": dict(mode="l1", hints=True, line_augment=True, no_hint_fraction=0.5, epochs=8),
-    "baseline": dict(mode="l1", epochs=17),
+    "baseline": dict(init_from="", mode="l1", epochs=17),
 }
+PER_EPOCH = ("image_every", "checkpoint_every")  # set here: once an epoch
+
+
+def parse_args():
+    chooser = argparse.ArgumentParser(add_help=False)
+    chooser.add_argument("--recipe", choices=RECIPES, default="gan")
+    recipe = chooser.parse_known_args()[0].recipe
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], parents=[chooser])
+    parser.add_argument("--openclipart-repeat", type=int, default=3)
+    add_config_options(parser, skip=PER_EPOCH, **{**SHARED, **RECIPES[recipe]})
+    run = parser.add_argument_group("run")
+    run.add_argument("--logdir", default="runs")
+    run.add_argument("--run-name", default=None)
+    run.add_argument("--resume", action="store_true")
+    run.add_argument("--out", default=None, help="also save the final model here (float16)")
+    return parser.parse_args()
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--recipe", choices=RECIPES, default="gan")
-    parser.add_argument("--init-from", default="sketch",
-                        help="the model the gan and l1 recipes fine-tune")
-    parser.add_argument("--epochs", type=int, default=0, help="default: the recipe's")
-    parser.add_argument("--openclipart-repeat", type=int, default=3)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--logdir", default="runs")
-    parser.add_argument("--run-name", default=None)
-    parser.add_argument("--resume", action="store_true")
-    parser.add_argument("--out", default=None, help="also save the final model here (float16)")
-    args = parser.parse_args()
+    args = parse_args()
 
     source = open_pairs("openmoji,openclipart")
     parts = {name: part.splits() for name, part in source.parts.items()}
@@ -51,14 +61,8 @@ def main():
     val = parts["openmoji"]["val"] + parts["openclipart"]["val"]
     for name, splits in parts.items():
         print(name, {split: len(pairs) for split, pairs in splits.items()})
-    recipe = dict(RECIPES[args.recipe])
-    if args.epochs:
-        recipe["epochs"] = args.epochs
-    steps_per_epoch = -(-len(train) // 16)
-    config = TrainConfig(
-        init_from=args.init_from if args.recipe != "baseline" else "", width=32, size=128,
-        decay_fraction=0.3, seed=args.seed, image_every=steps_per_epoch,
-        checkpoint_every=steps_per_epoch, **recipe)
+    steps_per_epoch = -(-len(train) // args.batch_size)
+    config = config_from_args(args, image_every=steps_per_epoch, checkpoint_every=steps_per_epoch)
     trainer = Trainer(config, train, val, logdir=args.logdir,
                       run_name=args.run_name or f"any-drawing-{args.recipe}",
                       data_info={"name": "OpenMoji 17.0.0 line art + Open Clip Art 0.18 "
@@ -73,11 +77,8 @@ def main():
     trainer.fit()
     if args.out:
         from pix2color import Colorizer
-
-        from pathlib import Path
-
-        from pix2color.data import OPENMOJI_CREDIT
         from pix2color.openclipart import OPENCLIPART_CREDIT
+        from pix2color.openmoji import OPENMOJI_CREDIT
 
         Colorizer.load(str(trainer.run_dir / "model")).save(args.out, weights_dtype="float16")
         (Path(args.out) / "LICENSE-OpenMoji.txt").write_text(OPENMOJI_CREDIT + "\n")

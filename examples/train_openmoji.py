@@ -31,8 +31,14 @@ OpenMoji is CC BY-SA 4.0: a model trained on it carries that notice.
 import argparse
 from pathlib import Path
 
-from pix2color import Colorizer, TrainConfig, Trainer, open_pairs
+from pix2color import Colorizer, Trainer, open_pairs
+from pix2color.config import add_config_options, config_from_args
 from pix2color.evaluate import evaluate, markdown_table
+
+# The bundled models' recipe, where it differs from TrainConfig's defaults (every other
+# TrainConfig field is an option with its own default).
+RECIPE = dict(width=32, epochs=12, gan_loss="lsgan", decay_fraction=0.3)
+PER_EPOCH = ("warmup_steps", "image_every", "checkpoint_every")  # set here in epochs
 
 
 def main():
@@ -40,33 +46,17 @@ def main():
     parser.add_argument("--cache", default=None,
                         help="where the rendered PNG pairs go, made once and reused (default: "
                              "~/.cache/pix2color/openmoji-128)")
-    parser.add_argument("--task", default="sketch", choices=("sketch", "gray"))
-    parser.add_argument("--extract-lines", action="store_true",
-                        help="sketch: train on XDoG lines drawn from the colour renders instead "
-                             "of the artists' line art (the test split stays the artists' lines)")
-    parser.add_argument("--hints", action="store_true",
-                        help="train a hint-aware model (random colour hints from the targets)")
-    parser.add_argument("--no-hint-fraction", type=float, default=0.25,
-                        help="with --hints: the share of training images given no hints")
-    parser.add_argument("--init-from", default="",
-                        help="start the generator from this model (a folder or a bundled "
-                             "name, e.g. sketch)")
-    parser.add_argument("--mode", default="gan", choices=("gan", "l1", "mse"))
-    parser.add_argument("--width", type=int, default=32)
-    parser.add_argument("--epochs", type=int, default=12)
-    parser.add_argument("--warmup-epochs", type=float, default=6,
-                        help="gan mode: epochs of L1-only training before the adversarial term")
-    parser.add_argument("--gan-loss", default="lsgan", choices=("vanilla", "lsgan", "hinge"))
-    parser.add_argument("--steps", type=int, default=0, help="stop after this many steps")
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--precision", default="auto", choices=("auto", "mixed", "float32"))
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--logdir", default="runs")
-    parser.add_argument("--run-name", default=None)
-    parser.add_argument("--resume", action="store_true")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="delete the run already in the run folder and start over")
-    parser.add_argument("--out", default=None, help="also save the final model here (float16)")
+    groups = add_config_options(parser, skip=PER_EPOCH, **RECIPE)
+    groups["training"].add_argument(
+        "--warmup-epochs", type=float, default=6,
+        help="gan mode: epochs of L1-only training before the adversarial term")
+    run = parser.add_argument_group("run")
+    run.add_argument("--logdir", default="runs")
+    run.add_argument("--run-name", default=None)
+    run.add_argument("--resume", action="store_true")
+    run.add_argument("--overwrite", action="store_true",
+                     help="delete the run already in the run folder and start over")
+    run.add_argument("--out", default=None, help="also save the final model here (float16)")
     args = parser.parse_args()
 
     source = open_pairs("openmoji", args.task, cache=args.cache)  # split by drawing
@@ -74,13 +64,8 @@ def main():
     credit = source.info["credit"]
     print({name: len(split) for name, split in splits.items()}, "pairs (train / val / test)")
     steps_per_epoch = -(-len(splits["train"]) // args.batch_size)
-    config = TrainConfig(
-        task=args.task, extract_lines=args.extract_lines, hints=args.hints, mode=args.mode,
-        no_hint_fraction=args.no_hint_fraction,
-        init_from=args.init_from, size=128, width=args.width, gan_loss=args.gan_loss,
-        batch_size=args.batch_size, epochs=args.epochs, max_steps=args.steps,
-        warmup_steps=round(args.warmup_epochs * steps_per_epoch) if args.mode == "gan" else 0,
-        decay_fraction=0.3, precision=args.precision, seed=args.seed,
+    config = config_from_args(
+        args, warmup_steps=round(args.warmup_epochs * steps_per_epoch) if args.mode == "gan" else 0,
         image_every=steps_per_epoch, checkpoint_every=steps_per_epoch)
     trainer = Trainer(config, splits["train"], splits["val"], logdir=args.logdir,
                       run_name=args.run_name or f"openmoji-{args.task}"

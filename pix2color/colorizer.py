@@ -39,7 +39,7 @@ from .files import (LUMA, MAX_PIXELS, ImageReadError, InputWarning,  # noqa: F40
 from .flats import Kept, RegionFill, drawing_key
 from .hints import hint_channels, hint_pixels, rasterize_hints
 from .layers import Layers
-from .metrics import input_kind
+from .input_kind import input_kind
 from .modelfile import average_generators, load_generator, model_path, save_generator
 from .regions import FILLS, compose, line_darkness, line_layer
 from .pipeline import hint_channels_for, network_input, over_drawn_lines, working_shape

@@ -36,10 +36,10 @@ def task_id(strategy):
 
 
 def make_strategy(name="auto"):
-    """A tf.distribute strategy by name: `none` (the default, one device), `mirrored` (all
-    local GPUs, or CPU), `multiworker` (hosts listed in the TF_CONFIG environment variable),
-    `tpu`, or `auto`: multiworker when TF_CONFIG lists several workers, mirrored when there
-    are several GPUs, none otherwise."""
+    """A tf.distribute strategy by name: `none` (one device), `mirrored` (all local GPUs, or
+    CPU), `multiworker` (hosts listed in the TF_CONFIG environment variable), `tpu`, or
+    `auto` (the default): multiworker when TF_CONFIG lists several workers, mirrored when
+    there are several GPUs, none otherwise."""
     if name == "auto":
         cluster = json.loads(os.environ.get("TF_CONFIG", "{}")).get("cluster", {})
         if sum(len(hosts) for hosts in cluster.values()) > 1:

@@ -75,9 +75,7 @@ class RunLogs:
 
 def sample_batch(pairs, config):
     """A fixed batch of (up to 4) pairs, drawn at every image log: (inputs, targets)."""
-    for inputs, targets, _ in paired_dataset(pairs, config.size, 4, task=config.task,
-                                             extract_lines=config.extract_lines,
-                                             hints=config.hints):
+    for inputs, targets, _ in paired_dataset(pairs, batch_size=4, config=config):
         return inputs, targets
     return None
 

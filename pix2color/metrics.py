@@ -12,8 +12,9 @@ from .color import ciede2000, rgb_to_lab
 BACKGROUND = 0.95  # target pixels lighter than this in every channel count as background
 
 
-def to_unit(images):
-    """uint8 [0, 255] or float [-1, 1] -> float32 [0, 1]."""
+def network_or_uint8_to_unit(images):
+    """uint8 levels [0, 255], or float in the networks' [-1, 1], -> float32 [0, 1] (unlike
+    `files.to_unit`, which takes uint8 levels only)."""
     images = tf.convert_to_tensor(images)
     if images.dtype == tf.uint8:
         return tf.cast(images, tf.float32) / 255.0
@@ -26,17 +27,20 @@ PSNR_CAP = 60.0  # dB; identical images would give infinity and swamp a mean
 def psnr(output, target):
     """Peak signal-to-noise ratio in dB, per image, capped at `PSNR_CAP` (60 dB is beyond
     what 8-bit rounding leaves, so only identical images reach it)."""
-    return tf.minimum(tf.image.psnr(to_unit(output), to_unit(target), max_val=1.0), PSNR_CAP)
+    output, target = network_or_uint8_to_unit(output), network_or_uint8_to_unit(target)
+    return tf.minimum(tf.image.psnr(output, target, max_val=1.0), PSNR_CAP)
 
 
 def ssim(output, target):
     """Structural similarity, per image."""
-    return tf.image.ssim(to_unit(output), to_unit(target), max_val=1.0)
+    output, target = network_or_uint8_to_unit(output), network_or_uint8_to_unit(target)
+    return tf.image.ssim(output, target, max_val=1.0)
 
 
 def colour_difference(output, target):
     """CIEDE2000 per pixel, (batch, H, W)."""
-    return ciede2000(rgb_to_lab(to_unit(output)), rgb_to_lab(to_unit(target)))
+    output, target = network_or_uint8_to_unit(output), network_or_uint8_to_unit(target)
+    return ciede2000(rgb_to_lab(output), rgb_to_lab(target))
 
 
 def mean_ciede2000(output, target, foreground_only=False):
@@ -45,13 +49,14 @@ def mean_ciede2000(output, target, foreground_only=False):
     difference = colour_difference(output, target)
     if not foreground_only:
         return tf.reduce_mean(difference, axis=[1, 2])
-    mask = tf.cast(tf.reduce_any(to_unit(target) < BACKGROUND, axis=-1), tf.float32)
+    foreground = tf.reduce_any(network_or_uint8_to_unit(target) < BACKGROUND, axis=-1)
+    mask = tf.cast(foreground, tf.float32)
     return tf.reduce_sum(difference * mask, [1, 2]) / tf.maximum(tf.reduce_sum(mask, [1, 2]), 1.0)
 
 
 def colourfulness(images):
     """Hasler & Suesstrunk (2003) colourfulness per image, on the 0-255 scale; 0 for gray."""
-    rgb = to_unit(images) * 255.0
+    rgb = network_or_uint8_to_unit(images) * 255.0
     r, g, b = tf.unstack(rgb, axis=-1)
     rg, yb = r - g, 0.5 * (r + g) - b
     spread = tf.sqrt(tf.math.reduce_variance(rg, [1, 2]) + tf.math.reduce_variance(yb, [1, 2]))
@@ -63,7 +68,7 @@ def flat_fill_noise(output, target):
     """Mean gradient of the output (0-255 levels, |dx| + |dy| averaged over channels) where the
     target is a flat foreground fill (no level changes in a 3x3 neighbourhood, not white
     background), per image: 0 for a perfectly flat fill, larger for mottled or grainy ones."""
-    out, tgt = to_unit(output) * 255.0, to_unit(target) * 255.0
+    out, tgt = network_or_uint8_to_unit(output) * 255.0, network_or_uint8_to_unit(target) * 255.0
 
     def gradient(x):  # (batch, H-1, W-1)
         dx = tf.abs(x[:, :-1, 1:] - x[:, :-1, :-1])
@@ -72,7 +77,7 @@ def flat_fill_noise(output, target):
 
     changes = tf.cast(gradient(tgt) > 0.5, tf.float32)[..., None]
     flat = tf.nn.max_pool2d(changes, 3, 1, "SAME")[..., 0] == 0.0
-    foreground = tf.reduce_any(to_unit(target)[:, :-1, :-1] < BACKGROUND, axis=-1)
+    foreground = tf.reduce_any(network_or_uint8_to_unit(target)[:, :-1, :-1] < BACKGROUND, axis=-1)
     mask = tf.cast(flat & foreground, tf.float32)
     area = tf.maximum(tf.reduce_sum(mask, [1, 2]), 1.0)
     return tf.reduce_sum(gradient(out) * mask, [1, 2]) / area
@@ -85,8 +90,8 @@ def hue_counts(images, targets):
     """How the saturated colour of `images` spreads over hues: counts of their pixels with
     HSV saturation > 0.25 and value > 0.2, on the targets' foreground, in HUE_SECTORS
     30-degree sectors (red first). Numpy (HUE_SECTORS,); add them up over batches."""
-    hsv = tf.image.rgb_to_hsv(to_unit(images))
-    foreground = tf.reduce_any(to_unit(targets) < BACKGROUND, axis=-1)
+    hsv = tf.image.rgb_to_hsv(network_or_uint8_to_unit(images))
+    foreground = tf.reduce_any(network_or_uint8_to_unit(targets) < BACKGROUND, axis=-1)
     saturated = (hsv[..., 1] > 0.25) & (hsv[..., 2] > 0.2) & foreground
     # sectors centred on red, yellow, green...: hue 0 is the middle of the first one
     sector = tf.cast(tf.math.floormod(hsv[..., 0] * HUE_SECTORS + 0.5, HUE_SECTORS), tf.int32)
@@ -118,23 +123,3 @@ def summarize(per_image):
         means["colourfulness_ratio"] = means["colourfulness"] / max(
             means.pop("target_colourfulness"), 1e-6)
     return means
-
-
-def input_kind(lightness):
-    """What a picture looks like at the working size, from its lightness (h, w) in [0, 1]
-    (numpy): "line art" (on white, nearly every non-white pixel within 2 px of white: strokes,
-    not filled areas), "photo" (mostly mid-tones, little white) or None (neither clearly).
-    Measured on 400 OpenMoji drawings and 400 of their colour renders (in gray) at 128 px: it
-    called 76% of the drawings and 1.5% of the renders line art. Smooth photo-like images are
-    photos; 1 render in 400 was too."""
-    from scipy import ndimage
-
-    non_white = lightness < 0.9
-    if np.mean(non_white) > 0.7:
-        return "photo" if np.mean((lightness > 0.2) & (lightness < 0.8)) > 0.4 else None
-    if not non_white.any():
-        return None
-    # white within 2 px (chessboard) of a pixel: the max over its 5x5 window, clipped at the
-    # border (a mirrored window holds only pixels of the clipped one)
-    white_near = ndimage.maximum_filter1d(ndimage.maximum_filter1d(~non_white, 5, 0), 5, 1)
-    return "line art" if np.mean(white_near[non_white]) > 0.95 else None

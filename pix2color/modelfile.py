@@ -17,7 +17,8 @@ import keras
 import numpy as np
 
 from .config import NORMS, UPSAMPLINGS
-from .models import generator
+from .archive import MAX_PARAMETERS, archive_network
+from .models import GENERATOR_BUILDERS, generator, generator_arguments
 from .tasks import TASKS, get_task
 
 MODEL_FILE = "generator.keras"
@@ -167,32 +168,14 @@ def load_generator(path):
 MAX_INFO_BYTES = 1_000_000          # a pix2color.json is a few KB
 MAX_ARCHIVE_CONFIG_BYTES = 10_000_000   # a generator's Keras config is tens of KB
 MAX_ARCHIVE_BYTES = 4_000_000_000    # the article's generator at width 64 is ~90 MB
-GENERATOR_ARGS = {  # name: (type, low, high) for each argument a generator may have
-    "unet": {"size": (int, 1, 16384), "in_channels": (int, 1, 64),
-             "out_channels": (int, 1, 64), "width": (int, 1, 1024), "depth": (int, 1, 8),
-             "norm": (str, NORMS, None), "upsample": (str, UPSAMPLINGS, None),
-             "dropout": (float, 0.0, 1.0)},
-    "simple_lab": {"size": (int, 1, 16384), "raw_l": (bool, None, None)},
-}
-
-
-# The layers pix2color's generators are made of (pix2color.models), and how many weights
-# each holds given its input channels; an archive naming any other layer is refused.
-LAYER_PARAMETERS = {
-    "Conv2D": lambda c, ch: _kernel(c) * ch * c["filters"] + c["filters"] * c["use_bias"],
-    "Conv2DTranspose": lambda c, ch: _kernel(c) * ch * c["filters"] + c["filters"] * c["use_bias"],
-    "BatchNormalization": lambda c, ch: 4 * ch,   # gamma, beta, moving mean and variance
-    "GroupNormalization": lambda c, ch: 2 * ch,
-    **{name: lambda c, ch: 0 for name in ("InputLayer", "LeakyReLU", "Identity", "Add",
-                                          "UpSampling2D", "Dropout", "Activation",
-                                          "Rescaling")},
-}
-MAX_PARAMETERS = 200_000_000  # 800 MB of float32 weights; the bundled sketch model has 5.4 M
-
-
-def _kernel(config):
-    height, width = config["kernel_size"]
-    return int(height) * int(width)
+# What a model file may pass each generator argument (the arguments each generator takes are
+# its builder's, pix2color.models.generator_arguments): name -> (type, low, high), or
+# (str, choices, None).
+ARGUMENT_LIMITS = {
+    "size": (int, 1, 16384), "in_channels": (int, 1, 64), "out_channels": (int, 1, 64),
+    "width": (int, 1, 1024), "depth": (int, 1, 8), "norm": (str, NORMS, None),
+    "upsample": (str, UPSAMPLINGS, None), "dropout": (float, 0.0, 1.0),
+    "raw_l": (bool, None, None)}
 
 
 def _check_archive(path, info):
@@ -215,7 +198,7 @@ def _check_archive(path, info):
         raise ModelFileError(f"cannot load {path}: no readable config.json in it "
                              f"({str(error)[:200]})") from None
     try:
-        channels, parameters = _archive_network(network)
+        channels, parameters = archive_network(network)
     except (KeyError, TypeError, ValueError, IndexError) as error:
         raise ModelFileError(f"cannot load {path}: its configuration is not a pix2color "
                              f"generator ({type(error).__name__}: {str(error)[:200]})") from None
@@ -236,38 +219,15 @@ def _check_archive(path, info):
                              f"{wanted})")
 
 
-def _archive_network(network):
-    """A functional model's saved configuration -> ({layer name: output channels}, the
-    number of parameters its layers hold), read layer by layer in the saved order."""
-    if network["class_name"] != "Functional":
-        raise ValueError(f"a {network['class_name']!r} model, not a functional one")
-    channels, parameters = {}, 0
-    for layer in network["config"]["layers"]:
-        kind, config, name = layer["class_name"], layer["config"], layer["name"]
-        if kind not in LAYER_PARAMETERS:
-            raise ValueError(f"layer {name!r} is a {kind}, which pix2color generators do not "
-                             f"use")
-        if kind == "InputLayer":
-            inbound = int(config["batch_shape"][-1])
-        else:
-            # The channels of the layer's first input: the output of a layer named before it.
-            node = layer["inbound_nodes"][0]["args"][0]
-            source = (node[0] if isinstance(node, list) else node)["config"]["keras_history"][0]
-            inbound = channels[source]
-        parameters += int(LAYER_PARAMETERS[kind](config, inbound))
-        channels[name] = int(config.get("filters", inbound))
-    return channels, parameters
-
-
 def _check_generator_args(kind, args, where):
     if not isinstance(args, dict):
         raise ModelFileError(f"{where}: generator.args must be an object, got "
                              f"{type(args).__name__}")
-    allowed = GENERATOR_ARGS[kind]
+    allowed = generator_arguments(kind)
     for name, value in args.items():
         if name not in allowed:
             raise ModelFileError(f"{where}: unknown {kind} argument {name!r}")
-        kind_of, low, high = allowed[name]
+        kind_of, low, high = ARGUMENT_LIMITS[name]
         if value is None and name == "size":
             continue
         if kind_of is float and isinstance(value, int) and not isinstance(value, bool):
@@ -351,7 +311,7 @@ class ModelInfo:
             raise ModelFileError(f"{where}: a {kind} needs {expected} input/output channels, "
                                  f"the file says {(info['in_channels'], info['out_channels'])}")
         spec = info["generator"]
-        if not isinstance(spec, dict) or spec.get("kind") not in GENERATOR_ARGS:
+        if not isinstance(spec, dict) or spec.get("kind") not in GENERATOR_BUILDERS:
             raise ModelFileError(f"{where}: missing or unknown generator description")
         _check_generator_args(spec["kind"], spec.get("args"), where)
         if info.get("fill", "") not in ("", *task.fills):

@@ -5,6 +5,8 @@ Every builder returns a functional `keras.Model`. `dtype` is a Keras dtype polic
 model can be built without touching Keras's global policy; outputs are always float32.
 """
 
+import inspect
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -135,13 +137,30 @@ def patchgan(in_channels=3, out_channels=3, width=64, n_layers=3, norm="batch",
     return keras.Model([condition, image], logits, name=name)
 
 
+# The name a model file records for a generator -> its builder (the names: config.GENERATORS).
+GENERATOR_BUILDERS = {"unet": unet, "simple_lab": simple_lab}
+
+
 def generator(kind, **kwargs):
     """Build a generator by the name stored in a model file ("unet" or "simple_lab")."""
-    if kind == "unet":
-        return unet(**kwargs)
-    if kind == "simple_lab":
-        return simple_lab(**kwargs)
-    raise ValueError(f"unknown generator {kind!r}; expected one of {GENERATORS}")
+    if kind not in GENERATOR_BUILDERS:
+        raise ValueError(f"unknown generator {kind!r}; expected one of {GENERATORS}")
+    return GENERATOR_BUILDERS[kind](**kwargs)
+
+
+def generator_arguments(kind):
+    """The arguments a model file records for a `kind` generator: its builder's parameters,
+    less `dtype` and `name` (how it is built here, not what it is)."""
+    parameters = inspect.signature(GENERATOR_BUILDERS[kind]).parameters
+    return tuple(name for name in parameters if name not in ("dtype", "name"))
+
+
+def generator_args(kind, config, **given):
+    """The arguments to build (and record) a `kind` generator with: each of its builder's
+    from `given`, else from the `config` field of that name; the builder's default where
+    neither has it."""
+    return {name: given[name] if name in given else getattr(config, name)
+            for name in generator_arguments(kind) if name in given or hasattr(config, name)}
 
 
 def transfer_weights(source, target):

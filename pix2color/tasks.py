@@ -23,7 +23,7 @@ class Task:
     input_from_target = False  # a training pair is one colour picture (its input is made from it)
     fills = ("none",)        # the fills it can take (pix2color.regions), its default first
     made_for = ""            # what a user should give it, in words
-    looks_wrong = ""         # what an input that does not suit it looks like (metrics.input_kind)
+    looks_wrong = ""         # what an input that does not suit it looks like (see input_kind.py)
     other = ""               # the bundled model to suggest for such an input
     example = ""             # a file name for examples in messages
 

@@ -28,7 +28,7 @@ from .logs import RunLogs, sample_batch, sample_grid
 from .files import is_disk_full
 from .modelfile import (ModelFileError, load_generator, model_path, save_generator,
                         task_channels)
-from .models import generator, patchgan, transfer_weights
+from .models import generator, generator_args, patchgan, transfer_weights
 from .optim import make_optimizer, resolve_precision
 from .runs import RunFolder
 from .steps import make_gan_step, make_regression_step
@@ -122,12 +122,9 @@ class Trainer:
         """The generator (started from `init_from` if given) and, in gan mode, a conditional
         PatchGAN that sees the sketch (or L) with the colour, not the hints."""
         c = self.config
-        self.generator_args = dict(size=None)
-        if c.generator == "unet":
-            in_channels, out_channels = task_channels(self.task, c.hints)
-            self.generator_args.update(in_channels=in_channels, out_channels=out_channels,
-                                       width=c.width, depth=c.depth, norm=c.norm,
-                                       upsample=c.upsample, dropout=c.dropout)
+        in_channels, out_channels = task_channels(self.task, c.hints)
+        self.generator_args = generator_args(c.generator, c, size=None, in_channels=in_channels,
+                                             out_channels=out_channels)
         self.generator = generator(c.generator, **self.generator_args, dtype=self.policy)
         if c.init_from:
             self._start_from(c.init_from)
@@ -318,11 +315,8 @@ class Trainer:
         def make(context=None):
             shards = context.num_input_pipelines if context else 1
             batch = context.get_per_replica_batch_size(c.batch_size) if context else c.batch_size
-            return paired_dataset(self.train_pairs, c.size, batch, training=True, seed=c.seed,
-                                  epoch=epoch, skip=done * c.batch_size // shards, task=c.task,
-                                  extract_lines=c.extract_lines, hints=c.hints,
-                                  no_hint_fraction=c.no_hint_fraction,
-                                  line_augment=c.line_augment,
+            return paired_dataset(self.train_pairs, batch_size=batch, training=True, seed=c.seed,
+                                  epoch=epoch, skip=done * c.batch_size // shards, config=c,
                                   shard=(context.input_pipeline_id, shards) if context else None)
 
         if self.strategy.num_replicas_in_sync == 1:

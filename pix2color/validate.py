@@ -5,16 +5,8 @@ import numpy as np
 import tensorflow as tf
 
 from .data import paired_dataset
+from .metric_table import METRICS
 from .metrics import batch_metrics, summarize
-
-
-def badness(metric, value):
-    """A validation metric as "lower is better", for choosing the best checkpoint."""
-    if metric in ("psnr", "ssim"):
-        return -value
-    if metric == "colourfulness_ratio":
-        return abs(1.0 - value)
-    return value
 
 
 class Validator:
@@ -30,9 +22,8 @@ class Validator:
         colourfulness, averaged over the images; ({}, []) with no pairs."""
         if not len(self.pairs):
             return {}, []
-        c = self.config  # the validation split as network tensors, with no hints given
-        data = paired_dataset(self.pairs, c.size, c.batch_size, task=c.task,
-                              extract_lines=c.extract_lines, hints=c.hints)
+        # the validation split as network tensors, with no hints given
+        data = paired_dataset(self.pairs, batch_size=self.config.batch_size, config=self.config)
         if self.config.val_batches:
             data = data.take(self.config.val_batches)
         per_image, seen = {}, []
@@ -48,7 +39,8 @@ class Validator:
 
     def is_best(self, metrics):
         """True (and remembered) when `metrics` beat every earlier validation."""
-        score = badness(self.config.best_metric, metrics[self.config.best_metric])
+        name = self.config.best_metric
+        score = METRICS[name].badness(metrics[name])
         if score < float(self.best):
             self.best.assign(score)
             return True

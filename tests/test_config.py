@@ -1,7 +1,7 @@
 """The configuration as the one schema, tasks as objects, and one way to open data."""
 
+import ast
 import dataclasses
-import re
 from pathlib import Path
 
 import pytest
@@ -62,12 +62,59 @@ def test_choices_come_from_the_config_and_bad_values_are_refused(capsys):
     assert TrainConfig.from_json(dataclasses.asdict(TrainConfig(epochs=3))).epochs == 3
 
 
+def task_name_tests(source):
+    """The lines of `source` that test something task-like (a name, attribute or key with
+    "task" in it) against a task's name, however it is spelt: ==, !=, is, in a collection of
+    names, in either order, a dict of task names indexed by it, or a match on it."""
+    from pix2color.tasks import TASK_NAMES
+
+    def names_a_task(node):
+        if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+            return any(names_a_task(item) for item in node.elts)
+        return isinstance(node, ast.Constant) and node.value in TASK_NAMES
+
+    def mentions_task(node):
+        return any("task" in (getattr(n, "id", None) or getattr(n, "attr", None) or
+                              (n.value if isinstance(getattr(n, "value", None), str) else ""))
+                   for n in ast.walk(node))
+
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Compare):
+            sides = [node.left, *node.comparators]
+            hit = any(map(names_a_task, sides)) and any(map(mentions_task, sides))
+        elif isinstance(node, ast.Subscript):
+            hit = isinstance(node.value, ast.Dict) and any(map(names_a_task, node.value.keys)) \
+                and mentions_task(node.slice)
+        elif isinstance(node, ast.Match):
+            hit = mentions_task(node.subject) and any(
+                isinstance(case.pattern, ast.MatchValue) and names_a_task(case.pattern.value)
+                for case in node.cases)
+        else:
+            hit = False
+        lines += [node.lineno] if hit else []
+    return sorted(lines)
+
+
+def test_the_task_name_lint_catches_every_spelling():
+    source = """
+if task == "gray": pass
+if "sketch" != self.task: pass
+if config.task in ("gray", "other"): pass
+if info["task"] is 'sketch': pass
+colour = {"sketch": 1, "gray": 2}[c.task]
+match args.task:
+    case "gray": pass
+model = "sketch"
+if model == "sketch" or task.line_art: pass
+"""
+    assert task_name_tests(source) == [2, 3, 4, 5, 6, 7]
+
+
 def test_no_module_branches_on_a_task_name():
     """What differs between tasks lives in pix2color.tasks; nothing else tests a task's name."""
-    pattern = re.compile(r"""task\s*[!=]=\s*["']|["'](gray|sketch)["']\s*[!=]=\s*\w*task""")
     offenders = [f"{path.relative_to(ROOT)}:{n}" for path in (ROOT / "pix2color").rglob("*.py")
-                 for n, line in enumerate(path.read_text().splitlines(), 1)
-                 if pattern.search(line)]
+                 for n in task_name_tests(path.read_text())]
     assert offenders == []
 
 
@@ -110,3 +157,42 @@ def test_open_pairs_recognises_each_kind_of_data(tmp_path):
     assert len(sharded.splits()["train"]) == len(splits["train"])
     with pytest.raises(FileNotFoundError, match="no Danbooru layout"):
         open_pairs(tmp_path / "kaggle" / "color" / "sketch" / "0000")
+
+
+def test_a_script_maps_its_options_onto_the_config():
+    """What the examples do: TrainConfig's fields as options, with the script's own defaults,
+    and the fields it sets itself left out."""
+    import argparse
+
+    from pix2color.config import add_config_options, config_from_args
+
+    parser = argparse.ArgumentParser()
+    groups = add_config_options(parser, skip=("image_every",), width=32, gan_loss="lsgan")
+    assert set(groups) == {"data", "model", "training", "logging"}
+    args = parser.parse_args(["--epochs", "3", "--hints", "--steps", "7"])
+    config = config_from_args(args, image_every=11)
+    assert config == TrainConfig(width=32, gan_loss="lsgan", epochs=3, hints=True,
+                                 max_steps=7, image_every=11)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--image-every", "5"])            # the script sets it
+    with pytest.raises(TypeError, match="width"):
+        config_from_args(args, width=8)                       # an option already
+    with pytest.raises(TypeError, match="colour"):
+        add_config_options(argparse.ArgumentParser(), colour="red")
+    few = argparse.ArgumentParser()
+    add_config_options(few, only=("size", "epochs"), epochs=10)
+    assert config_from_args(few.parse_args([]), task="gray") == TrainConfig(task="gray", epochs=10)
+
+
+def test_choices_are_listed_where_they_are_defined():
+    from pix2color.losses import GAN_LOSSES
+    from pix2color.metric_table import METRICS
+
+    choices = {f.name: f.metadata["choices"] for f in dataclasses.fields(TrainConfig)}
+    assert choices["gan_loss"] == tuple(GAN_LOSSES)
+    assert set(choices["best_metric"]) == {n for n, m in METRICS.items() if m.better}
+    better = {name: METRICS[name].badness for name in ("psnr", "ciede2000",
+                                                       "colourfulness_ratio")}
+    assert better["psnr"](30.0) < better["psnr"](20.0)                 # higher is better
+    assert better["ciede2000"](2.0) < better["ciede2000"](5.0)          # lower is better
+    assert better["colourfulness_ratio"](1.1) < better["colourfulness_ratio"](0.5)  # near 1

@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pix2color.data import (danbooru_dirs, danbooru_pairs, find_pairs, is_flag, openmoji_base,
-                            openmoji_pairs, openmoji_reserved, paired_dataset, split_pairs)
+from pix2color.config import TrainConfig
+from pix2color.data import (PairRecipe, danbooru_dirs, danbooru_pairs, find_pairs,
+                            paired_dataset, split_pairs)
+from pix2color.openmoji import is_flag, openmoji_base, openmoji_pairs, openmoji_reserved
 
 
 def test_find_pairs_matches_relative_names_and_reports_orphans(pair_tree):
@@ -63,7 +65,13 @@ def test_paired_dataset_streams_scaled_jittered_pairs(pair_tree):
     assert [int(b[0].shape[0]) for b in batches] == [8, 8, 8]
     x, y, indices = batches[0]
     assert x.shape == (8, 32, 32, 3) and y.shape == (8, 32, 32, 3)
-    assert -1.0 <= float(np.min(x)) and float(np.max(y)) <= 1.0
+    # The network's range: black lines at -1 on a white 1 (not [0, 1], not 0..255)...
+    assert float(np.min(x)) == pytest.approx(-1.0, abs=0.05) and float(np.max(x)) == 1.0
+    # ...and jittered: training crops of a 1.12x upscale, not the plain resize evaluation reads.
+    plain = {int(i): t for _, y_plain, ii in paired_dataset(pairs, size=32, batch_size=24)
+             for i, t in zip(ii.numpy(), y_plain.numpy())}
+    moved = [not np.allclose(t, plain[int(i)], atol=0.02) for i, t in zip(indices.numpy(), y)]
+    assert sum(moved) >= 6
     assert sorted(np.concatenate([b[2] for b in batches]).tolist()) == list(range(24))
     # One jitter and flip for both images: a pair of identical files stays identical.
     same = [(a, a) for a, _ in pairs]
@@ -114,3 +122,22 @@ def test_openmoji_helpers():
     assert openmoji_base("1F469-1F3FB-200D-1F4BB") == "1F469-200D-1F4BB"
     assert is_flag("1F1E9-1F1EA") and is_flag("1F3F4-E0067-E0062-E0065-E006E-E0067-E007F")
     assert not is_flag("1F1E6") and not is_flag("1F600")
+
+
+def test_the_config_says_how_pairs_become_tensors(pair_tree):
+    """A TrainConfig (or its PairRecipe) is read whole: size, task and hints come from it."""
+    pairs, _ = find_pairs(pair_tree / "sketch", pair_tree / "src")
+    config = TrainConfig(size=32, depth=3, hints=True, batch_size=4)
+    x, y, _ = next(iter(paired_dataset(pairs, batch_size=4, config=config)))
+    assert x.shape == (4, 32, 32, 7) and y.shape == (4, 32, 32, 3)   # RGB + hint RGB + mask
+    same, _, _ = next(iter(paired_dataset(pairs, 32, 4, hints=True)))
+    np.testing.assert_array_equal(x.numpy(), same.numpy())
+    gray = TrainConfig(task="gray", size=32, depth=3)
+    x, y, _ = next(iter(paired_dataset(pairs, batch_size=4, config=gray)))
+    assert x.shape == (4, 32, 32, 1) and y.shape == (4, 32, 32, 2)
+    assert PairRecipe.of(gray).from_target and not PairRecipe.of(config).from_target
+    assert PairRecipe(extract_lines=True).from_target
+    with pytest.raises(TypeError, match="either config"):
+        paired_dataset(pairs, 32, config=config)
+    with pytest.raises(ValueError, match="extract_lines"):
+        PairRecipe(task="gray", extract_lines=True)

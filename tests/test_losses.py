@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pix2color.losses import (adversarial_generator_loss, discriminator_loss, generator_loss,
-                              regression_loss)
+from pix2color.losses import (GAN_LOSSES, adversarial_generator_loss, discriminator_loss,
+                              generator_loss, regression_loss)
 
 
 def test_vanilla_loss_is_binary_cross_entropy_on_logits():
@@ -54,3 +54,19 @@ def test_pixel_weights_weigh_the_regression_terms():
     logits = tf.zeros([1, 1, 1, 1])
     assert float(generator_loss(logits, fake, target, 1.0, "lsgan", weights)["l1"]) == \
         pytest.approx(2.5)
+
+
+@pytest.mark.parametrize("kind", sorted(GAN_LOSSES))
+def test_every_gan_objective_rewards_fooling_and_telling_apart(kind):
+    """What any adversarial objective must do, so a new one in GAN_LOSSES is tested here too:
+    the generator's loss falls as the discriminator calls its images real, and the
+    discriminator's falls as it tells real (high logits) from generated (low) apart."""
+    from pix2color.config import TrainConfig
+
+    assert TrainConfig(gan_loss=kind).gan_loss == kind          # a training option
+    logits = [tf.fill((1, 2, 2, 1), v) for v in (-1.0, 0.0, 1.0)]
+    fooled = [float(adversarial_generator_loss(x, kind)) for x in logits]
+    assert fooled[0] > fooled[1] > fooled[2]
+    apart = float(discriminator_loss(logits[2], logits[0], kind)["total"])
+    confused = float(discriminator_loss(logits[0], logits[2], kind)["total"])
+    assert apart < confused

@@ -6,10 +6,12 @@ import pytest
 from PIL import Image
 
 from pix2color.evaluate import evaluate, markdown_table
-from pix2color.metrics import colourfulness, mean_ciede2000, psnr, ssim, summarize, to_unit
+from pix2color.metrics import (colourfulness, mean_ciede2000, network_or_uint8_to_unit, psnr,
+                               ssim, summarize)
 
 
 def test_scales():
+    to_unit = network_or_uint8_to_unit
     np.testing.assert_allclose(to_unit(np.array([0, 255], np.uint8)).numpy(), [0, 1])
     np.testing.assert_allclose(to_unit(np.array([-1.0, 1.0], np.float32)).numpy(), [0, 1])
 

@@ -89,3 +89,24 @@ def test_patchgan_is_conditional_and_outputs_logits():
     logits = model([np.zeros((2, 64, 64, 1), np.float32), np.zeros((2, 64, 64, 2), np.float32)])
     assert logits.shape == (2, 8, 8, 1)
     assert model.layers[-1].activation.__name__ == "linear"  # logits, no sigmoid
+
+
+def test_generator_arguments_come_from_the_builders():
+    """A model file records a builder's own parameters, each taken from the config by name,
+    and the model file knows the limits of every one of them."""
+    from pix2color.config import GENERATORS, TrainConfig
+    from pix2color.modelfile import ARGUMENT_LIMITS
+    from pix2color.models import GENERATOR_BUILDERS, generator_args, generator_arguments
+
+    assert tuple(GENERATOR_BUILDERS) == GENERATORS
+    assert generator_arguments("simple_lab") == ("size", "raw_l")
+    assert generator_arguments("unet")[:3] == ("size", "in_channels", "out_channels")
+    for kind in GENERATORS:
+        assert set(generator_arguments(kind)) <= set(ARGUMENT_LIMITS), kind
+    config = TrainConfig(width=8, depth=3, norm="instance", dropout=0.5, size=32)
+    args = generator_args("unet", config, size=None, in_channels=7, out_channels=3)
+    assert args == dict(size=None, in_channels=7, out_channels=3, width=8, depth=3,
+                        norm="instance", upsample="transpose", dropout=0.5)
+    assert unet(**args).input_shape == (None, None, None, 7)
+    gray = TrainConfig(task="gray", generator="simple_lab")
+    assert generator_args("simple_lab", gray, size=None, in_channels=1) == {"size": None}

@@ -1,0 +1,24 @@
+"""Whether a picture looks like line art or a photo, so a model given the other kind can say
+so (`Task.looks_wrong`). Numpy and SciPy only."""
+
+import numpy as np
+
+
+def input_kind(lightness):
+    """What a picture looks like at the working size, from its lightness (h, w) in [0, 1]
+    (numpy): "line art" (on white, nearly every non-white pixel within 2 px of white: strokes,
+    not filled areas), "photo" (mostly mid-tones, little white) or None (neither clearly).
+    Measured on 400 OpenMoji drawings and 400 of their colour renders (in gray) at 128 px: it
+    called 76% of the drawings and 1.5% of the renders line art. Smooth photo-like images are
+    photos; 1 render in 400 was too."""
+    from scipy import ndimage
+
+    non_white = lightness < 0.9
+    if np.mean(non_white) > 0.7:
+        return "photo" if np.mean((lightness > 0.2) & (lightness < 0.8)) > 0.4 else None
+    if not non_white.any():
+        return None
+    # white within 2 px (chessboard) of a pixel: the max over its 5x5 window, clipped at the
+    # border (a mirrored window holds only pixels of the clipped one)
+    white_near = ndimage.maximum_filter1d(ndimage.maximum_filter1d(~non_white, 5, 0), 5, 1)
+    return "line art" if np.mean(white_near[non_white]) > 0.95 else None
