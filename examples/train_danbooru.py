@@ -13,21 +13,25 @@ test; 128x128, batch 16, width 64) in pix2color's `gan` mode; `--mode l1` is the
 own recipe. Every option of `pix2color train` works here (`--help`).
 """
 
+import argparse
 import sys
 
-from pix2color.cli import main as pix2color
+from pix2color.cli import (HelpFormatter, add_training_arguments, run_reporting_errors,
+                           train_from_args)
 
 DANBOORU_PAIRS = 15000  # the article's share of the data set
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if not any(a == "--data" or a.startswith("--data=") for a in argv) and "--help" not in \
-            argv and "-h" not in argv:
-        print("train_danbooru: error: --data is required: the folder of the Danbooru "
-              "sketch-pair data set", file=sys.stderr)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=HelpFormatter)
+    add_training_arguments(parser, limit=DANBOORU_PAIRS)
+    args = parser.parse_args(argv)
+    if not args.data:
+        print(f"{parser.prog}: error: --data is required: the folder of the Danbooru "
+              f"sketch-pair data set", file=sys.stderr)
         return 2
-    return pix2color(["train", "--limit", str(DANBOORU_PAIRS), *argv])
+    return run_reporting_errors(train_from_args, args, parser.prog)
 
 
 if __name__ == "__main__":

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
-from PIL import ImageColor
 
 from .files import read_image
+from .hint_text import parse_colour, parse_hint  # noqa: F401  (public here too)
 
 POINT_RADIUS = 1  # a point hint marks (2r + 1)^2 working pixels: 3x3 of the 128 a model sees
 
@@ -82,35 +82,6 @@ def no_hints(target):
 
 
 # --- inference: user hints in image coordinates -> the working size -----------------------
-
-def parse_colour(colour):
-    """"#ff0000", "#f00", "red", "rgb(255,0,0)" (anything Pillow's ImageColor reads) or an
-    (r, g, b) of 0-255 ints -> RGB floats in [0, 1]."""
-    if isinstance(colour, str):
-        try:
-            rgb = ImageColor.getrgb(colour.strip())[:3]
-        except ValueError:
-            raise ValueError(f"not a colour: {colour!r} (use #rrggbb, #rgb or a name "
-                             f"such as 'red')") from None
-    else:
-        rgb = tuple(colour)
-        if len(rgb) != 3 or not all(0 <= v <= 255 for v in rgb):
-            raise ValueError(f"not a colour: {colour!r} (an (r, g, b) needs three 0-255 values)")
-    return np.asarray(rgb, np.float32) / 255.0
-
-
-def parse_hint(text):
-    """A command-line hint "X,Y,COLOUR" (e.g. "120,40,#ff0000") -> (x, y, COLOUR)."""
-    parts = text.split(",", 2)
-    try:
-        x, y = float(parts[0]), float(parts[1])
-        colour = parts[2]
-    except (ValueError, IndexError):
-        raise ValueError(f"bad hint {text!r}: expected X,Y,COLOUR such as 120,40,#ff0000 "
-                         f"(X and Y in the input image's pixels)") from None
-    parse_colour(colour)
-    return x, y, colour
-
 
 def rasterize_hints(points, hint_image, image_shape, working_shape, radius=POINT_RADIUS):
     """User hints -> (rgb, mask) at the working size: RGB floats in [0, 1] (h, w, 3) and a

@@ -20,6 +20,23 @@ def test_every_data_file_of_the_package_is_shipped():
     assert not missing, f"not in package-data: {missing}"
 
 
+def test_every_folder_that_ships_a_file_is_a_package_setuptools_finds():
+    """setuptools warns ("absent from the `packages` configuration") about a folder of
+    package data that is not a package; pyproject's find must list each folder."""
+    from setuptools import find_namespace_packages
+
+    find = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "packages"]["find"]
+    packages = set(find_namespace_packages(str(ROOT), include=find["include"],
+                                           exclude=find.get("exclude", ())))
+    folders = {p.parent.relative_to(ROOT).as_posix().replace("/", ".")
+               for p in (ROOT / "pix2color").rglob("*")
+               if p.is_file() and "__pycache__" not in p.parts}
+    assert {"pix2color.cli", "pix2color.weights.sketch", "pix2color.weights.gray"} <= folders
+    assert folders <= packages, folders - packages
+    assert not any("__pycache__" in name for name in packages)
+
+
 def test_the_package_and_its_help_do_not_start_tensorflow():
     import subprocess
     import sys
@@ -39,6 +56,13 @@ def test_the_package_and_its_help_do_not_start_tensorflow():
         shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                timeout=120)
         assert shown.stdout.strip().splitlines()[-1] == "[]", (command, shown.stderr)
+    code = ("import sys\nfrom pix2color.cli import build_parser\n"   # --hint is checked...
+            "args = build_parser().parse_args(['colorize', 'a.png', '-o', 'out', '--hint', "
+            "'120,40,#ff0000'])\nprint(args.hint, sorted(m for m in ('tensorflow', 'keras') "
+            "if m in sys.modules))")
+    parsed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert parsed.stdout.strip() == "[(120.0, 40.0, '#ff0000')] []", parsed.stderr  # ...TF-free
 
 
 @pytest.mark.slow
@@ -73,9 +97,14 @@ def test_colouring_does_not_load_training_or_tensorboard():
 def test_the_public_api_is_there():
     import pix2color
 
-    for name in pix2color.__all__:
-        assert getattr(pix2color, name) is not None
+    for name in pix2color.__all__:   # each is the thing itself, from the module named for it
+        value = getattr(pix2color, name)
+        if name != "__version__":
+            assert (value.__name__, value.__module__) == (
+                name, f"pix2color.{pix2color._PUBLIC[name]}"), name
     assert issubclass(pix2color.ImageReadError, ValueError)
+    with pytest.raises(AttributeError, match="no attribute 'Colourizer'"):
+        pix2color.Colourizer
 
 
 def test_every_option_says_what_it_does_and_its_default():
@@ -96,7 +125,8 @@ def test_every_option_says_what_it_does_and_its_default():
             flag = action.option_strings[-1]
             assert len(described) > 10, (name, flag)         # what it does
             assert "(default: None)" not in described, (name, flag)  # said, not "None"
-            if action.default is not None and not action.required:
+            assert "(default: [])" not in described, (name, flag)    # nor an empty list
+            if action.default not in (None, []) and not action.required:
                 assert described.count("default:") == 1, (name, flag)  # its default, once
     from pix2color.sketch import DEFAULTS    # the XDoG defaults shown are the ones used
     assert {name: default for name, (_, default) in XDOG_OPTIONS.items()} == DEFAULTS

@@ -10,6 +10,7 @@ import os
 import sys
 from pathlib import Path
 
+from .. import __version__
 from . import colorize, serve, training
 from .colorize import _collect_inputs, _save_png  # noqa: F401  (used by tests and the app)
 from .training import (add_training_arguments, config_from_args,  # noqa: F401  (public)
@@ -18,6 +19,8 @@ from .training import (add_training_arguments, config_from_args,  # noqa: F401  
 # The XDoG options of `pix2color pairs`: what each does, and its default, which is
 # pix2color.sketch.DEFAULTS (written out here so `--help` need not start TensorFlow; a test
 # keeps the two equal).
+MODEL_HELP = ("the model: sketch (the bundled line-art model, hint-aware), gray (the bundled "
+              "photo model), or a model folder")
 XDOG_OPTIONS = {"sigma": ("blur width (line width)", 0.4), "k": ("ratio of the two blurs", 1.6),
                 "p": ("edge sharpening", 10.0), "epsilon": ("ink level", 0.2),
                 "phi": ("step sharpness", 10.0)}
@@ -99,14 +102,18 @@ def info_command(args):
     return 0
 
 
-class _HELP(argparse.ArgumentDefaultsHelpFormatter):
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Every option's help ends with its default, unless the help already says it or there
     is none to say (required, or not given: None)."""
 
     def _get_help_string(self, action):
-        if "default:" in (action.help or "") or action.default is None or action.required:
+        if "default:" in (action.help or "") or action.default in (None, []) or \
+                action.required:   # [] for an option given any number of times: none
             return action.help
         return super()._get_help_string(action)
+
+
+_HELP = HelpFormatter
 
 
 def build_parser():
@@ -117,7 +124,8 @@ def build_parser():
                         help="show TensorFlow's own log lines (oneDNN, CUDA probing, CPU "
                              "features), hidden by default; so does setting "
                              "TF_CPP_MIN_LOG_LEVEL yourself")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=f"pix2color {__version__}")
+    commands = parser.add_subparsers(dest="command")
 
     colorize.add_parser(commands, _HELP)
     training.add_parsers(commands, _HELP)
@@ -143,7 +151,7 @@ def build_parser():
         "export", help="export a model for TensorFlow Serving (or ONNX)", formatter_class=_HELP,
         description="Writes DIR/<version>/saved_model.pb with the signatures serving_default "
                     "(float tensors) and colorize_image (encoded image bytes -> PNG bytes).")
-    export.add_argument("model", help="sketch (the default; hint-aware), gray, or a model folder")
+    export.add_argument("model", help=MODEL_HELP)
     export.add_argument("dir", help="the model base path TF Serving watches")
     export.add_argument("--version", type=int, default=1,
                         help="the version folder under DIR (TF Serving serves the highest)")
@@ -174,24 +182,31 @@ def build_parser():
     average.set_defaults(run=average_command)
 
     info = commands.add_parser("info", help="describe a model", formatter_class=_HELP)
-    info.add_argument("model", help="sketch (the default; hint-aware), gray, or a model folder")
+    info.add_argument("model", help=MODEL_HELP)
     info.set_defaults(run=info_command)
     return parser
 
 
 def run_reporting_errors(command, args, name):
-    """Run a command; a user's mistake (bad path, bad file, bad option) is one line, not a
-    traceback."""
-    from ..files import ImageReadError
-    from ..modelfile import ModelFileError
-    from ..runs import RunFolderError
-
+    """Run a parsed command the way `pix2color` does: TensorFlow imported quietly (unless
+    `args.tf_logs`); a user's mistake (bad path, bad file, bad option) is one line, not a
+    traceback; Ctrl-C ends it with exit status 130 and no traceback (training says what it
+    saved first)."""
     try:
-        return command(args)
-    except (ModelFileError, FileNotFoundError, ImageReadError, ValueError, OSError,
-            RunFolderError, ImportError) as error:  # ImportError: a missing optional extra
-        print(f"{name}: error: {error}", file=sys.stderr)
-        return 2
+        if not getattr(args, "tf_logs", False):
+            import_tensorflow_quietly()
+        from ..files import ImageReadError
+        from ..modelfile import ModelFileError
+        from ..runs import RunFolderError
+
+        try:
+            return command(args)
+        except (ModelFileError, FileNotFoundError, ImageReadError, ValueError, OSError,
+                RunFolderError, ImportError) as error:  # ImportError: a missing optional extra
+            print(f"{name}: error: {error}", file=sys.stderr)
+            return 2
+    except KeyboardInterrupt:
+        return 130   # 128 + SIGINT, what a shell reports for it
 
 
 def import_tensorflow_quietly():
@@ -216,9 +231,11 @@ def import_tensorflow_quietly():
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    if not args.tf_logs:
-        import_tensorflow_quietly()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:   # `pix2color` alone: what it can do
+        parser.print_help()
+        return 2
     return run_reporting_errors(args.run, args, f"pix2color {args.command}")
 
 
