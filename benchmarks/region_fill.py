@@ -38,6 +38,7 @@ from hints import sample_spots  # noqa: E402  (benchmarks/hints.py)
 from pix2color import Colorizer  # noqa: E402
 from pix2color.data import openmoji_pairs, split_pairs  # noqa: E402
 from pix2color.metrics import batch_metrics, summarize  # noqa: E402
+from pix2color.fills import RegionSettings  # noqa: E402
 from pix2color.regions import AGGREGATES, BACKGROUNDS  # noqa: E402
 
 COLUMNS = [("CIEDE2000 fg", "ciede2000_fg", "{:.2f}"), ("CIEDE2000", "ciede2000", "{:.2f}"),
@@ -124,7 +125,7 @@ def main():
         for gap, aggregate, background in [(None, a, b) for a, b in
                                            itertools.product(AGGREGATES, BACKGROUNDS)] + \
                 [(g, "mode", "split") for g in (1, 3)]:
-            colorizer.fill_options = {"gap": gap, "aggregate": aggregate, "background": background}
+            colorizer.fill_settings["regions"] = RegionSettings(gap, aggregate, background)
             metrics, _ = score(colorizer, inputs, truths, [[]] * len(inputs), "regions")
             rows.append((args.models[0], f"regions gap={gap or 'auto'} {aggregate} {background}",
                          0, metrics))

@@ -24,7 +24,7 @@ from PIL import Image
 from .colorizer import Colorizer
 from .files import ImageReadError, InputWarning, open_image
 from .modelfile import BUNDLED
-from .regions import FILLS
+from .fills import FILL_NAMES
 
 MAX_RENDER_SIZE = 1024
 MAX_UPLOAD_BYTES = 50 * 2**20   # a 9000x9000 PNG drawing is a few MB
@@ -175,7 +175,7 @@ def build_app(models=None):
                                         "(longer side the network sees; gray models)",
                                         visible=colorizer_for(first).task_def.keeps_lightness,
                                         value=colorizer_for(first).size)
-                fill = gr.Radio(list(FILLS), value=colorizer_for(first).fill, label="Fill "
+                fill = gr.Radio(list(FILL_NAMES), value=colorizer_for(first).fill, label="Fill "
                                 "(line art): regions = one flat colour per region the lines "
                                 "enclose; lines = the network's colour under your lines; "
                                 "none = the network's output alone", elem_id="fill",

@@ -19,63 +19,73 @@ A hint-aware model (the bundled "sketch", the default) also takes colour hints, 
 input's own pixel coordinates, put onto the working size without blurring (see
 `pix2color.hints`). With region fill, a hint also decides the colour of the whole region it
 lies in.
+
+`Colorizer` is a thin façade over four stages, each public so they can be used (and tested)
+alone: `read` (an image -> `Picture`), `prepare` (pictures -> `Prepared`, with the network's
+padded input), `network` (a batch of inputs -> outputs) and `finish` (an output -> the
+picture, by a `pix2color.fills.Fill`). `colorize_batch` strings them together under the
+memory bounds of `pix2color.batching`.
 """
 
 import functools
 import os
 import sys
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import tensorflow as tf
-from PIL import Image
 
-from .color import AB_SCALE, lab_to_srgb8_keeping_lightness, lightness, rgb_to_lab
+from .batching import Batching
+from .color import rgb_to_lab
 from .files import (LUMA, MAX_PIXELS, ImageReadError, InputWarning,  # noqa: F401  (public)
-                    open_image, read_rgb8, strips, to_uint8, to_unit)
-from .flats import Kept, RegionFill, drawing_key
-from .hints import hint_channels, hint_pixels, rasterize_hints
-from .layers import Layers
+                    open_image, read_rgb8)
+from .fills import Finishing, Fill, fill_for, render
+from .flats import Kept, drawing_key
+from .hints import hint_channels, rasterize_hints
 from .input_kind import input_kind
 from .modelfile import average_generators, load_generator, model_path, save_generator
-from .regions import FILLS, compose, line_darkness, line_layer
-from .pipeline import hint_channels_for, network_input, over_drawn_lines, working_shape
-from .resample import Enlarger, box_factor, box_shrink8
+from .pipeline import hint_channels_for, input_multiple, network_input, working_shape
+from .resample import box_factor, box_shrink8
 
-# colorize_batch reads images until they hold this many pixels, then colours them: 64 Mpx
-# (about 200 MB as uint8) before a batch runs.
-CHUNK_PIXELS = 1 << 26
-# Images up to this many pixels are finished (segmented, filled, composed) on several threads
-# at once; larger ones one after another, so their full-size work never runs twice at once.
-PARALLEL_PIXELS = 1 << 20
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep   # warnings skip its frames
-# Images whose shrunk copy (float32 RGB, before the network's resize) is at most this many
-# pixels get their network inputs made together, a chunk at a time; larger ones at once, so
-# their copies are never held all together.
-BATCHED_INPUT_PIXELS = 1 << 18
 
 
-@functools.lru_cache(maxsize=1)
-def _finishers():
-    return ThreadPoolExecutor(max(1, min(4, os.cpu_count() or 1)), "pix2color-finish")
+class Picture(NamedTuple):
+    """An image read for colouring (`Colorizer.read`): the input's own pixels (`rgb8`,
+    `alpha8`), its working shape, its digest, and its hints: at the working size (`colour`,
+    `mask`) and as given (`hints`, `hint_image`, which region fill reads at full size)."""
+    source: object         # what was given: a path, PIL image or array (named in warnings)
+    rgb8: np.ndarray
+    alpha8: object         # uint8 (H, W), or None
+    small_shape: tuple
+    key: bytes             # the drawing's digest (`pix2color.flats.drawing_key`)
+    factor: int            # the box shrink before the network's resize (resample.box_factor)
+    colour: np.ndarray
+    mask: np.ndarray
+    hints: object = None
+    hint_image: object = None
+
+    @property
+    def pixels(self):
+        return self.rgb8.shape[0] * self.rgb8.shape[1]
+
+    @property
+    def shrunk_shape(self):
+        """The shape of its box-shrunk copy (float32 RGB), which its network input is made
+        from."""
+        return (self.rgb8.shape[0] // self.factor, self.rgb8.shape[1] // self.factor, 3)
+
+    @property
+    def shrunk_pixels(self):
+        return self.shrunk_shape[0] * self.shrunk_shape[1]
 
 
 class Prepared(NamedTuple):
-    """An image read for colouring: the input's own pixels (`rgb8`, `alpha8`), its working
-    shape, and the network's padded input (`network`), or, until that is made, what it is
-    made from (`shrunk`, the hint `colour` and `mask`)."""
-    image: object
-    rgb8: np.ndarray
-    alpha8: object
-    small_shape: tuple
-    shrunk: object = None
-    colour: object = None
-    mask: object = None
-    network: object = None
-    key: object = None     # the drawing's digest (`pix2color.flats.drawing_key`)
+    """A `Picture` and the network's padded input for it (`Colorizer.prepare`)."""
+    picture: Picture
+    network: np.ndarray
 
 
 class Colorizer:
@@ -90,27 +100,26 @@ class Colorizer:
         self.size = info.size                    # the training size (longer side at inference)
         self.colour_space = info.colour_space
         self.hints = info.hints                  # takes colour hints (see pix2color.hints)
-        # How line art is filled by default ("regions", "lines", "none"; see pix2color.regions)
+        # The default fill (a name in pix2color.fills) and the settings of the fills that
+        # have any ({name: a frozen settings object}, e.g. "regions": RegionSettings).
         self.fill = info.fill
-        # Region fill settings: trapped-ball radius, colour aggregate, open background regions.
-        self.fill_options = {"gap": None, "aggregate": "mode", "background": "split"}
+        self.fill_settings = dict(info.fill_settings)
+        self.batching = Batching()               # colorize_batch's memory bounds
         self._kept = Kept()                  # recent drawings' network inputs and regions
-        self._region_fill = RegionFill(self._kept)
         self.max_pixels = MAX_PIXELS  # larger inputs are refused, from their header
-        args = info.generator["args"]
-        self.multiple = 2 ** args.get("depth", 3)
+        self.multiple = input_multiple(model)    # its input's sides are multiples of this
         channels = int(model.input_shape[-1])
         self._hint_channels = hint_channels(int(model.output_shape[-1])) if self.hints else 0
         self._input = tf.function(self._graph_input, input_signature=[
             tf.TensorSpec([None, None, None, 3], tf.float32),
             tf.TensorSpec([None, None, None, 3], tf.float32),
             tf.TensorSpec([None, None, None], tf.bool), tf.TensorSpec([2], tf.int32)])
-        self._run = tf.function(self._network, input_signature=[
+        self._compiled = tf.function(self._network, input_signature=[
             tf.TensorSpec([None, None, None, channels], tf.float32), tf.TensorSpec([], tf.bool)])
 
     def _network(self, batch, lab):
-        """The network's output and, for region fill with the Lab mean, its colour in CIE
-        Lab, in one call: many small eager ops would cost more than the network at 128 px."""
+        """The network's output and, when asked, its colour in CIE Lab, in one call: many
+        small eager ops would cost more than the network at 128 px."""
         output = self.model(batch, training=False)
         if not lab:
             return output, output[..., :0]
@@ -132,39 +141,40 @@ class Colorizer:
 
     def save(self, path, weights_dtype="float32"):
         """Write this model as a folder `Colorizer.load(path)` turns back into it (with
-        `self.fill` as its default fill)."""
+        `self.fill` as its default fill and `self.fill_settings`)."""
         spec = self.info.generator
         info = {k: v for k, v in self.info.to_json().items() if k in (
             "task", "size", "hints", "colour_space", "training")}
-        info["fill"] = self.fill   # the default fill travels with the model
+        info.update(fill=self.fill, fill_settings=self.fill_settings)  # they travel with it
         return save_generator(path, self.model, spec["kind"], spec["args"], info, weights_dtype)
 
-    def export(self, path, version=1, format="saved_model"):
+    def export(self, path, version=1, format="saved_model", fill=None):
         """Export for serving: a SavedModel in TF Serving's layout (`path/<version>/`, with
-        `serving_default` and `colorize_image` signatures) or, with `format="onnx"`, an ONNX
-        file of the network. See `pix2color.export`."""
+        `serving_default` and `colorize_image` signatures) finishing pictures with `fill`
+        (one that runs in a graph; default: "lines" for line art) or, with `format="onnx"`,
+        an ONNX file of the network. See `pix2color.export`."""
         from .export import export_onnx, export_saved_model
 
         if format == "onnx":
             return export_onnx(self, path)
         if format != "saved_model":
             raise ValueError(f"format must be 'saved_model' or 'onnx', got {format!r}")
-        return export_saved_model(self, path, version)
+        return export_saved_model(self, path, version, fill)
 
     def __repr__(self):
         return (f"Colorizer(task={self.task!r}, size={self.size}, colour_space="
                 f"{self.colour_space!r}, hints={self.hints}, "
                 f"parameters={self.model.count_params():,})")
 
-    # --- inference ----------------------------------------------------------------------
+    # --- the stages ---------------------------------------------------------------------
 
     def working_shape(self, height, width, render_size=None):
         """The (h, w) the network sees before padding: longer side = `render_size` (default:
         the training size), aspect ratio kept."""
         return working_shape((int(height), int(width)), int(render_size or self.size))
 
-    def _prepare(self, image, render_size, hints=None, hint_image=None):
-        """Read an image -> `Prepared`, with what its network input is made from."""
+    def read(self, image, render_size=None, hints=None, hint_image=None):
+        """Read an image (and its hints, see `colorize`) -> `Picture`."""
         rgb8, alpha8 = read_rgb8(image, max_pixels=self.max_pixels)
         shape = rgb8.shape[:2]
         small_shape = self.working_shape(*shape, render_size)
@@ -174,43 +184,33 @@ class Colorizer:
         elif hints or hint_image is not None:
             raise ValueError("this model was not trained with colour hints: use a hint-aware "
                              "model such as Colorizer.load('sketch')")
-        # A drawing coloured again (new hints) reuses its shrunk copy.
-        key, factor = drawing_key(rgb8), box_factor(shape, small_shape)
-        shrunk = self._kept.get((key, "shrunk", factor), shape[0] * shape[1],
-                                lambda: box_shrink8(rgb8, factor, self.task_def.line_art))
-        item = Prepared(image, rgb8, alpha8, small_shape, shrunk, colour, mask, key=key)
-        if shrunk.shape[0] * shrunk.shape[1] > BATCHED_INPUT_PIXELS:
-            item, = self._network_inputs([item])  # its float copy goes now, not with the chunk
-        return item
+        return Picture(image, rgb8, alpha8, small_shape, drawing_key(rgb8),
+                       box_factor(shape, small_shape), colour, mask, hints, hint_image)
 
-    def _network_inputs(self, items):
-        """`Prepared` items -> the same with their network input made. Items alike in shape
-        go through the graph input together: at 128 px a call costs more than its work."""
-        alike, items = {}, list(items)
-        for i, item in enumerate(items):
-            if item.network is None:
-                key = (item.shrunk.shape, item.small_shape, item.colour.shape)
-                alike.setdefault(key, []).append(i)
-        for (_, small_shape, _), indices in alike.items():
-            padded = self._input(*(np.stack([getattr(items[i], name) for i in indices])
-                                   for name in ("shrunk", "colour", "mask")),
-                                 np.asarray(small_shape, np.int32)).numpy()
-            for i, network in zip(indices, padded):
-                items[i] = items[i]._replace(network=network, shrunk=None, colour=None,
-                                             mask=None)
+    def prepare(self, items):
+        """`Picture`s -> `Prepared`s, in order (a `Prepared` passes as it is). Pictures
+        alike in shape go through the graph input together: at 128 px a call costs more
+        than its work."""
+        items = list(items)
+        pending = [i for i, item in enumerate(items) if isinstance(item, Picture)]
+        for group in Batching.alike(pending, lambda i: (
+                items[i].shrunk_shape, items[i].small_shape, items[i].colour.shape),
+                max(1, len(pending))):
+            pictures = [items[pending[g]] for g in group]
+            padded = self._input(np.stack([self._shrunk(p) for p in pictures]),
+                                 np.stack([p.colour for p in pictures]),
+                                 np.stack([p.mask for p in pictures]),
+                                 np.asarray(pictures[0].small_shape, np.int32)).numpy()
+            for g, picture, network in zip(group, pictures, padded):
+                items[pending[g]] = Prepared(picture, network)
         return items
 
-    def _check_kind(self, item):
-        """Warn (InputWarning) when the input looks wrong for this model."""
-        task, image = self.task_def, item.image
-        network_input = item.network[: item.small_shape[0], : item.small_shape[1]]
-        wrong, use = task.looks_wrong, task.other
-        if input_kind(task.input_lightness(network_input)) == wrong:
-            name = str(image) if isinstance(image, (str, Path)) else \
-                getattr(image, "filename", None) or "the image"
-            warnings.warn(f"{name} looks like {'a ' * (wrong == 'photo')}{wrong}, but this "
-                          f"model colours {task.made_for}: try Colorizer.load({use!r}) "
-                          f"(--model {use})", InputWarning, stacklevel=_outside_level())
+    def _shrunk(self, picture):
+        """The picture box-shrunk (float32 RGB); a drawing coloured again (new hints)
+        reuses it."""
+        return self._kept.get((picture.key, "shrunk", picture.factor), picture.pixels,
+                              lambda: box_shrink8(picture.rgb8, picture.factor,
+                                                  self.task_def.line_art))
 
     def _graph_input(self, rgb, hint_colour, hint_mask, small_shape):
         """`network_input` (and the hint channels) of a batch of images alike in shape, as
@@ -219,43 +219,59 @@ class Colorizer:
         hint = hint_channels_for(hint_colour, hint_mask, self.task_def) if self.hints else None
         return network_input(rgb, small_shape, self.multiple, self.task_def, hint)
 
-    def _finish(self, output, lab, crop, rgb8, alpha8, saturation, fill, hinted, layers,
-                plain=None, key=None):
-        """Network output -> PIL image of the input's size, with its alpha (or `Layers`),
-        put together a strip at a time from the input's own uint8 pixels. `plain()`: for
-        region fill, the network's colour without the hints (None: there were none)."""
-        output, lab = output[: crop[0], : crop[1]], lab[: crop[0], : crop[1]]
-        shape = rgb8.shape[:2]
-        if self.task_def.keeps_lightness:
-            # Only the chroma comes from the network: it is upsampled and put back onto the
-            # input's own full-resolution lightness.
-            enlarge = Enlarger(output * (AB_SCALE * saturation), shape)
+    def network(self, batch, lab=False):
+        """A batch of network inputs (N, H, W, C) -> (outputs, their colour in CIE Lab, or
+        None unless `lab`), numpy."""
+        outputs, labs = self._compiled(tf.constant(batch, tf.float32), tf.constant(bool(lab)))
+        return outputs.numpy(), labs.numpy() if lab else None
 
-            def paint(rows):
-                own = lightness(to_unit(rgb8[rows]))
-                return None, lab_to_srgb8_keeping_lightness(own, enlarge(rows))
-        elif fill == "regions":
-            paint = self._region_fill.painter(
-                self.fill_options, np.clip((output + 1.0) / 2.0, 0.0, 1.0), lab, rgb8, hinted,
-                lambda palette: _saturate(palette, saturation), plain, key)
-        else:
-            colour = (output + 1.0) / 2.0
-            if fill == "lines":  # the user's lines go on top, not the network's too
-                colour = over_drawn_lines(np.clip(colour, 0.0, 1.0)).numpy()
-            enlarge = Enlarger(colour, shape, "bicubic", antialias=True)
+    def finish(self, prepared, output, lab=None, *, fill=None, saturation=1.0, layers=False):
+        """The network's `output` for a `Prepared` (and its `lab`, if the fill wants it) ->
+        PIL image of the input's size, with its alpha (or `Layers`), put together a strip at
+        a time from the input's own uint8 pixels. `fill`: a name or a `Fill`."""
+        fill = self._fill(fill, layers)
+        picture, (height, width) = prepared.picture, prepared.picture.small_shape
+        job = Finishing(output[:height, :width], None if lab is None else lab[:height, :width],
+                        picture.rgb8, saturation, self.fill_settings.get(fill.name),
+                        picture.hints, picture.hint_image,
+                        functools.partial(self._without_hints, prepared), picture.key,
+                        self._kept)
+        return render(fill.painter(job), picture.rgb8, picture.alpha8, layers)
 
-            def paint(rows):
-                flats = to_uint8(_saturate(enlarge(rows), saturation))
-                return flats, flats if fill == "none" else compose(flats, rgb8[rows])
-        return _render(paint, rgb8, alpha8, layers)
-
-    def _without_hints(self, network, crop):
-        """The network's colour (RGB in [0, 1], cropped to the working size) for its input
-        `network` with the hint channels zeroed: what it paints with no hints at all."""
-        plain = np.array(network, np.float32)
+    def _without_hints(self, prepared):
+        """The network's colour (RGB in [0, 1], cropped to the working size) for a picture
+        with the hint channels of its input zeroed: what it paints with no hints at all."""
+        plain = np.array(prepared.network, np.float32)
         plain[..., plain.shape[-1] - self._hint_channels:] = 0.0
-        output = self._run(tf.constant(plain[None]), tf.constant(False))[0][0].numpy()
-        return np.clip((output[: crop[0], : crop[1]] + 1.0) / 2.0, 0.0, 1.0)
+        output = self.network(plain[None])[0][0]
+        height, width = prepared.picture.small_shape
+        return np.clip((output[:height, :width] + 1.0) / 2.0, 0.0, 1.0)
+
+    def _fill(self, fill, layers):
+        """A fill's name (None: this model's default) or a `Fill` -> the `Fill`, checked."""
+        if not isinstance(fill, Fill):
+            fill = fill_for(self.task_def, fill or self.fill)
+        elif not fill.suits(self.task_def):
+            raise ValueError(f"{fill!r} is not for a {self.task!r} model")
+        if layers and not fill.gives_layers:
+            raise ValueError(f"layers need flats (the colour under the lines), which "
+                             f"line-art models' fills give; fill={fill.name!r} of a "
+                             f"{self.task!r} model has none")
+        return fill
+
+    def _warn_if_unsuited(self, prepared):
+        """Warn (InputWarning) when the input looks wrong for this model."""
+        task, image = self.task_def, prepared.picture.source
+        height, width = prepared.picture.small_shape
+        wrong, use = task.looks_wrong, task.other
+        if input_kind(task.input_lightness(prepared.network[:height, :width])) == wrong:
+            name = str(image) if isinstance(image, (str, Path)) else \
+                getattr(image, "filename", None) or "the image"
+            warnings.warn(f"{name} looks like {'a ' * (wrong == 'photo')}{wrong}, but this "
+                          f"model colours {task.made_for}: try Colorizer.load({use!r}) "
+                          f"(--model {use})", InputWarning, stacklevel=_outside_level())
+
+    # --- the façade ---------------------------------------------------------------------
 
     def colorize(self, image, *, saturation=1.0, render_size=None, hints=None, hint_image=None,
                  fill=None, layers=False):
@@ -279,72 +295,42 @@ class Colorizer:
                        hints=None, hint_images=None, fill=None, layers=False):
         """Colour many images; images that share a working shape run together in batches.
         `hints` and `hint_images`, when given, are lists with one entry per image. Images are
-        read a chunk at a time (`batch_size` images, or fewer once they hold CHUNK_PIXELS), so
-        a long list of large files never sits in memory at once."""
-        fill = self._check_fill(fill, layers)
+        read a chunk at a time (`batch_size` images, or fewer once they hold
+        `self.batching.chunk_pixels`), so a long list of large files never sits in memory
+        at once."""
+        fill = self._fill(fill, layers)
         hints = hints or [None] * len(images)
-        hint_images = list(hint_images or [None] * len(images))
+        hint_images = hint_images or [None] * len(images)
         if not len(hints) == len(hint_images) == len(images):
             raise ValueError("hints and hint_images need one entry per image")
-        results, chunk, pixels = [], [], 0
-        for i, image in enumerate(images):
-            # A hint image file is read once here: region fill reads it again at full size.
-            hint_images[i] = _opened(hint_images[i])
-            chunk.append((i, self._prepare(image, render_size, hints[i], hint_images[i])))
-            pixels += chunk[-1][1].rgb8.shape[0] * chunk[-1][1].rgb8.shape[1]
-            if len(chunk) == batch_size or pixels >= CHUNK_PIXELS or i == len(images) - 1:
-                indices, items = zip(*chunk)
-                prepared = dict(zip(indices, self._network_inputs(items)))
-                for item in prepared.values():
-                    self._check_kind(item)
-                results += self._colorize_chunk(prepared, saturation, hints, hint_images, fill,
-                                                layers, batch_size)
-                chunk, pixels = [], 0
+        # A hint image file is read once here: region fill reads it again at full size.
+        requests = ((image, render_size, hint, _opened(hint_image))
+                    for image, hint, hint_image in zip(images, hints, hint_images))
+        results = []
+        for chunk in self.batching.chunks(requests, batch_size, lambda r: self.read(*r),
+                                          self.prepare):
+            for prepared in chunk:
+                self._warn_if_unsuited(prepared)
+            results += self._colorize_chunk(chunk, fill, saturation, layers, batch_size)
         return results
 
-    def _colorize_chunk(self, prepared, saturation, hints, hint_images, fill, layers,
-                        batch_size):
-        by_shape = {}
-        for i, item in prepared.items():
-            by_shape.setdefault(item.network.shape, []).append(i)
-        want_lab = tf.constant(fill == "regions" and self.fill_options["aggregate"] == "mean")
-        results = {}
-        for indices in by_shape.values():
-            for start in range(0, len(indices), batch_size):
-                batch = np.stack([prepared[i].network for i in indices[start: start + batch_size]])
-                outputs, labs = (t.numpy() for t in self._run(tf.constant(batch, tf.float32),
-                                                              want_lab))
+    def _colorize_chunk(self, chunk, fill, saturation, layers, batch_size):
+        """Run the network on a chunk of `Prepared`s, batches alike in shape, and finish
+        each (its place in `chunk` let go as soon as it is done)."""
+        results = [None] * len(chunk)
+        lab = fill.wants_lab(self.fill_settings.get(fill.name))
+        for indices in self.batching.alike(chunk, lambda item: item.network.shape, batch_size):
+            outputs, labs = self.network(np.stack([chunk[i].network for i in indices]), lab)
 
-                def finish(i, output, lab):
-                    item, plain = prepared[i], None
-                    hinted = (hint_pixels(hints[i], hint_images[i], item.rgb8.shape[:2])
-                              if fill == "regions" else (None, None, None))
-                    if hinted[0] is not None and len(hinted[0]):
-                        plain = functools.partial(self._without_hints, item.network,
-                                                  item.small_shape)
-                    results[i] = self._finish(output, lab, item.small_shape, item.rgb8,
-                                              item.alpha8, saturation, fill, hinted, layers,
-                                              plain, item.key)
-                    prepared[i] = None  # its full-size pixels are no longer needed
+            def finish(job):
+                i, output, lab = job
+                results[i] = self.finish(chunk[i], output, lab, fill=fill,
+                                         saturation=saturation, layers=layers)
+                chunk[i] = None  # its full-size pixels are no longer needed
 
-                jobs = list(zip(indices[start: start + batch_size], outputs, labs))
-                small = all(np.prod(prepared[i].rgb8.shape[:2]) <= PARALLEL_PIXELS
-                            for i, _, _ in jobs)
-                if small and len(jobs) > 1:  # numpy and SciPy let go of the GIL in their loops
-                    list(_finishers().map(lambda job: finish(*job), jobs))
-                else:  # one at a time: a large image's full-size work is not doubled
-                    for job in jobs:
-                        finish(*job)
-        return [results[i] for i in sorted(results)]
-
-    def _check_fill(self, fill, layers):
-        fill = fill or self.fill
-        if fill not in FILLS:
-            raise ValueError(f"fill must be one of {FILLS}, got {fill!r}")
-        if fill not in self.task_def.fills or layers and not self.task_def.line_art:
-            raise ValueError(f"fill={fill!r} and layers are for line-art models; a "
-                             f"{self.task!r} model keeps the input's own lightness already")
-        return fill
+            jobs = list(zip(indices, outputs, [None] * len(indices) if labs is None else labs))
+            self.batching.finish_all(jobs, finish, lambda job: chunk[job[0]].picture.pixels)
+        return results
 
 
 def _outside_level():
@@ -363,30 +349,3 @@ def _opened(hint_image):
     image = open_image(hint_image)
     image.filename = str(hint_image)  # so errors about it still name the file
     return image
-
-
-def _saturate(rgb, saturation):
-    """Scale chroma around luma (saturation 1: unchanged)."""
-    if saturation == 1.0:
-        return rgb
-    luma = rgb @ LUMA
-    return np.clip(luma[..., None] + saturation * (rgb - luma[..., None]), 0.0, 1.0)
-
-
-def _render(paint, rgb8, alpha8, layers):
-    """Put the output together a strip at a time (`paint(rows)` -> (flats, composed) uint8)
-    straight into PIL images: no full-size float copy is ever made."""
-    height, width = rgb8.shape[:2]
-    image = Image.new("RGB" if alpha8 is None else "RGBA", (width, height))
-    flats = Image.new("RGB", (width, height)) if layers else None
-    lines = Image.new("RGBA", (width, height)) if layers else None
-    for rows in strips(height, width):
-        flat, out = paint(rows)
-        if alpha8 is not None:
-            out = np.dstack([out, alpha8[rows]])
-        image.paste(Image.fromarray(out), (0, rows.start))
-        if layers:
-            darkness = line_darkness(to_unit(rgb8[rows]))
-            flats.paste(Image.fromarray(flat), (0, rows.start))
-            lines.paste(Image.fromarray(line_layer(darkness)), (0, rows.start))
-    return Layers(image, flats, lines) if layers else image

@@ -19,8 +19,9 @@ image over the Colorizer's `max_pixels`, or one whose size the header does not g
 decoding it; the error names the image's place in the batch.
 
 These run the very functions `Colorizer.colorize` runs (`pix2color.pipeline.network_input`,
-`network_colour`, `pix2color.hints.resample_hint_image`), with `fill="lines"`: region fill
-needs connected components, which TensorFlow has no op for, so it is not in the graph.
+`pix2color.hints.resample_hint_image`, and the fill's own `graph`), with a fill that declares
+it runs in a graph (`pix2color.fills`): by default "lines" for line art. Region fill needs
+connected components, which TensorFlow has no op for, so an export with it is refused.
 What else differs from `Colorizer.colorize`: EXIF orientation is ignored, alpha is dropped
 (the PNG is RGB), and the gray models' gamut fitting runs as TF ops rather than numpy tables
 (within 1 level).
@@ -32,9 +33,8 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from .color import AB_SCALE, lab_to_rgb_keeping_lightness, rgb_to_lab
-from .pipeline import (hint_channels_for, network_colour, network_input, over_drawn_lines,
-                       working_shape)
+from .fills import graph_fill
+from .pipeline import hint_channels_for, network_input, working_shape
 from .decode import check_encoded_size, decode_rgb, encoded_size  # noqa: F401 (public)
 from .files import is_disk_full
 from .hints import resample_hint_image
@@ -42,8 +42,9 @@ from .resample import box_factor, box_shrink
 
 
 class _Servable(tf.Module):
-    def __init__(self, colorizer):
+    def __init__(self, colorizer, fill):
         super().__init__()
+        self.fill = fill
         self.model = colorizer.model
         self.max_pixels = colorizer.max_pixels
         self.task_def, self.size = colorizer.task_def, colorizer.size
@@ -97,25 +98,22 @@ class _Servable(tf.Module):
         shrunk = box_shrink(rgb, box_factor(shape, small_shape), self.task_def.line_art)
         padded = network_input(shrunk, small_shape, self.multiple, self.task_def, hint)
         output = self._network(padded[None])["outputs"][0, : small_shape[0], : small_shape[1]]
-        if self.task_def.keeps_lightness:  # only the chroma comes from the network
-            ab = tf.image.resize(output * AB_SCALE, shape)
-            lab = tf.concat([rgb_to_lab(rgb)[..., :1], ab], axis=-1)
-            colour = lab_to_rgb_keeping_lightness(lab)
-        else:  # the network's colour with the input's own lines multiplied on top
-            output = over_drawn_lines(tf.clip_by_value((output + 1.0) / 2.0, 0.0, 1.0))
-            colour = tf.clip_by_value(network_colour(output * 2.0 - 1.0, shape), 0.0, 1.0) * rgb
+        colour = self.fill.graph(output, rgb)
         return tf.io.encode_png(tf.cast(tf.round(tf.clip_by_value(colour, 0.0, 1.0) * 255.0),
                                         tf.uint8))
 
 
-def export_saved_model(colorizer, path, version=1):
-    """Write `path/<version>/` (TF Serving's layout) with both signatures; returns that folder.
+def export_saved_model(colorizer, path, version=1, fill=None):
+    """Write `path/<version>/` (TF Serving's layout) with both signatures, finishing with
+    `fill` (a name; None: the first of the task's fills that runs in a graph, refused if it
+    cannot); returns that folder.
     It is written beside, as `path/.<version>.tmp-PID`, and renamed into place when whole,
     so TF Serving never sees half an export, and a failed one leaves nothing behind."""
+    fill = graph_fill(colorizer.task_def, fill)
     target = Path(path) / str(int(version))
     if target.exists() and any(target.iterdir()):
         raise FileExistsError(f"{target} already holds an export; pick another --version")
-    servable = _Servable(colorizer)
+    servable = _Servable(colorizer, fill)
     signatures = {"serving_default": servable.serving_default,
                   "colorize_image": servable.colorize_image}
     if colorizer.hints:

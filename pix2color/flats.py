@@ -88,34 +88,36 @@ class RegionFill:
     def __init__(self, kept):
         self._kept = kept
 
-    def _segmented(self, rgb8, key, options, small_shape):
+    def _segmented(self, rgb8, key, settings, small_shape):
         """-> (segmentation before the split, its open regions, step, a dict of what is
         found later and kept with them)."""
         def make():
             free, step = free_pixels(rgb8)
-            segmentation = segment(free, gap=options["gap"])
+            segmentation = segment(free, gap=settings.gap)
             return segmentation, segmentation.open_regions(), step, {}
 
-        key = (key or drawing_key(rgb8), "regions", options["gap"], options["background"],
+        key = (key or drawing_key(rgb8), "regions", settings.gap, settings.background,
                small_shape)
         return self._kept.get(key, rgb8.shape[0] * rgb8.shape[1], make)
 
-    def painter(self, options, network_rgb, network_lab, rgb8, hinted, tint, plain=None,
+    def painter(self, settings, network_rgb, network_lab, rgb8, hinted, tint, plain=None,
                 key=None):
         """Segment the line art (or reuse its segmentation) and colour its regions; returns
         `paint(rows)` -> (flat colour strip, composed strip), both uint8 at full size.
-        `network_rgb`: the network's colour with the hints, in [0, 1] at its working size;
+        `settings`: a `pix2color.fills.RegionSettings`; `network_rgb`: the network's colour
+        with the hints, in [0, 1] at its working size (`network_lab`: the same in CIE Lab,
+        or None);
         `hinted`: the hinted pixels (rows, cols, colours) or Nones; `tint`: applied to the
         palette (saturation); `plain()`: the network's colour without hints (None: there
         were none); `key`: the drawing's `drawing_key`, if known."""
-        segmentation, open_regions, step, later = self._segmented(rgb8, key, options,
+        segmentation, open_regions, step, later = self._segmented(rgb8, key, settings,
                                                                   network_rgb.shape[:2])
         rows, cols, colours = hinted   # the hinted pixels, in the segmentation's own grid
         if rows is not None:
             rows, cols = rows // step, cols // step
         closed = functools.partial(self._closed_wider, base=segmentation, rows=rows, cols=cols,
                                    open_regions=open_regions, key=key or drawing_key(rgb8))
-        if options["background"] == "split":
+        if settings.background == "split":
             plain, name = plain or (lambda: network_rgb), "split"   # the network, no hints
             if rows is not None and len(rows):   # hinted: read only inside the drawing
                 plain, name = self._inside(segmentation, later, plain), "split inside"
@@ -128,15 +130,14 @@ class RegionFill:
                     plain(), network_rgb, on_paper)))
         else:
             segmentation = closed(segmentation)
-        palette = region_palette(segmentation, network_rgb, options["aggregate"],
-                                 network_lab if network_lab.shape[-1] else None)
-        if options["background"] != "network":
+        palette = region_palette(segmentation, network_rgb, settings.aggregate, network_lab)
+        if settings.background != "network":
             palette[open_regions] = 1.0
         palette = to_uint8(apply_hints(tint(palette), segmentation, rows, cols, colours,
                                        background=open_regions))
         labels, columns = segmentation.labels, np.arange(rgb8.shape[1]) // step
         network = None
-        if options["background"] == "network" and len(open_regions):
+        if settings.background == "network" and len(open_regions):
             network = Enlarger(network_rgb, rgb8.shape[:2], "bicubic", antialias=True)
             is_open = np.isin(np.arange(segmentation.count + 1), open_regions)
 
@@ -201,6 +202,7 @@ class RegionFill:
             return segmentation
         return Segmentation(labels.astype(np.int32), count, segmentation.free,
                             segmentation.coarse, segmentation.block, None, gap)
+
 
 def region_palette(segmentation, network_rgb, aggregate="mode", network_lab=None):
     """One RGB colour per region (count + 1, 3; row 0 unused), aggregated from

@@ -17,6 +17,7 @@ import keras
 import numpy as np
 
 from .config import NORMS, UPSAMPLINGS
+from .fills import fill_names, fill_settings
 from .archive import MAX_PARAMETERS, archive_network
 from .models import GENERATOR_BUILDERS, generator, generator_arguments
 from .tasks import TASKS, get_task
@@ -263,6 +264,7 @@ class ModelInfo:
     out_channels: int
     hints: bool = False         # takes colour hints (pix2color.hints)
     fill: str = ""              # line-art models: the default fill ("" = the task's default)
+    fill_settings: dict = dataclasses.field(default_factory=dict)  # {fill: its settings}
     colour_space: str = ""      # "" = the task's
     training: dict = dataclasses.field(default_factory=dict)  # how it was trained, metrics
     pix2color_version: str = "?"
@@ -270,7 +272,8 @@ class ModelInfo:
 
     def __post_init__(self):
         task = get_task(self.task)
-        object.__setattr__(self, "fill", self.fill or task.fills[0])
+        object.__setattr__(self, "fill", self.fill or fill_names(task)[0])
+        object.__setattr__(self, "fill_settings", fill_settings(task, self.fill_settings))
         object.__setattr__(self, "colour_space", self.colour_space or task.colour_space)
 
     @property
@@ -300,8 +303,9 @@ class ModelInfo:
             raise ModelFileError(f"{where}: unknown task {info['task']!r}; expected one of "
                                  f"{sorted(TASKS)}")
         task = TASKS[info["task"]]
-        for name, kind in (("hints", bool), ("fill", str), ("colour_space", str),
-                           ("training", dict), ("pix2color_version", str)):
+        for name, kind in (("hints", bool), ("fill", str), ("fill_settings", dict),
+                           ("colour_space", str), ("training", dict),
+                           ("pix2color_version", str)):
             if name in info and not isinstance(info[name], kind):
                 expected = "true or false" if kind is bool else f"a {kind.__name__}"
                 raise ModelFileError(f"{where}: {name} must be {expected}, got {info[name]!r}")
@@ -314,9 +318,13 @@ class ModelInfo:
         if not isinstance(spec, dict) or spec.get("kind") not in GENERATOR_BUILDERS:
             raise ModelFileError(f"{where}: missing or unknown generator description")
         _check_generator_args(spec["kind"], spec.get("args"), where)
-        if info.get("fill", "") not in ("", *task.fills):
-            raise ModelFileError(f"{where}: fill must be one of {task.fills} for a "
+        if info.get("fill", "") not in ("", *fill_names(task)):
+            raise ModelFileError(f"{where}: fill must be one of {fill_names(task)} for a "
                                  f"{task.name!r} model, got {info.get('fill')!r}")
+        try:
+            fill_settings(task, info.get("fill_settings"))
+        except (ValueError, TypeError) as error:
+            raise ModelFileError(f"{where}: {error}") from None
         if info.get("colour_space", task.colour_space) != task.colour_space:
             raise ModelFileError(f"{where}: a {task.name!r} model works in "
                                  f"{task.colour_space}, the file says {info['colour_space']!r}")

@@ -2,6 +2,7 @@
 the working size, the network's input with its hint channels, and its colour enlarged.
 Both run these very functions, so the two paths cannot drift apart."""
 
+import keras
 import tensorflow as tf
 
 from .files import LUMA
@@ -18,6 +19,17 @@ def working_shape(shape, size):
     shape = tf.cast(shape, tf.float64)
     scale = tf.cast(size, tf.float64) / tf.reduce_max(shape)
     return tf.maximum(1, tf.cast(tf.round(shape * scale), tf.int32))
+
+
+def input_multiple(model):
+    """What a generator's input height and width must be a multiple of: the product of its
+    convolutions' strides (pix2color's generators shrink along one path and grow back)."""
+    multiple = 1
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Conv2D) and not isinstance(
+                layer, keras.layers.Conv2DTranspose):
+            multiple *= int(layer.strides[0])
+    return multiple
 
 
 def hint_channels_for(colour, mask, task):

@@ -31,7 +31,6 @@ from scipy import ndimage
 from .files import LUMA, strips, to_uint8, to_unit
 from .marks import texture
 
-FILLS = ("regions", "lines", "none")
 AGGREGATES = ("mode", "median", "mean")
 BACKGROUNDS = ("split", "white", "network")
 INK = 0.5          # a pixel darker than this (0 white .. 1 black) is line

@@ -18,10 +18,10 @@ class Task:
     colour_space = ""        # what the network predicts: "rgb" or "lab"
     in_channels = 0          # the picture's channels in the input (hint channels come after)
     out_channels = 0
-    line_art = False         # inputs are line art: region fill, layers and XDoG lines apply
+    line_art = False         # inputs are line art: the line-art fills (pix2color.fills),
+                             # layers and XDoG lines apply
     keeps_lightness = False  # the network predicts chroma; the output keeps the input's L
     input_from_target = False  # a training pair is one colour picture (its input is made from it)
-    fills = ("none",)        # the fills it can take (pix2color.regions), its default first
     made_for = ""            # what a user should give it, in words
     looks_wrong = ""         # what an input that does not suit it looks like (see input_kind.py)
     other = ""               # the bundled model to suggest for such an input
@@ -61,7 +61,6 @@ class LineArt(Task):
 
     name, colour_space, in_channels, out_channels = "sketch", "rgb", 3, 3
     line_art = True
-    fills = ("regions", "lines", "none")
     made_for, looks_wrong, other, example = "line art", "photo", "gray", "DRAWING.png"
 
     def network_input(self, rgb):

@@ -198,6 +198,13 @@ def test_a_model_file_cannot_run_code(tmp_path, tiny_model):
     (lambda i: i.pop("size"), r"missing keys \['size'\]"),
     (lambda i: i.update(colour_space="lab"), "a 'sketch' model works in rgb"),
     (lambda i: i.update(fill="magic"), "fill must be one of"),
+    (lambda i: i.update(fill_settings=[]), "fill_settings must be a dict"),
+    (lambda i: i.update(fill_settings={"regions": {"aggregate": "magic"}}),
+     "region fill aggregate must be one of"),
+    (lambda i: i.update(fill_settings={"regions": {"gap": 1.5}}), "gap must be empty or"),
+    (lambda i: i.update(fill_settings={"regions": {"colour": 1}}),
+     r"unknown regions fill settings \['colour'\]"),
+    (lambda i: i.update(fill_settings={"magic": {}}), r"fill settings for \['magic'\]"),
     (lambda i: i.update(training=[]), "training must be a dict"),
 ])
 def test_model_descriptions_are_checked_field_by_field(tiny_model, tmp_path, change, message):
@@ -259,49 +266,65 @@ def test_an_input_that_looks_wrong_for_the_model_says_so(tmp_path):
         gray.colorize(tmp_path / "photo.png")
 
 
-def test_small_images_finished_on_threads_equal_one_at_a_time(colorizer, monkeypatch,
-                                                              tmp_path):
-    from concurrent.futures import ThreadPoolExecutor
-
+def test_small_images_finished_on_threads_equal_one_at_a_time(colorizer, tmp_path):
     from conftest import make_pair_tree
 
-    from pix2color import colorizer as module
+    from pix2color.batching import Batching
 
     tree = make_pair_tree(tmp_path / "data", count=6, size=48)
     drawings = sorted((tree / "sketch").rglob("*.png")) + [sketch(40, 24), sketch(64, 64)]
-    pool, used = ThreadPoolExecutor(2), []
-    monkeypatch.setattr(module, "_finishers", lambda: used.append(1) or pool)
-    for fill in ("regions", "none"):
-        threaded = colorizer.colorize_batch(drawings, 8, fill=fill)
-        monkeypatch.setattr(module, "PARALLEL_PIXELS", 0)    # one image after another
-        serial = colorizer.colorize_batch(drawings, 8, fill=fill)
-        monkeypatch.setattr(module, "PARALLEL_PIXELS", 1 << 20)
-        assert [np.asarray(a).tolist() for a in threaded] == \
-            [np.asarray(b).tolist() for b in serial]
-    assert used   # the threaded runs did use the pool
+    try:
+        for fill in ("regions", "none"):
+            colorizer.batching = Batching(threads=2)
+            threaded = colorizer.colorize_batch(drawings, 8, fill=fill)
+            colorizer.batching = Batching(parallel_pixels=0)    # one image after another
+            serial = colorizer.colorize_batch(drawings, 8, fill=fill)
+            assert [np.asarray(a).tolist() for a in threaded] == \
+                [np.asarray(b).tolist() for b in serial]
+    finally:
+        colorizer.batching = Batching()
 
 
-def test_network_inputs_of_images_alike_are_made_in_one_call(monkeypatch):
-    """At 128 px a graph call costs more than its work: a batch of same-size images makes
-    its network inputs in one call (large ones one at a time), each with its own hints, and
-    the results equal making them one at a time."""
-    from pix2color import colorizer as module
+def test_several_small_pictures_are_finished_on_threads_in_order():
+    import threading
+
+    from pix2color.batching import Batching
+
+    batching = Batching(parallel_pixels=100, threads=2)
+
+    def where(job):
+        return job, threading.current_thread().name
+
+    done = batching.finish_all(list(range(6)), where, pixels=lambda job: 100)
+    assert [job for job, _ in done] == list(range(6))
+    assert all(name.startswith("pix2color-finish") for _, name in done)
+    here = threading.current_thread().name
+    for jobs, pixels in (([1, 2], 101), ([1], 1)):   # one large image, or only one
+        assert batching.finish_all(jobs, where, lambda job: pixels) == [(j, here) for j in jobs]
+
+
+def test_network_inputs_made_together_equal_made_one_at_a_time():
+    """A batch of same-size images makes its network inputs together (large ones one at a
+    time), each with its own hints, and the results equal making them one at a time."""
+    from pix2color.batching import Batching
 
     colorizer = Colorizer.load("sketch")
-    calls, make = [], colorizer._input
-    monkeypatch.setattr(colorizer, "_input", lambda *args: calls.append(len(args[0])) or
-                        make(*args))
     images = [sketch(96, 64), sketch(96, 64), sketch(96, 64), sketch(50, 80)]
     hints = [[(10, 10, "red")], None, [(70, 50, "#0000ff"), (5, 60, "green")], None]
-    together = colorizer.colorize_batch(images, 8, hints=hints, fill="none")
-    assert sorted(calls) == [1, 3]
-    calls.clear()
-    monkeypatch.setattr(module, "BATCHED_INPUT_PIXELS", 0)   # every image is "large" now
+    pictures = [colorizer.read(image, hints=hint) for image, hint in zip(images, hints)]
+    together = colorizer.prepare(pictures)
+    assert [p.picture for p in together] == pictures
+    assert colorizer.prepare(together) == together     # prepared ones pass as they are
+    for one, picture in zip(together, pictures):
+        alone, = colorizer.prepare([picture])
+        np.testing.assert_array_equal(one.network, alone.network)
+    assert [bool(p.network[..., -1].any()) for p in together] == [True, False, True, False]
+    batched = colorizer.colorize_batch(images, 8, hints=hints, fill="none")
+    colorizer.batching = Batching(batched_input_pixels=0)   # every image is "large" now
     apart = colorizer.colorize_batch(images, 8, hints=hints, fill="none")
-    assert calls == [1, 1, 1, 1]
-    for one, other in zip(together, apart):
+    for one, other in zip(batched, apart):
         np.testing.assert_array_equal(np.asarray(one), np.asarray(other))
-    assert not np.array_equal(np.asarray(together[0]), np.asarray(together[1]))  # the hint
+    assert not np.array_equal(np.asarray(batched[0]), np.asarray(batched[1]))  # the hint
 
 
 def test_average_of_models_is_the_mean_of_their_weights(tiny_model, tmp_path, capsys):

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image, ImageDraw
 
-from pix2color import Colorizer, colorizer as colorizer_module, files, regions
+from pix2color import Colorizer, files, regions
 from pix2color.files import read_image, read_rgb8, strips
 from pix2color.resample import Enlarger, box_shrink, box_shrink8
 
@@ -70,29 +70,26 @@ def test_a_drawing_over_the_segmentation_limit_keeps_its_lines_and_flat_regions(
     assert (out[:190] == 255).all()                          # and the background stays white
 
 
-def test_colorize_batch_reads_one_chunk_at_a_time(monkeypatch):
+def test_colorize_batch_reads_one_chunk_at_a_time():
+    from pix2color.batching import Batching
+
     colorizer = Colorizer.load("sketch")
-    held, most = set(), [0]
-    prepare, finish = colorizer._prepare, colorizer._finish
-
-    def counting_prepare(image, *args):
-        held.add(id(image))
-        most[0] = max(most[0], len(held))
-        return prepare(image, *args)
-
-    monkeypatch.setattr(colorizer, "_prepare", counting_prepare)
     images = [np.asarray(drawing(64, seed)) for seed in range(6)]
+    batching, read = Batching(chunk_pixels=2 * 64 * 64), []
 
-    def counting_finish(*args):
-        held.discard(next(id(im) for im in images if id(im) in held))
-        return finish(*args)
+    def reading(image):
+        read.append(image)
+        return colorizer.read(image)
 
-    monkeypatch.setattr(colorizer, "_finish", counting_finish)
-    monkeypatch.setattr(colorizer_module, "CHUNK_PIXELS", 2 * 64 * 64)
+    chunks = [(len(chunk), len(read)) for chunk in
+              batching.chunks(images, 16, reading, colorizer.prepare)]
+    assert chunks == [(2, 2), (2, 4), (2, 6)]   # two images' pixels at a time, not six
+    assert [len(chunk) for chunk in Batching().chunks(images, 4, colorizer.read,
+                                                      colorizer.prepare)] == [4, 2]
+    colorizer.batching = batching
     results = colorizer.colorize_batch(images, batch_size=16)
-    assert len(results) == 6 and most[0] == 2   # two images' pixels at a time, not six
     single = np.asarray(colorizer.colorize(images[4]))
-    assert np.array_equal(np.asarray(results[4]), single)   # in order, same result
+    assert len(results) == 6 and np.array_equal(np.asarray(results[4]), single)  # in order
 
 
 @pytest.mark.parametrize("small, shape, method, antialias", [

@@ -6,8 +6,9 @@ import pytest
 from PIL import Image, ImageColor, ImageDraw
 
 from pix2color import Colorizer
+from pix2color.fills import RegionSettings, fill_for
 from pix2color.flats import apply_hints, region_palette
-from pix2color.regions import compose, line_darkness, segment, split_open_regions
+from pix2color.regions import AGGREGATES, compose, line_darkness, segment, split_open_regions
 
 
 def box_drawing(size=256, box=(64, 64, 192, 192), width=2, gap=0):
@@ -261,13 +262,15 @@ def test_a_one_pixel_line_at_1024_px_stays_exactly_as_drawn(colorizer):
 def test_fill_none_is_the_raw_network_output(colorizer):
     import tensorflow as tf
 
-    drawing = (box_drawing(size=200) * 255).astype(np.uint8)
+    # 200 x 140 works at 128 x 90, padded with white to 128 x 96 (a multiple of 32)
+    drawing = (box_drawing(size=200)[:, :140] * 255).astype(np.uint8)
     out = np.asarray(colorizer.colorize(drawing, fill="none"))
-    small = tf.image.resize(drawing.astype(np.float32) / 255.0, (128, 128), antialias=True)
-    padded = np.pad(small.numpy() * 2 - 1, ((0, 0), (0, 0), (0, 0)), constant_values=1.0)
-    hints = np.zeros((128, 128, colorizer.model.input_shape[-1] - 3), np.float32)
+    small = tf.image.resize(drawing.astype(np.float32) / 255.0, (128, 90), antialias=True)
+    padded = np.pad(small.numpy() * 2 - 1, ((0, 0), (0, 6), (0, 0)), constant_values=1.0)
+    hints = np.zeros((128, 96, colorizer.model.input_shape[-1] - 3), np.float32)
     raw = colorizer.model(np.concatenate([padded, hints], -1)[None], training=False)[0]
-    expected = tf.image.resize((raw + 1) / 2, (200, 200), method="bicubic", antialias=True)
+    expected = tf.image.resize((raw[:, :90] + 1) / 2, (200, 140), method="bicubic",
+                               antialias=True)
     expected = np.round(np.clip(expected.numpy(), 0, 1) * 255).astype(np.uint8)
     # The same map as tf.image.resize, applied a strip at a time: equal to float rounding.
     assert np.abs(out.astype(int) - expected).max() <= 1 and (out != expected).mean() < 1e-3
@@ -285,8 +288,12 @@ def test_layers_give_the_picture_back(colorizer, tmp_path):
 
 
 def test_fill_is_for_line_art_models():
-    with pytest.raises(ValueError, match="line-art"):
-        Colorizer.load("gray").colorize(np.zeros((32, 32), np.uint8), fill="regions")
+    gray = Colorizer.load("gray")
+    with pytest.raises(ValueError, match=r"fill='regions' is not for a 'gray' model: it takes "
+                                         r"\('none',\)"):
+        gray.colorize(np.zeros((32, 32), np.uint8), fill="regions")
+    with pytest.raises(ValueError, match="layers need flats"):
+        gray.colorize(np.zeros((32, 32), np.uint8), layers=True)
 
 
 @pytest.mark.slow
@@ -333,14 +340,15 @@ def test_only_the_lab_mean_converts_the_network_output_to_lab(colorizer, monkeyp
     an image at 128 px) is asked for only when the aggregate is the Lab mean."""
     from pix2color import color
 
-    asked, run = [], colorizer._run
-    monkeypatch.setattr(colorizer, "_run", lambda batch, lab: asked.append(bool(lab)) or
-                        run(batch, lab))
+    regions = fill_for(colorizer.task_def, "regions")
+    assert [regions.wants_lab(RegionSettings(aggregate=a)) for a in AGGREGATES] == \
+        [a == "mean" for a in AGGREGATES]
     drawing = box_drawing(size=64, box=(16, 16, 48, 48))
-    for aggregate in ("mode", "median", "mean"):
-        monkeypatch.setitem(colorizer.fill_options, "aggregate", aggregate)
-        colorizer.colorize(drawing)
-    assert asked == [False, False, True]
+    prepared, = colorizer.prepare([colorizer.read(drawing)])
+    outputs, labs = colorizer.network(prepared.network[None], lab=True)
+    np.testing.assert_allclose(labs, color.rgb_to_lab(np.clip((outputs + 1) / 2, 0, 1)),
+                               atol=1e-3)
+    assert colorizer.network(prepared.network[None])[1] is None   # not asked: not made
     monkeypatch.setattr(color, "rgb_to_lab", lambda rgb: pytest.fail("converted to Lab"))
     segmentation = segment(line_darkness(drawing))
     network = np.full((64, 64, 3), 0.5, np.float32)

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from ..config import add_config_options, config_from_args
-from ..regions import FILLS
+from ..fills import FILL_NAMES
 from ..tasks import TASK_NAMES
 
 DISTRIBUTION = ("auto", "mirrored", "multiworker", "tpu", "none")
@@ -86,7 +86,7 @@ def add_parsers(commands, formatter):
                           help="which split of --data to score (the trainer's split)")
     add_data_arguments(evaluate)
     evaluate.add_argument("--batch-size", type=int, default=16, help="images per batch")
-    evaluate.add_argument("--fill", action="append", choices=FILLS, default=[],
+    evaluate.add_argument("--fill", action="append", choices=FILL_NAMES, default=[],
                           help="line-art models: score with this fill (repeat to compare "
                                "several; default: each model's own)")
     evaluate.add_argument("--out", help="write the table here (markdown); the grid goes beside it")
