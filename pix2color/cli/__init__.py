@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .. import __version__
 from . import colorize, serve, training
-from .colorize import _collect_inputs, _save_png  # noqa: F401  (used by tests and the app)
+from .colorize import _save_png  # noqa: F401  (tests reach it as pix2color.cli._save_png)
 from .training import (add_training_arguments, config_from_args,  # noqa: F401  (public)
                        train_from_args)
 
