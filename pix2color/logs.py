@@ -4,6 +4,7 @@ as PNG files in `samples/`. Only the chief worker writes; the others get no-op w
 
 import dataclasses
 
+import numpy as np
 import tensorflow as tf
 
 from .data import paired_dataset
@@ -58,19 +59,42 @@ class RunLogs:
 
     def epoch_samples(self, step, epoch, grid):
         """The fixed validation batch after an epoch: in TensorBoard's validation run and as
-        samples/epoch-NNN.png, rows of input | target | output."""
+        samples/epoch-NNN.png, rows of input | target | output under a band naming them."""
         with self.validation.as_default(step=step):
             tf.summary.image("validation: input | target | output", grid, max_outputs=4)
         if not self.write:
             return
-        picture = tf.reshape(grid, [-1, grid.shape[2], grid.shape[3]])  # rows stacked
-        png = tf.io.encode_png(tf.cast(tf.round(picture * 255.0), tf.uint8)).numpy()
         (self.run_dir / "samples").mkdir(exist_ok=True)
-        write_atomically(self.run_dir / "samples" / f"epoch-{epoch + 1:03d}.png", png)
+        write_atomically(self.run_dir / "samples" / f"epoch-{epoch + 1:03d}.png",
+                         labelled_png(grid, SAMPLE_COLUMNS))
 
     def flush(self):
         self.train.flush()
         self.validation.flush()
+
+
+SAMPLE_COLUMNS = ("input", "target", "output")
+LABEL_BAND = 14   # pixels above the rows: one line of Pillow's default font
+
+
+def labelled_png(grid, labels):
+    """A sample grid (rows, H, W, 3) in [0, 1] as PNG bytes: the rows stacked, under a white
+    band with each column's label centred over it."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    rows = np.round(np.asarray(grid) * 255.0).astype(np.uint8)
+    stacked = rows.reshape(-1, *rows.shape[2:])
+    picture = Image.new("RGB", (stacked.shape[1], LABEL_BAND + stacked.shape[0]), "white")
+    picture.paste(Image.fromarray(stacked), (0, LABEL_BAND))
+    draw, column = ImageDraw.Draw(picture), stacked.shape[1] / len(labels)
+    for i, label in enumerate(labels):
+        left = (i + 0.5) * column - draw.textlength(label) / 2
+        draw.text((max(left, i * column), 1), label, fill="black")
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def sample_batch(pairs, config):

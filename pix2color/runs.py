@@ -63,18 +63,38 @@ def holds_run(run_dir):
         (run_dir / "model").exists()
 
 
-def claim_run_dir(run_dir, config, resume, overwrite):
-    """Before anything is written: refuse a folder that holds a run unless resuming it (with
-    a matching configuration) or overwriting it; remove checkpoint writes a crash left.
-    Nothing saved is deleted here: an overwritten run goes only when the new one is ready
-    (`clear_run_dir`, called by `RunFolder.start`)."""
+def run_names(logdir):
+    """The runs in `logdir` (folders holding a config.json), newest first."""
+    logdir = Path(logdir)
+    configs = list(logdir.glob("*/config.json")) if logdir.is_dir() else []
+    return [p.parent.name for p in sorted(configs, key=lambda p: p.stat().st_mtime,
+                                          reverse=True)]
+
+
+def _nothing_to_resume(run_dir):
+    """Why `run_dir` cannot be resumed, naming the runs that can be."""
+    there = "a model but no checkpoint to continue from" if (run_dir / "model").exists() \
+        else "no run"
+    names = run_names(run_dir.parent)
+    runs = (f"the runs in {run_dir.parent}: {', '.join(names)}" if names
+            else f"there are no runs in {run_dir.parent}")
+    return RunFolderError(f"nothing to resume: {run_dir} holds {there} ({runs}; without "
+                          f"--resume (resume=False) a new run starts)")
+
+
+def check_run_dir(run_dir, config, resume, overwrite):
+    """Whether `run_dir` may take this run, read only: a folder that holds a run is refused
+    unless resuming it (with a matching configuration) or overwriting it, and resuming
+    needs a checkpoint. Returns whether an old run is to be replaced."""
     has_run = holds_run(run_dir)
     saved_path = run_dir / "config.json"
     if has_run and not resume and not overwrite:
         raise RunFolderError(f"{run_dir} already holds a run: continue it with --resume "
                              f"(resume=True), or start it over with --overwrite "
                              f"(overwrite=True), or pick another --run-name")
-    elif resume and not overwrite and saved_path.exists():
+    if resume and not overwrite and not checkpoints_newest_first(run_dir / "checkpoints"):
+        raise _nothing_to_resume(run_dir)
+    if resume and not overwrite and saved_path.exists():
         try:
             saved = json.loads(saved_path.read_text())["config"]
         except (ValueError, KeyError, TypeError) as error:
@@ -88,11 +108,23 @@ def claim_run_dir(run_dir, config, resume, overwrite):
             raise RunFolderError(f"cannot resume {run_dir} with a different configuration: "
                                  f"{'; '.join(changed)} (only {', '.join(RESUMABLE)} may "
                                  f"change on resume)")
-    for stale in (run_dir / "checkpoints").glob("*_temp*"):  # a save a crash cut short
-        shutil.rmtree(stale, ignore_errors=True)
-    for stale in run_dir.glob(".*.tmp-*"):  # a model folder a crash cut short (save_generator)
-        shutil.rmtree(stale, ignore_errors=True)
     return has_run and overwrite
+
+
+def remove_crash_leftovers(run_dir):
+    """Writes a crash cut short: a checkpoint save, a model folder (save_generator)."""
+    for stale in (run_dir / "checkpoints").glob("*_temp*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    for stale in run_dir.glob(".*.tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def existing_ancestor(path):
+    """`path` itself, or the nearest folder above it that exists (where it would be made)."""
+    path = Path(path).absolute()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
 
 
 def clear_run_dir(run_dir):
@@ -130,6 +162,21 @@ class RunFolder:
         self.checkpoint_dir = self.path / ("checkpoints" if is_chief else
                                            f".worker-{worker}-checkpoints")
         self._lock, self._replace = None, False
+
+    def check(self, config, resume, overwrite):
+        """Read only, so a Trainer can fail early without touching anything: the folder could
+        be made and written, and it may take this run (`check_run_dir`; chief only)."""
+        base = existing_ancestor(self.path)
+        if not base.is_dir() or not os.access(base, os.W_OK):
+            why = "not a folder" if not base.is_dir() else "not writable"
+            raise OSError(f"cannot write the run folder {self.path}: {base} is {why}")
+        if self.is_chief:
+            check_run_dir(self.path, config, resume, overwrite)
+
+    def claim(self, config, resume, overwrite):
+        """When training starts: make the folder, prove it takes a write, lock it for this
+        process and check again (chief only) that it may hold this run, now that no other
+        process can change it. An old run to overwrite stays until `start`."""
         try:
             (self.path / "checkpoints").mkdir(parents=True, exist_ok=True)
             probe = self.path / f".write-test-{os.getpid()}"  # workers may share the folder
@@ -138,14 +185,11 @@ class RunFolder:
         except OSError as error:
             raise OSError(f"cannot write the run folder {self.path}: "
                           f"{error.strerror or error}") from None
-
-    def claim(self, config, resume, overwrite):
-        """Lock the folder for this process and check it may hold this run (chief only).
-        An old run to overwrite stays until `start`."""
         if self.is_chief:
             self._lock = lock_run_dir(self.path)
             try:
-                self._replace = claim_run_dir(self.path, config, resume, overwrite)
+                self._replace = check_run_dir(self.path, config, resume, overwrite)
+                remove_crash_leftovers(self.path)
             except BaseException:
                 self.release()
                 raise
@@ -167,7 +211,7 @@ class RunFolder:
         writes: `keep_checkpoints` + 1 checkpoints (weights and two optimizer slots) and the
         model/ and best/ folders."""
         needed = weight_bytes * 3 * (keep_checkpoints + 1) + weight_bytes * 2
-        free = shutil.disk_usage(self.path).free
+        free = shutil.disk_usage(existing_ancestor(self.path)).free
         if free < needed:
             raise OSError(f"not enough free disk space for the run folder {self.path}: "
                           f"it needs about {needed / 2**20:.0f} MiB for checkpoints and "

@@ -9,13 +9,14 @@ checkpoint steps (losses stay tensors between them).
 """
 
 import dataclasses
+import contextlib
 import math
+import random
 import signal
 import threading
 import time
 from pathlib import Path
 
-import keras
 import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
@@ -30,7 +31,7 @@ from .modelfile import (ModelFileError, load_generator, model_path, save_generat
                         task_channels)
 from .models import generator, generator_args, patchgan, transfer_weights
 from .optim import make_optimizer, resolve_precision
-from .runs import RunFolder
+from .runs import RunFolder, checkpoints_newest_first
 from .steps import make_gan_step, make_regression_step
 from .tasks import get_task
 from .validate import Validator
@@ -49,10 +50,11 @@ class Trainer:
     def __init__(self, config, train_pairs, val_pairs=(), logdir="runs", run_name=None,
                  data_info=None, strategy=None, resume=False, overwrite=False):
         """`train_pairs`, `val_pairs`: lists of (input, target) paths, or ShardedPairs.
-        `resume`: continue the run in the folder (call `restore`); its configuration must
-        match but for `runs.RESUMABLE` keys. `overwrite`: replace the run already there, once
-        this one is built and checked (a failure before then leaves the old run as it was).
-        Without either, a folder that holds a run is refused: nothing is ever overwritten."""
+        `resume`: continue the run in the folder from its newest readable checkpoint; its
+        configuration must match but for `runs.RESUMABLE` keys. `overwrite`: replace the run
+        already there. Without either, a folder that holds a run is refused: nothing is ever
+        overwritten. Building checks all of that and builds the nets, but writes nothing:
+        the folder is claimed (and an old run replaced) when `fit` starts."""
         self.config = c = config
         self.task = get_task(c.task)
         self.strategy = strategy or tf.distribute.get_strategy()  # see distribute.make_strategy
@@ -64,19 +66,14 @@ class Trainer:
         self.run = RunFolder(Path(logdir) / run_name, is_chief(self.strategy),
                              task_id(self.strategy))
         self.run_dir = self.run.path
-        self.run.claim(c, resume, overwrite)
-        try:
-            self._set_up(data_info)
-        except BaseException:   # the folder is free again, and an old run still there
-            self.run.release()
-            raise
+        self.resume, self.overwrite = resume, overwrite
+        self.run.check(c, resume, overwrite)
+        self._restored_from = None   # the checkpoints there were when `restore` last read one
+        self._set_up(data_info)
 
     def _set_up(self, data_info):
-        """Everything checked and built before the run folder is written to."""
+        """Everything built and checked before `fit` may claim the run folder."""
         c = self.config
-        if c.deterministic:
-            tf.config.experimental.enable_op_determinism()
-        keras.utils.set_random_seed(c.seed)
         self.policy = resolve_precision(c.precision)
         self.steps_per_epoch = math.ceil(len(self.train_pairs) / c.batch_size)
         self.total_steps = min(c.epochs * self.steps_per_epoch, c.max_steps or math.inf)
@@ -86,14 +83,13 @@ class Trainer:
         self.predict = tf.function(lambda x: self.generator(x, training=False),
                                    reduce_retracing=True)
         self.validator = Validator(self.val_pairs, c, self.task, self.predict)
-        with self.strategy.scope():
+        with self.strategy.scope(), seeded(c.seed):
             self._build_models()
             self._build_optimizers()
         nets = {"generator": self.generator, "g_optimizer": self.g_optimizer}
         if self.discriminator is not None:
             nets.update(discriminator=self.discriminator, d_optimizer=self.d_optimizer)
         self.checkpoint = tf.train.Checkpoint(step=self.step, best=self.validator.best, **nets)
-        self.checkpoints = self.run.checkpoints(self.checkpoint, c.keep_checkpoints)
         # The compiled steps: pure functions of the nets (pix2color.steps), run per replica.
         self.regression_step = self._distributed(make_regression_step(
             self.generator, self.g_optimizer, c))
@@ -114,7 +110,6 @@ class Trainer:
                                                 if self.discriminator is not None else [])
         self.run.check_free_space(sum(int(np.prod(v.shape)) * 4 for v in variables),
                                   c.keep_checkpoints)
-        self.run.start()  # all checked: only now may an overwritten run go
 
     # --- set-up -------------------------------------------------------------------------
 
@@ -187,24 +182,43 @@ class Trainer:
         return (self.gan_step if warm else self.regression_step)(inputs, targets)
 
     def restore(self):
-        """Continue from the newest readable checkpoint; its path, or None if there is none."""
+        """Continue from the newest readable checkpoint (reading only); its path, or None if
+        there is none (always, with overwrite: the run there is to be replaced). `fit` does
+        this itself when resuming, unless it was done already."""
+        if self.overwrite:
+            return None
+        self._restored_from = checkpoints_newest_first(self.run_dir / "checkpoints")
         return self.run.restore(self.checkpoint)
 
     def fit(self):
-        """Train until `total_steps`; returns the final validation metrics (if any). The run
+        """Claim the run folder and train until `total_steps`; returns the final validation
+        metrics (if any). A run already finished is left as it is (`_repair_model`). The
         folder stays locked until the final model is written."""
-        if int(self.step) >= self.total_steps:  # nothing to train: keep what was saved
-            try:
+        self.run.claim(self.config, self.resume, self.overwrite)
+        try:
+            if self.resume and self._restored_from != checkpoints_newest_first(
+                    self.run_dir / "checkpoints"):   # not restored, or changed since
+                self.restore()
+            if int(self.step) >= self.total_steps:  # nothing to train: keep what was saved
                 self._repair_model()
-            finally:
-                self.run.release()
-            return {}
+                return {}
+            return self._train()
+        finally:
+            self.run.release()
+
+    def _train(self):
+        """The training loop of `fit`, in a claimed folder: an old run to overwrite goes once
+        the sample batch has been read, the last thing that can fail before training."""
+        samples = sample_batch(self.val_pairs if len(self.val_pairs) else self.train_pairs,
+                               self.config)
+        if self.config.deterministic:
+            tf.config.experimental.enable_op_determinism()
+        self.run.start()
+        self.checkpoints = self.run.checkpoints(self.checkpoint, self.config.keep_checkpoints)
         self.run.write_json("config.json", self.describe())
         self.logs = RunLogs(self.run_dir, self.run.is_chief, int(self.step) + 1)
         if int(self.step) == 0:
             self.logs.hparams(self.config, self.run_dir.name)
-        samples = sample_batch(self.val_pairs if len(self.val_pairs) else self.train_pairs,
-                               self.config)
         metrics, self.stop_requested = {}, False
         previous_handler = _stop_on_sigterm(self)
         try:
@@ -236,7 +250,6 @@ class Trainer:
             self.logs.flush()
             if previous_handler is not None:
                 signal.signal(signal.SIGTERM, previous_handler)
-            self.run.release()
         return metrics
 
     def _repair_model(self):
@@ -374,6 +387,21 @@ def _progress_terms(losses):
     """The loss terms a progress bar shows: each term on its own scale (L1 or MSE, the
     adversarial terms), not a weighted total whose scale jumps when the warm-up ends."""
     return [k for k in ("g_l1", "g_mse", "g_adversarial", "d_total") if k in losses]
+
+
+@contextlib.contextmanager
+def seeded(seed):
+    """Make the nets built inside start from `seed`, and give the process its random state
+    back after. Keras draws the seed of every initializer and dropout layer made without
+    one from Python's `random` (keras.random.make_default_seed); what those seeds then
+    drive is stateless, so nothing process-wide needs setting (keras.utils.set_random_seed
+    would seed NumPy, TensorFlow and Keras's global generator for the whole process)."""
+    state = random.getstate()
+    random.seed(seed)
+    try:
+        yield
+    finally:
+        random.setstate(state)
 
 
 def _stop_on_sigterm(trainer):

@@ -173,6 +173,24 @@ def test_pairs_without_partners_and_folders_without_images(tmp_path):
     assert len(pairs) == 1 and unmatched == [str(sketch / "b.png")]
 
 
+def test_data_that_is_no_pair_layout_says_what_it_is_and_what_to_do(tmp_path, capsys):
+    from pix2color.cli import main
+
+    missing = tmp_path / "nonexistent"
+    assert main(["train", "--data", str(missing)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"{missing} does not exist" in err and "Danbooru" not in err
+    assert len(err.splitlines()) == 1
+    pictures = tmp_path / "pictures"                     # colour pictures, no sketch/ src/
+    pictures.mkdir()
+    for name in ("a", "b"):
+        Image.new("RGB", (8, 8), "orange").save(pictures / f"{name}.png")
+    assert main(["train", "--data", str(pictures)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "no Danbooru layout" in err and "2 picture(s)" in err and len(err.splitlines()) == 1
+    assert "--extract-lines" in err and f"pix2color pairs {pictures} PAIRS" in err
+
+
 @pytest.mark.slow
 def test_serving_signature_takes_them_as_bytes(inputs, colorizer, tmp_path):
     folder, table = inputs

@@ -190,12 +190,13 @@ def test_the_serving_signature_refuses_a_large_webp_naming_it():
 
     from pix2color import Colorizer
     from pix2color.export import _Servable
+    from pix2color.fills import graph_fill
 
     colorizer = Colorizer.load("sketch")
     colorizer.max_pixels = 40 * 40
     small = encoded(Image.new("RGB", (32, 32), "white"), "PNG")
     large = encoded(Image.new("RGB", (48, 48), "white"), "WEBP", lossless=True)
-    served = _Servable(colorizer)
+    served = _Servable(colorizer, graph_fill(colorizer.task_def, None))   # the export's fill
     assert len(served.colorize_image(tf.constant([small, small]))["png_bytes"]) == 2
     with pytest.raises(tf.errors.InvalidArgumentError, match=r"max_pixels \(1600\)") as error:
         served.colorize_image(tf.constant([small, large]))

@@ -46,7 +46,45 @@ def test_a_second_run_in_the_same_folder_is_refused(finished_run):
         Trainer(TrainConfig(**TINY), pairs, logdir=logdir, run_name="r1")
     assert snapshot(run) == before
     fresh = Trainer(TrainConfig(**TINY), pairs, logdir=logdir, run_name="r1", overwrite=True)
-    assert fresh.restore() is None and not (run / "model").exists()
+    assert fresh.restore() is None and snapshot(run) == before   # replaced only by fit
+    assert (run / "best").exists()
+    fresh.fit()   # no validation pairs: the old run's best/ went with it
+    assert not (run / "best").exists() and (run / "model").exists()
+
+
+def test_building_a_trainer_writes_nothing_and_leaves_the_random_state(finished_run):
+    import random
+
+    import numpy as np
+
+    pairs, logdir, run = finished_run
+    python_state, numpy_state = random.getstate(), np.random.get_state()[1].copy()
+    Trainer(TrainConfig(**dict(TINY, seed=11)), pairs, logdir=logdir / "new" / "runs",
+            run_name="fresh")
+    assert not (logdir / "new").exists()                     # no folder until fit
+    assert random.getstate() == python_state                  # no process-wide seeding
+    assert (np.random.get_state()[1] == numpy_state).all()
+    first, again = (Trainer(TrainConfig(**dict(TINY, seed=11)), pairs, logdir=logdir,
+                            run_name=name) for name in ("a", "b"))
+    for a, b in zip(first.generator.get_weights(), again.generator.get_weights()):
+        assert (a == b).all()                                 # the seed still decides
+
+
+def test_resuming_a_run_that_is_not_there_names_the_runs_that_are(finished_run, pair_tree,
+                                                                   capsys):
+    from pix2color.cli import main
+
+    pairs, logdir, run = finished_run
+    with pytest.raises(RunFolderError, match=f"nothing to resume: {logdir / 'nosuch'} holds "
+                                             f"no run .*the runs in {logdir}: r1"):
+        Trainer(TrainConfig(**TINY), pairs, logdir=logdir, run_name="nosuch", resume=True)
+    assert not (logdir / "nosuch").exists()
+    assert main(["train", "--data", str(pair_tree), "--width", "4", "--size", "32",
+                 "--precision", "float32", "--logdir", str(logdir), "--resume",
+                 "--run-name", "nosuch"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "nothing to resume" in err[0] and "r1" in err[0], err
+    assert not (logdir / "nosuch").exists()
 
 
 def test_resume_names_each_changed_key_before_writing_anything(finished_run):
@@ -74,17 +112,31 @@ def test_resuming_a_finished_run_changes_nothing(finished_run, capsys):
 
 
 @pytest.mark.slow
-def test_one_process_at_a_time(finished_run, tmp_path):
+def test_one_process_at_a_time(finished_run):
+    """A second process may build a trainer for a run folder in use (building writes
+    nothing), but its fit is refused, even with overwrite, and the folder is left alone."""
     pairs, logdir, run = finished_run
-    holder = Trainer(TrainConfig(**TINY), pairs, logdir=logdir, run_name="busy")
     code = ("from pix2color.train import Trainer, TrainConfig\n"
             f"Trainer(TrainConfig(**{TINY!r}), {[tuple(map(str, p)) for p in pairs]!r}, "
-            f"logdir={str(logdir)!r}, run_name='busy')")
-    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                           timeout=300)
+            f"logdir={str(logdir)!r}, run_name='r1', overwrite=True).fit()")
+    others = []
+
+    class Holder(Trainer):
+        def save_generator(self, path, metrics=None):
+            if path.name == "model":   # inside fit, the folder locked
+                others.append(subprocess.run([sys.executable, "-c", code],
+                                             capture_output=True, text=True, timeout=300))
+            return super().save_generator(path, metrics)
+
+    Holder(TrainConfig(**dict(TINY, epochs=2)), pairs, logdir=logdir, run_name="r1",
+           resume=True).fit()
+    [other] = others
     assert other.returncode != 0 and "in use by another training process" in other.stderr
-    holder.fit()  # and when the first is done, the folder is free again
-    Trainer(TrainConfig(**TINY), pairs, logdir=logdir, run_name="busy", resume=True)
+    assert (run / "checkpoints" / "ckpt-4.index").exists()    # the holder's run, whole
+    again = Trainer(TrainConfig(**dict(TINY, epochs=3)), pairs, logdir=logdir,
+                    run_name="r1", resume=True)
+    again.fit()   # and when the first is done, the folder is free again
+    assert int(again.step) == 6
 
 
 def test_a_damaged_checkpoint_falls_back_to_an_older_one(finished_run, capsys):
@@ -96,9 +148,10 @@ def test_a_damaged_checkpoint_falls_back_to_an_older_one(finished_run, capsys):
     (run / "checkpoints" / "ckpt-9_temp").mkdir()               # a save a kill cut short
     trainer = Trainer(TrainConfig(**dict(TINY, epochs=4)), pairs, logdir=logdir,
                       run_name="r1", resume=True)
-    assert not (run / "checkpoints" / "ckpt-9_temp").exists()
     assert trainer.restore().endswith("ckpt-4") and int(trainer.step) == 4
     assert "ckpt-6 is damaged" in "".join(capsys.readouterr())
+    trainer.fit()   # the cut-short save goes when training claims the folder
+    assert not (run / "checkpoints" / "ckpt-9_temp").exists() and int(trainer.step) == 8
 
 
 def test_a_run_folder_loads_evaluates_into_a_new_folder_and_describes_itself(
@@ -139,6 +192,7 @@ def test_resume_alone_continues_the_newest_run_and_the_banner_says_how(pair_tree
 
 
 def test_each_epoch_leaves_samples_on_disk_and_in_tensorboard(pair_tree, tmp_path, capsys):
+    import numpy as np
     from PIL import Image
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -152,7 +206,11 @@ def test_each_epoch_leaves_samples_on_disk_and_in_tensorboard(pair_tree, tmp_pat
     samples = sorted(p.name for p in (tmp_path / "watched" / "samples").iterdir())
     assert samples == ["epoch-001.png", "epoch-002.png"]
     picture = Image.open(tmp_path / "watched" / "samples" / "epoch-002.png")
-    assert picture.size == (3 * 32, 4 * 32)            # input | target | output, 4 rows
+    assert picture.size == (3 * 32, 14 + 4 * 32)       # a label band, then 4 rows
+    band = np.asarray(picture.convert("L"))[:14]
+    for column in range(3):                             # input | target | output: each named
+        assert (band[:, column * 32: (column + 1) * 32] < 128).any(), column
+    assert (band[-1] == 255).all()                      # text inside the band, not on a row
     events = EventAccumulator(str(tmp_path / "watched" / "validation"),
                               size_guidance={"tensors": 0}).Reload()
     assert "validation: input | target | output" in events.Tags()["tensors"]

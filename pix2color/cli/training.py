@@ -5,7 +5,6 @@ type and choices), so the command line cannot drift from the configuration. All 
 their data with `pix2color.data.open_pairs`.
 """
 
-import json
 import sys
 from pathlib import Path
 
@@ -150,33 +149,38 @@ def _train(args, config, train_pairs, val_pairs, data_info):
     trainer = Trainer(config, train_pairs, val_pairs, logdir=args.logdir, run_name=run_name,
                       strategy=make_strategy(args.strategy), data_info=data_info,
                       resume=args.resume, overwrite=args.overwrite)
-    if args.resume:
-        restored = trainer.restore()
-        print(f"resuming from {restored} (step {int(trainer.step)})" if restored
-              else "no checkpoint to resume from; starting fresh")
+    if args.resume and not args.overwrite:
+        print(f"resuming from {trainer.restore()} (step {int(trainer.step)})")
     print(f"run folder:  {trainer.run_dir}  ({trainer.policy}, {trainer.total_steps} steps)\n"
           f"checkpoints: {trainer.run_dir / 'checkpoints'}\n"
           f"final model: {trainer.run_dir / 'model'}  (best by validation "
           f"{config.best_metric}: {trainer.run_dir / 'best'})\n"
           f"watch it:    tensorboard --logdir {args.logdir}\n"
           f"resume it:   {_resume_command(trainer.run_dir.name)}")
-    if int(trainer.step) >= trainer.total_steps:
-        trainer.fit()   # says so; rewrites model/ only if a kill left it missing or damaged
-        return 0
-    metrics = trainer.fit()
-    print("validation:", json.dumps({k: round(v, 4) for k, v in metrics.items()}))
+    metrics = trainer.fit()   # a finished run: says so and changes nothing
+    if metrics:
+        print(f"validation at step {int(trainer.step)} ({len(val_pairs)} pairs):\n"
+              f"{metrics_table(metrics)}")
     print(f"saved {trainer.run_dir / 'model'}; try: pix2color colorize "
           f"{trainer.task.example} -o out --model {trainer.run_dir / 'model'}")
     return 0
 
 
+def metrics_table(metrics):
+    """Validation metrics as a short two-column table, one metric a line."""
+    width = max(map(len, metrics))
+    return "\n".join(f"  {name:<{width}}  {value:.4g}" for name, value in metrics.items())
+
+
 def _newest_run(logdir):
     """The run folder in `logdir` written to last (the one `--resume` alone continues)."""
-    runs = [p for p in Path(logdir).glob("*/config.json")] if Path(logdir).is_dir() else []
-    if not runs:
+    from ..runs import run_names
+
+    names = run_names(logdir)
+    if not names:
         raise ValueError(f"--resume: no run to resume in {logdir} (give --run-name, or "
                          f"--logdir where the run is)")
-    return max(runs, key=lambda p: p.stat().st_mtime).parent.name
+    return names[0]
 
 
 def _resume_command(run_name):
