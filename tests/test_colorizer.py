@@ -347,3 +347,18 @@ def test_average_of_models_is_the_mean_of_their_weights(tiny_model, tmp_path, ca
         Colorizer.average([tiny_model, "gray"])
     assert main(["average", str(tiny_model), "gray", "-o", str(tmp_path / "bad")]) == 2
     assert not (tmp_path / "bad").exists()
+
+
+@pytest.mark.parametrize("kind, args, multiple", [("unet", {"depth": 3, "width": 4}, 8),
+                                                  ("unet", {"depth": 5, "width": 4}, 32),
+                                                  ("simple_lab", {}, 8)])
+def test_the_input_multiple_is_read_off_the_network(kind, args, multiple):
+    """Inputs are padded to what the network's strides need, whatever its arguments say."""
+    from pix2color.models import generator
+    from pix2color.pipeline import input_multiple
+
+    model = generator(kind, size=None, **args)
+    assert input_multiple(model) == multiple
+    channels = int(model.input_shape[-1])
+    assert model(np.zeros((1, multiple * 3, multiple * 2, channels), np.float32)).shape[1:3] \
+        == (multiple * 3, multiple * 2)
