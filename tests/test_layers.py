@@ -4,9 +4,13 @@ and for PSD a reader here that follows Adobe's specification (Pillow's PSD plugi
 layer's channels in the wrong order: it takes the transparency, stored first, for red); psd-tools,
 which writes it, reads it too."""
 
+import re
+import shutil
 import struct
+import subprocess
 import zipfile
 from pathlib import Path
+from xml.etree import ElementTree
 
 import numpy as np
 import pytest
@@ -167,3 +171,51 @@ def test_an_unknown_suffix_is_refused_before_anything_is_written(tmp_path):
     assert list(tmp_path.iterdir()) == []
     sample_layers().save(tmp_path / "picture", format="ora")   # an explicit format wins
     assert zipfile.is_zipfile(tmp_path / "picture")
+
+
+def paint_program(name):
+    path = shutil.which(name)
+    if path is None or (name == "krita" and shutil.which("xvfb-run") is None):
+        pytest.skip(f"{name} is not installed (apt install {name}"
+                    f"{' xvfb' if name == 'krita' else ''})")
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("suffix", [".ora", ".psd"])
+def test_krita_opens_them_with_lines_multiplied_over_the_flats(tmp_path, suffix):
+    """Krita itself: saved as its own .kra, the stack it read; exported flat, the picture."""
+    paint_program("krita")
+    layers = sample_layers()
+    layers.save(tmp_path / f"a{suffix}")
+    for out in ("a.kra", "flat.png"):
+        subprocess.run(["xvfb-run", "-a", "krita", str(tmp_path / f"a{suffix}"), "--export",
+                        "--export-filename", str(tmp_path / out)], capture_output=True,
+                       timeout=600, check=True, text=True)
+    with zipfile.ZipFile(tmp_path / "a.kra") as kra:
+        stack = ElementTree.fromstring(kra.read("maindoc.xml"))
+    found = [(layer.get("name"), layer.get("compositeop")) for layer in stack.iter()
+             if layer.tag.endswith("layer") and layer.get("compositeop")]
+    assert found == [("lines", "multiply"), ("flats", "normal")]
+    assert np.abs(pixels(Image.open(tmp_path / "flat.png")) - pixels(layers.image)).max() <= 1
+
+
+@pytest.mark.slow
+def test_gimp_opens_the_psd_with_lines_multiplied_over_the_flats(tmp_path):
+    """GIMP 2.10 (its OpenRaster plug-in needs Python 2, which Debian 12 lacks: PSD only)."""
+    paint_program("gimp-console-2.10")
+    layers = sample_layers()
+    layers.save(tmp_path / "a.psd")
+    psd, flat = tmp_path / "a.psd", tmp_path / "flat.png"
+    script = (f'(let* ((image (car (gimp-file-load RUN-NONINTERACTIVE "{psd}" "{psd}"))))'
+              f' (for-each (lambda (layer) (gimp-message (string-append "layer "'
+              f' (car (gimp-item-get-name layer)) " "'
+              f' (number->string (car (gimp-layer-get-mode layer))))))'
+              f' (vector->list (cadr (gimp-image-get-layers image))))'
+              f' (file-png-save-defaults RUN-NONINTERACTIVE image'
+              f' (car (gimp-image-flatten image)) "{flat}" "{flat}"))')
+    run = subprocess.run(["gimp-console-2.10", "-i", "-d", "-f", "-b", script, "-b",
+                          "(gimp-quit 0)"], capture_output=True, text=True, timeout=600)
+    said = re.findall(r"layer (\w+) (\d+)", run.stdout + run.stderr)
+    assert said == [("lines", "30"), ("flats", "28")]   # GIMP_LAYER_MODE_MULTIPLY, _NORMAL
+    assert np.abs(pixels(Image.open(flat)) - pixels(layers.image)).max() <= 1
