@@ -119,17 +119,26 @@ def ora_bytes(layers):
     return buffer.getvalue()
 
 
+def check_writer(format):
+    """Raise ImportError, saying what to install, if `format`'s writer is missing (psd-tools
+    for "psd"); the others need nothing beyond Pillow."""
+    if format == "psd":
+        try:
+            import psd_tools  # noqa: F401
+        except ImportError:
+            raise ImportError("PSD files need psd-tools: pip install 'pix2color[layers]' "
+                              "(.ora needs nothing more)") from None
+
+
 def psd_bytes(layers):
     """A Photoshop file with two pixel layers: flats (normal) and, over them, lines
     (multiply); psd-tools writes it and composes its merged image from the layers."""
     import numpy as np
 
-    try:
-        from psd_tools import PSDImage
-        from psd_tools.constants import BlendMode
-    except ImportError:
-        raise ImportError("PSD files need psd-tools: pip install 'pix2color[layers]' (.ora "
-                          "needs nothing more)") from None
+    check_writer("psd")
+    from psd_tools import PSDImage
+    from psd_tools.constants import BlendMode
+
     psd = PSDImage.new("RGB", layers.image.size)
     # from arrays: an RGBA array's alpha becomes the layer's transparency channel
     psd.create_pixel_layer_from_array(np.asarray(layers.flats_layer()), name="flats")
