@@ -315,8 +315,6 @@ def test_the_app_says_what_is_wrong_once(app_url, page, tmp_path):
     wait_until(lambda: any("photo.png looks like a photo" in t for t in toasts(page)) or None,
                what="the library's warning")
     picture_where(page, lambda rgb: True, "the photo coloured all the same")
-    page.screenshot(path=str(Path(os.environ.get("PIX2COLOR_SCREENSHOTS", tmp_path)) /
-                             "app-warning.png"), full_page=True)
 
 
 def test_handler_takes_painted_hints():
