@@ -340,6 +340,7 @@ def test_handler_takes_painted_hints():
 
 @pytest.mark.slow
 def test_uploads_are_capped_private_and_removed_when_the_app_stops(tmp_path):
+    """Also: the app prints its address, not Gradio's advice to set share=True."""
     import stat
 
     httpx = pytest.importorskip("httpx")
@@ -371,3 +372,5 @@ def test_uploads_are_capped_private_and_removed_when_the_app_stops(tmp_path):
         process.terminate()
         process.wait(timeout=60)
     assert not folder.exists()   # removed when the app stops
+    printed = process.stdout.read().decode()
+    assert f"http://127.0.0.1:{port}/" in printed and "share=True" not in printed, printed
