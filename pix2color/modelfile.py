@@ -130,7 +130,9 @@ def load_generator(path):
     """
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"no model at {path}")
+        raise FileNotFoundError(f"no model at {path}: give a bundled model "
+                                f"({', '.join(BUNDLED)}) or a model folder (one that "
+                                f"holds {MODEL_FILE}, or a training run's folder)")
     if path.is_file():
         path = path.parent if path.name in (MODEL_FILE, INFO_FILE) else path
     if not (path / INFO_FILE).exists() and (path / "model" / INFO_FILE).is_file():
