@@ -44,7 +44,7 @@ from .files import (LUMA, MAX_PIXELS, ImageReadError, InputWarning,  # noqa: F40
 from .fills import Finishing, Fill, fill_for, render
 from .flats import Kept, drawing_key
 from .hints import hint_channels, rasterize_hints
-from .input_kind import input_kind
+from .input_kind import input_kind, looks_coloured
 from .modelfile import average_generators, load_generator, model_path, save_generator
 from .pipeline import hint_channels_for, input_multiple, network_input, working_shape
 from .resample import box_factor, box_shrink8
@@ -264,12 +264,18 @@ class Colorizer:
         task, image = self.task_def, prepared.picture.source
         height, width = prepared.picture.small_shape
         wrong, use = task.looks_wrong, task.other
+        name = str(image) if isinstance(image, (str, Path)) else \
+            getattr(image, "filename", None) or "the image"
         if input_kind(task.input_lightness(prepared.network[:height, :width])) == wrong:
-            name = str(image) if isinstance(image, (str, Path)) else \
-                getattr(image, "filename", None) or "the image"
             warnings.warn(f"{name} looks like {'a ' * (wrong == 'photo')}{wrong}, but this "
                           f"model colours {task.made_for}: try Colorizer.load({use!r}) "
                           f"(--model {use})", InputWarning, stacklevel=_outside_level())
+        elif task.line_art and looks_coloured(
+                (prepared.network[:height, :width, :3] + 1.0) / 2.0):
+            warnings.warn(f"{name} is already in colour, but this model colours line art "
+                          f"(dark lines on white): give it the drawing's lines (`pix2color "
+                          f"pairs SRC_DIR OUT_DIR` draws them from colour pictures)",
+                          InputWarning, stacklevel=_outside_level())
 
     # --- the façade ---------------------------------------------------------------------
 

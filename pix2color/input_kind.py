@@ -22,3 +22,14 @@ def input_kind(lightness):
     # border (a mirrored window holds only pixels of the clipped one)
     white_near = ndimage.maximum_filter1d(ndimage.maximum_filter1d(~non_white, 5, 0), 5, 1)
     return "line art" if np.mean(white_near[non_white]) > 0.95 else None
+
+
+def looks_coloured(rgb):
+    """Whether a picture (h, w, 3) in [0, 1] is already in colour, not black lines on white:
+    more than a tenth of its non-white pixels carry colour (max - min channel > 0.2). Line art
+    in ink or pencil, on white or on faintly tinted paper, has almost none."""
+    non_white = rgb.min(axis=-1) < 0.9
+    if not non_white.any():
+        return False
+    coloured = (rgb.max(axis=-1) - rgb.min(axis=-1)) > 0.2
+    return np.mean(coloured[non_white]) > 0.1 and np.mean(coloured) > 0.02

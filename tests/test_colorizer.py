@@ -3,7 +3,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from pix2color import Colorizer
 from pix2color.colorizer import ImageReadError
@@ -264,6 +264,29 @@ def test_an_input_that_looks_wrong_for_the_model_says_so(tmp_path):
         warnings.simplefilter("error", InputWarning)   # the right input: no warning
         sketch.colorize(root / "examples" / "sketch.png")
         gray.colorize(tmp_path / "photo.png")
+
+
+def test_a_colour_drawing_given_to_the_line_art_model_says_so(tmp_path):
+    import warnings
+
+    from pix2color import InputWarning
+
+    art = Image.new("RGB", (200, 160), "white")
+    draw = ImageDraw.Draw(art)
+    draw.ellipse((30, 20, 170, 140), fill=(230, 60, 40), outline="black", width=3)
+    draw.rectangle((80, 60, 120, 100), fill=(40, 120, 220), outline="black", width=3)
+    art.save(tmp_path / "emoji.png")
+    lines = Image.new("RGB", (200, 160), "white")
+    ImageDraw.Draw(lines).ellipse((30, 20, 170, 140), outline="black", width=3)
+    tinted = Image.blend(lines, Image.new("RGB", lines.size, (250, 240, 215)), 0.6)  # old paper
+    sketch = Colorizer.load("sketch")
+    with pytest.warns(InputWarning, match="emoji.png is already in colour.*pix2color pairs"):
+        sketch.colorize(tmp_path / "emoji.png")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", InputWarning)   # lines, even on tinted paper: no warning
+        sketch.colorize(lines)
+        sketch.colorize(tinted)
+        Colorizer.load("gray").colorize(tmp_path / "emoji.png")  # gray takes colour pictures
 
 
 def test_small_images_finished_on_threads_equal_one_at_a_time(colorizer, tmp_path):
