@@ -28,6 +28,7 @@ ROOT = Path(__file__).parent.parent
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+@pytest.mark.slow
 def test_handler_colours_uploads_and_drawings_at_their_size(tmp_path):
     colorizer = Colorizer.load("sketch")
     sketch = Image.open(ROOT / "examples" / "sketch.png").convert("RGB").resize((90, 60))
@@ -49,6 +50,7 @@ def test_handler_colours_uploads_and_drawings_at_their_size(tmp_path):
     assert colorize_upload(gray, photo, render_size=64, fill="regions").size == (100, 40)
 
 
+@pytest.mark.slow
 def test_handler_fills_as_asked():
     colorizer = Colorizer.load("sketch")
     sketch = Image.open(ROOT / "examples" / "sketch.png").convert("RGB")
@@ -62,6 +64,7 @@ def cat(size=(200, 150)):
     return Image.open(ROOT / "examples" / "sketch.png").convert("RGB").resize(size)
 
 
+@pytest.mark.slow
 def test_the_bucket_fills_the_clicked_region_over_strokes_and_undo_takes_it_back():
     colorizer = Colorizer.load("sketch")
     stroke = np.zeros((150, 200, 4), np.uint8)
@@ -94,6 +97,7 @@ def test_region_settings_reach_the_picture():
     assert (saturated.max(-1) - saturated.min(-1)).max() <= 2  # saturation 0: gray
 
 
+@pytest.mark.slow
 def test_downloads_are_the_picture_its_layers_and_a_layered_file(tmp_path):
     colorizer = Colorizer.load("sketch")
     layers = colorize_upload(colorizer, cat(), layers=True)

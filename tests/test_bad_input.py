@@ -136,6 +136,7 @@ def test_cli_colorizes_a_folder_of_them(inputs, tmp_path):
     assert nothing.returncode == 2 and "no images found" in nothing.stderr
 
 
+@pytest.mark.slow
 def test_data_pipeline_and_training_skip_and_count_them(inputs, tmp_path):
     from pix2color.train import TrainConfig, Trainer
 
@@ -223,6 +224,7 @@ def test_encoded_sizes_come_from_the_header(fmt):
     assert [int(v) for v in encoded_size(tf.constant(b"not an image"))] == [-1, -1]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("orientation", range(1, 9))
 def test_training_and_inference_turn_a_rotated_jpeg_upright_alike(orientation, tmp_path):
     import tensorflow as tf

@@ -67,6 +67,7 @@ def test_example_without_data_explains(tmp_path):
     assert result.returncode == 2 and "no Danbooru layout" in result.stderr
 
 
+@pytest.mark.slow
 def test_colorize_folder_skips_broken_files_and_keeps_layout(tmp_path):
     from test_colorizer import sketch
 
@@ -148,6 +149,7 @@ def test_validation_metrics_print_as_a_table():
                                   "  colourfulness_ratio  0.7075"]
 
 
+@pytest.mark.slow
 def test_cli_errors_are_clear(tmp_path):
     result = run("-m", "pix2color", "info", tmp_path)
     assert result.returncode == 2 and "is not a pix2color model" in result.stderr

@@ -131,6 +131,7 @@ def test_running_out_of_memory_skips_one_file_not_the_run(tmp_path, monkeypatch,
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["a.png"]
 
 
+@pytest.mark.slow
 def test_layers_ora_and_psd_are_written_beside_the_picture(tmp_path, capsys):
     from pix2color import cli
 

@@ -39,6 +39,7 @@ def sketch(width, height, mode="RGB"):
     return Image.fromarray(pixels).convert(mode)
 
 
+@pytest.mark.slow
 def test_save_and_reload_gives_identical_output(colorizer, tmp_path):
     image = sketch(40, 24)
     before = np.asarray(colorizer.colorize(image))
@@ -240,6 +241,7 @@ def test_deeply_nested_or_huge_descriptions_and_archive_bombs_are_refused(tiny_m
         Colorizer.load(folder)
 
 
+@pytest.mark.slow
 def test_an_input_that_looks_wrong_for_the_model_says_so(tmp_path):
     import warnings
 
@@ -350,6 +352,7 @@ def test_network_inputs_made_together_equal_made_one_at_a_time():
     assert not np.array_equal(np.asarray(batched[0]), np.asarray(batched[1]))  # the hint
 
 
+@pytest.mark.slow
 def test_average_of_models_is_the_mean_of_their_weights(tiny_model, tmp_path, capsys):
     from pix2color.cli import main
 

@@ -59,6 +59,7 @@ def test_split_by_folder_keeps_a_folder_together():
     assert not folders["train"] & folders["test"] and not folders["train"] & folders["val"]
 
 
+@pytest.mark.slow
 def test_paired_dataset_streams_scaled_jittered_pairs(pair_tree):
     pairs, _ = find_pairs(pair_tree / "sketch", pair_tree / "src")
     batches = list(paired_dataset(pairs, size=32, batch_size=8, training=True, seed=3))
@@ -83,6 +84,7 @@ def test_paired_dataset_streams_scaled_jittered_pairs(pair_tree):
     assert order(0) == order(0) and order(0) != order(1)
 
 
+@pytest.mark.slow
 def test_unreadable_files_are_dropped_not_fatal(pair_tree):
     pairs, _ = find_pairs(pair_tree / "sketch", pair_tree / "src")
     Path(pairs[2][0]).write_bytes(b"")  # zero bytes
@@ -93,6 +95,7 @@ def test_unreadable_files_are_dropped_not_fatal(pair_tree):
     assert sorted(set(range(len(pairs))) - set(seen)) == [2, 5, 7, 24]
 
 
+@pytest.mark.slow
 def test_grayscale_and_alpha_inputs_are_read_as_rgb_on_white(tmp_path):
     gray = tmp_path / "gray.png"
     Image.new("L", (32, 32), 0).save(gray)
@@ -124,6 +127,7 @@ def test_openmoji_helpers():
     assert not is_flag("1F1E6") and not is_flag("1F600")
 
 
+@pytest.mark.slow
 def test_the_config_says_how_pairs_become_tensors(pair_tree):
     """A TrainConfig (or its PairRecipe) is read whole: size, task and hints come from it."""
     pairs, _ = find_pairs(pair_tree / "sketch", pair_tree / "src")

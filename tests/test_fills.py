@@ -78,6 +78,7 @@ def test_a_new_fill_is_one_class(tmp_path):
     assert np.abs(inverted + plain - 255).max() <= 2
 
 
+@pytest.mark.slow
 def test_region_settings_are_typed_saved_with_the_model_and_shown(tmp_path, capsys):
     from pix2color.cli import main
 

@@ -39,6 +39,7 @@ def test_gray_pairs_stream_l_and_ab(colour_folder):
         colour_images(colour_folder / "nothing")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("generator, mode, optimizer", [("unet", "l1", "adam"),
                                                         ("unet", "gan", "adam"),
                                                         ("simple_lab", "mse", "rmsprop")])
@@ -69,6 +70,7 @@ def gray_model(colour_folder, tmp_path_factory):
     return trainer.run_dir / "model"
 
 
+@pytest.mark.slow
 def test_gray_colorizer_keeps_the_inputs_lightness_and_size(gray_model):
     colorizer = Colorizer.load(gray_model)
     assert (colorizer.task, colorizer.colour_space) == ("gray", "lab")

@@ -49,6 +49,7 @@ def test_sampled_hints_carry_the_targets_mean_colour_over_their_patch():
     np.testing.assert_array_equal(again, sample_hints(target, tf.constant([5, 1], tf.int64)))
 
 
+@pytest.mark.slow
 def test_training_data_gets_hint_channels_without_changing_the_images(pair_tree):
     pairs = find_pairs(pair_tree / "sketch", pair_tree / "src")[0][:8]
     plain = next(iter(paired_dataset(pairs, 32, 8, training=True, seed=3)))
@@ -150,6 +151,7 @@ def test_a_hint_aware_model_trains_saves_loads_and_takes_hints(pair_tree, tmp_pa
         Colorizer.load("gray").colorize(sketch, hints=[(1, 1, "red")])
 
 
+@pytest.mark.slow
 def test_a_hint_aware_model_grown_from_a_plain_one_starts_out_identical(pair_tree, tmp_path):
     pairs = find_pairs(pair_tree / "sketch", pair_tree / "src")[0]
     tiny = dict(mode="l1", size=32, width=4, batch_size=4, epochs=1, precision="float32")
@@ -168,6 +170,7 @@ def test_a_hint_aware_model_grown_from_a_plain_one_starts_out_identical(pair_tre
                 pairs[:8], logdir=tmp_path, run_name="wider")
 
 
+@pytest.mark.slow
 def test_a_hint_aware_gray_model_takes_hints_as_ab(pair_tree, tmp_path):
     pairs = [(c, c) for _, c in find_pairs(pair_tree / "sketch", pair_tree / "src")[0]]
     config = TrainConfig(task="gray", mode="l1", hints=True, size=32, width=4, batch_size=4,
@@ -227,6 +230,7 @@ def open_sketch_3x():
 HINT_SPOTS = [(0.5, 0.5)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("colour", ["#2a7de1", "#3cb44b", "#e03c31"])
 def test_bundled_model_honours_a_hint_after_a_3x_resize(colour):
     sketch = open_sketch_3x()

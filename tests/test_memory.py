@@ -36,6 +36,7 @@ def traced_peak(function):
         tracemalloc.stop()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model, fill", [("sketch", "regions"), ("sketch", "none"),
                                          ("gray", None)])
 def test_memory_grows_by_a_few_bytes_a_pixel(model, fill, monkeypatch):

@@ -131,6 +131,7 @@ def test_line_weight_changes_the_weight_of_lines_and_nothing_else():
     assert (half >= heavier - 1e-7).all() and (half <= lines + 1e-7).all()
 
 
+@pytest.mark.slow
 def test_line_augmentation_varies_the_input_and_never_the_target(pair_tree):
     from pix2color.data import danbooru_pairs
 

@@ -37,6 +37,7 @@ def test_every_folder_that_ships_a_file_is_a_package_setuptools_finds():
     assert not any("__pycache__" in name for name in packages)
 
 
+@pytest.mark.slow
 def test_the_package_and_its_help_do_not_start_tensorflow():
     import subprocess
     import sys
@@ -96,6 +97,7 @@ def test_commands_are_quiet_unless_tf_logs_are_asked_for(tmp_path):
     assert "E0000" not in hinted.stderr, hinted.stderr
 
 
+@pytest.mark.slow
 def test_colouring_does_not_load_training_or_tensorboard():
     import subprocess
     import sys

@@ -323,6 +323,7 @@ def test_cli_fill_and_layers(tmp_path):
     assert result.returncode == 2 and "line-art" in result.stderr, result.stderr
 
 
+@pytest.mark.slow
 def test_the_default_fill_is_saved_with_the_model(colorizer, tmp_path):
     colorizer.fill = "lines"
     try:
@@ -366,6 +367,7 @@ def test_one_hint_a_shape_fills_each_to_its_corners_and_leaves_the_paper_white(c
     assert (out[white == white[0, 0]] == 255).all()   # no cloud around the hinted shapes
 
 
+@pytest.mark.slow
 def test_the_same_drawing_with_new_hints_is_not_segmented_again(colorizer, monkeypatch):
     from pix2color import flats
 

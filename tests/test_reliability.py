@@ -85,6 +85,7 @@ def test_an_archive_with_a_layer_generators_do_not_use_is_refused(tmp_path):
 
 # --- colorize never replaces a file it did not write (#26.3), skips failed writes (#26.9) ---
 
+@pytest.mark.slow
 def test_colorize_never_replaces_a_file_already_there(tmp_path, capsys):
     photos = tmp_path / "photos"
     photos.mkdir()
@@ -185,6 +186,7 @@ def test_webp_sizes_come_from_the_header(options):
     assert [int(v) for v in encoded_size(tf.constant(jpeg_xl))] == [-1, -1]
 
 
+@pytest.mark.slow
 def test_the_serving_signature_refuses_a_large_webp_naming_it():
     import tensorflow as tf
 
@@ -205,6 +207,7 @@ def test_the_serving_signature_refuses_a_large_webp_naming_it():
         served.colorize_image(tf.constant([b"\xff\x0a" + bytes(300)]))
 
 
+@pytest.mark.slow
 def test_training_data_over_max_pixels_is_skipped_from_its_header(tmp_path, monkeypatch):
     from pix2color import files
     from pix2color.data import paired_dataset
@@ -245,6 +248,7 @@ def test_a_full_disk_during_export_leaves_nothing_and_says_so(tmp_path, monkeypa
     assert listing(tmp_path / "served") == []   # nothing where TF Serving looks
 
 
+@pytest.mark.slow
 def test_a_full_disk_during_training_is_one_line(pair_tree, tmp_path, monkeypatch, capsys):
     import tensorflow as tf
 

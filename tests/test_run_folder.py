@@ -39,6 +39,7 @@ def snapshot(folder):
             if p.is_file() and p.name != ".lock"}
 
 
+@pytest.mark.slow
 def test_a_second_run_in_the_same_folder_is_refused(finished_run):
     pairs, logdir, run = finished_run
     before = snapshot(run)
@@ -139,6 +140,7 @@ def test_one_process_at_a_time(finished_run):
     assert int(again.step) == 6
 
 
+@pytest.mark.slow
 def test_a_damaged_checkpoint_falls_back_to_an_older_one(finished_run, capsys):
     pairs, logdir, run = finished_run
     longer = TrainConfig(**dict(TINY, epochs=3))
@@ -154,6 +156,7 @@ def test_a_damaged_checkpoint_falls_back_to_an_older_one(finished_run, capsys):
     assert not (run / "checkpoints" / "ckpt-9_temp").exists() and int(trainer.step) == 8
 
 
+@pytest.mark.slow
 def test_a_run_folder_loads_evaluates_into_a_new_folder_and_describes_itself(
         finished_run, pair_tree, capsys):
     from pix2color import Colorizer
@@ -191,6 +194,7 @@ def test_resume_alone_continues_the_newest_run_and_the_banner_says_how(pair_tree
     assert "no run to resume" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_each_epoch_leaves_samples_on_disk_and_in_tensorboard(pair_tree, tmp_path, capsys):
     import numpy as np
     from PIL import Image
@@ -232,6 +236,7 @@ def test_overwrite_keeps_the_old_run_until_the_new_one_is_checked(finished_run, 
     assert snapshot(run) == before
 
 
+@pytest.mark.slow
 def test_the_lock_is_held_until_the_final_model_is_written(finished_run):
     from pix2color.runs import lock_run_dir
 
@@ -251,6 +256,7 @@ def test_the_lock_is_held_until_the_final_model_is_written(finished_run):
     lock_run_dir(run).close()   # and free once fit has returned
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", ["missing", "empty file", "half-written"])
 def test_resuming_a_finished_run_rewrites_a_missing_or_damaged_model(finished_run, damage,
                                                                        capsys):

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from pix2color.data import danbooru_pairs, paired_dataset, split_pairs
 from pix2color.shards import ShardedPairs
@@ -17,6 +18,7 @@ def run_cli(*args):
                           env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
 
 
+@pytest.mark.slow
 def test_prepare_writes_shards_that_stream_like_the_folders(pair_tree, tmp_path):
     broken = pair_tree / "src" / "0000" / "1000.png"
     broken.write_bytes(broken.read_bytes()[:40])          # one truncated target
@@ -49,6 +51,7 @@ def test_prepare_writes_shards_that_stream_like_the_folders(pair_tree, tmp_path)
     assert order() == order() and sorted(order()) == sorted(from_shards)
 
 
+@pytest.mark.slow
 def test_train_reads_shards_and_reports_skipped_pairs_by_name(pair_tree, tmp_path):
     broken = pair_tree / "sketch" / "0001" / "1001.png"
     broken.write_text("not an image")

@@ -100,6 +100,7 @@ def test_pairs_command_writes_the_danbooru_layout_and_lists_broken_files(colour_
     assert after == before                                       # inputs untouched
 
 
+@pytest.mark.slow
 def test_training_on_lines_extracted_on_the_fly(colour_pictures, tmp_path):
     from pix2color.data import colour_images
     from pix2color.train import TrainConfig, Trainer

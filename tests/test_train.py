@@ -17,6 +17,7 @@ def pairs_of(tree):
     return find_pairs(tree / "sketch", tree / "src")[0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode, key", [("l1", "g_l1"), ("mse", "g_mse"), ("gan", "g_l1")])
 def test_each_mode_overfits_a_fixed_batch(pair_tree, tmp_path, mode, key):
     pairs = pairs_of(pair_tree)
@@ -99,6 +100,7 @@ def test_fit_writes_tensorboard_events_checkpoints_and_models(pair_tree, tmp_pat
         assert info.training["config"]["width"] == 4 and model.count_params() > 0
 
 
+@pytest.mark.slow
 def test_bad_files_are_skipped_counted_and_reported(pair_tree, tmp_path, capsys):
     pairs = pairs_of(pair_tree)[:8]
     broken = pairs[3][1]
@@ -113,6 +115,7 @@ def test_bad_files_are_skipped_counted_and_reported(pair_tree, tmp_path, capsys)
     assert float(tf.make_ndarray(counts[-1].tensor_proto)) == 1.0
 
 
+@pytest.mark.slow
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(pair_tree, tmp_path):
     pairs = pairs_of(pair_tree)[:16]
     trainer = Trainer(TrainConfig(mode="l1", **TINY, epochs=1, checkpoint_every=2), pairs,
@@ -173,6 +176,7 @@ def test_precision_auto_follows_the_hardware(monkeypatch):
     assert optim.resolve_precision("auto") == "mixed_float16"
 
 
+@pytest.mark.slow
 def test_mixed_precision_trainer_keeps_float32_variables_and_losses(pair_tree, tmp_path):
     config = TrainConfig(mode="gan", **dict(TINY, precision="mixed"), epochs=1, max_steps=2)
     trainer = Trainer(config, pairs_of(pair_tree), logdir=tmp_path, run_name="mixed")
@@ -186,6 +190,7 @@ def test_mixed_precision_trainer_keeps_float32_variables_and_losses(pair_tree, t
     assert model.layers[1].compute_dtype == "float32"  # saved models never keep the mixed policy
 
 
+@pytest.mark.slow
 def test_the_compiled_steps_are_pure_functions_of_models_and_config():
     import keras
 
