@@ -11,6 +11,8 @@ Recipes (all at 128 px, batch 16, split by drawing, each source split alone):
   `sketch` of pix2color 0.x) with L1 + least-squares GAN, the line art varied
   (`TrainConfig.line_augment`), no hints for half of the images.
 - `l1`: the same fine-tune with L1 alone (to measure what the adversarial term adds).
+- `rebalanced`: the L1 fine-tune with rare colours weighed up (`TrainConfig.colour_rebalance`
+  0.5, Zhang et al. 2016's class rebalancing), so the model stops painting white when unsure.
 - `baseline`: the article's plain recipe on the same pairs: a fresh width-32 U-Net, L1, no
   hints, no line augmentation, 17 epochs.
 
@@ -32,6 +34,8 @@ RECIPES = {
     "gan": dict(mode="gan", gan_loss="lsgan", hints=True, line_augment=True,
                 no_hint_fraction=0.5, epochs=8),
     "l1": dict(mode="l1", hints=True, line_augment=True, no_hint_fraction=0.5, epochs=8),
+    "rebalanced": dict(mode="l1", hints=True, line_augment=True, no_hint_fraction=0.5,
+                       colour_rebalance=0.5, epochs=2),
     "baseline": dict(init_from="", mode="l1", epochs=17),
 }
 PER_EPOCH = ("image_every", "checkpoint_every")  # set here: once an epoch

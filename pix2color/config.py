@@ -47,6 +47,10 @@ class TrainConfig:
                          "the targets are extra inputs (pix2color.hints)", "data")
     hint_weight: float = option(10.0, "with hints: L1 weight of pixels at and near hints",
                                 "data")
+    colour_rebalance: float = option(0.0, "sketch: weigh each pixel's L1 up the rarer its "
+                                     "colour is in the batch (12 hue sectors and neutrals; "
+                                     "Zhang et al. 2016's class rebalancing): 0 off, 0.5 "
+                                     "theirs, 1 pure inverse frequency")
     no_hint_fraction: float = option(0.25, "with hints: the share of training images given "
                                      "no hints at all, so the model also learns to colour "
                                      "alone", "data")
@@ -119,13 +123,15 @@ class TrainConfig:
         if self.size % 2**self.depth:
             raise ValueError(f"size {self.size} must be divisible by 2**depth = {2**self.depth}")
         if not 0.0 <= self.decay_fraction <= 1.0 or not 0.0 <= self.dropout < 1.0 or \
-                not 0.0 <= self.no_hint_fraction <= 1.0:
-            raise ValueError("decay_fraction and no_hint_fraction must be in 0..1, dropout "
-                             "in 0..1 (not 1)")
+                not 0.0 <= self.no_hint_fraction <= 1.0 or self.colour_rebalance > 1.0:
+            raise ValueError("decay_fraction, no_hint_fraction and colour_rebalance must be "
+                             "in 0..1, dropout in 0..1 (not 1)")
         task = TASKS[self.task]
         if (self.extract_lines or self.line_augment) and not task.line_art:
             raise ValueError("extract_lines and line_augment are for line art: use "
                              "task='sketch'")
+        if self.colour_rebalance and task.colour_space != "rgb":
+            raise ValueError("colour_rebalance weighs RGB targets: use task='sketch'")
         if self.generator == "simple_lab" and task.colour_space != "lab":
             raise ValueError("simple_lab is the grayscale post's Lab model: use task='gray'")
         if self.hints and self.generator != "unet":

@@ -90,12 +90,19 @@ def hue_counts(images, targets):
     """How the saturated colour of `images` spreads over hues: counts of their pixels with
     HSV saturation > 0.25 and value > 0.2, on the targets' foreground, in HUE_SECTORS
     30-degree sectors (red first). Numpy (HUE_SECTORS,); add them up over batches."""
-    hsv = tf.image.rgb_to_hsv(network_or_uint8_to_unit(images))
+    sector, saturated = hue_sectors(images)
     foreground = tf.reduce_any(network_or_uint8_to_unit(targets) < BACKGROUND, axis=-1)
-    saturated = (hsv[..., 1] > 0.25) & (hsv[..., 2] > 0.2) & foreground
-    # sectors centred on red, yellow, green...: hue 0 is the middle of the first one
+    return np.bincount(tf.boolean_mask(sector, saturated & foreground).numpy(),
+                       minlength=HUE_SECTORS)
+
+
+def hue_sectors(images):
+    """Each pixel's HUE_SECTORS hue sector (int32, sectors centred on red, yellow, green...)
+    and whether it is saturated colour (HSV saturation > 0.25, value > 0.2), not a neutral."""
+    hsv = tf.image.rgb_to_hsv(network_or_uint8_to_unit(images))
+    saturated = (hsv[..., 1] > 0.25) & (hsv[..., 2] > 0.2)
     sector = tf.cast(tf.math.floormod(hsv[..., 0] * HUE_SECTORS + 0.5, HUE_SECTORS), tf.int32)
-    return np.bincount(tf.boolean_mask(sector, saturated).numpy(), minlength=HUE_SECTORS)
+    return sector, saturated
 
 
 def hue_intersection(counts, target_counts):

@@ -9,17 +9,23 @@ checkpoints and NaN checks happen outside it.
 import tensorflow as tf
 
 from .distribute import global_batch_share
-from .losses import discriminator_loss, generator_loss, regression_loss
+from .losses import (colour_rebalance_weights, discriminator_loss, generator_loss,
+                     regression_loss)
 
 
-def pixel_weights(inputs, config):
-    """With hints, the L1 counts `hint_weight` times at and within 2 pixels of a hint:
-    hinted pixels are a fraction of a percent of an image, and without the extra weight the
-    generator learns to follow them very slowly. None without hints (all weights 1)."""
-    if not config.hints or config.hint_weight == 1.0:
-        return None
-    near_hint = tf.nn.max_pool2d(inputs[..., -1:], 5, 1, "SAME")
-    return 1.0 + (config.hint_weight - 1.0) * near_hint
+def pixel_weights(inputs, targets, config):
+    """Per-pixel L1 weights, or None when all are 1. With hints, the L1 counts `hint_weight`
+    times at and within 2 pixels of a hint: hinted pixels are a fraction of a percent of an
+    image, and without the extra weight the generator learns to follow them very slowly.
+    With `colour_rebalance`, rare colours count more (`colour_rebalance_weights`)."""
+    weights = None
+    if config.hints and config.hint_weight != 1.0:
+        near_hint = tf.nn.max_pool2d(inputs[..., -1:], 5, 1, "SAME")
+        weights = 1.0 + (config.hint_weight - 1.0) * near_hint
+    if config.colour_rebalance:
+        rebalance = colour_rebalance_weights(targets, config.colour_rebalance)
+        weights = rebalance if weights is None else weights * rebalance
+    return weights
 
 
 def make_gan_step(generator, discriminator, g_optimizer, d_optimizer, config, base_channels):
@@ -34,7 +40,7 @@ def make_gan_step(generator, discriminator, g_optimizer, d_optimizer, config, ba
             real_logits = discriminator([condition, targets], training=True)
             fake_logits = discriminator([condition, fake], training=True)
             g_losses = generator_loss(fake_logits, fake, targets, config.l1_weight,
-                                      config.gan_loss, pixel_weights(inputs, config))
+                                      config.gan_loss, pixel_weights(inputs, targets, config))
             d_losses = discriminator_loss(real_logits, fake_logits, config.gan_loss)
             share = global_batch_share(inputs)
             g_scaled = g_optimizer.scale_loss(g_losses["total"] * share)
@@ -57,7 +63,7 @@ def make_regression_step(generator, optimizer, config):
     def regression_step(inputs, targets):
         with tf.GradientTape() as tape:
             losses = regression_loss(generator(inputs, training=True), targets, mode,
-                                     pixel_weights(inputs, config))
+                                     pixel_weights(inputs, targets, config))
             scaled = optimizer.scale_loss(losses["total"] * global_batch_share(inputs))
         grads = tape.gradient(scaled, generator.trainable_variables)
         optimizer.apply_gradients(zip(grads, generator.trainable_variables))

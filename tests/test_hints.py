@@ -127,7 +127,7 @@ def test_a_hint_aware_model_trains_saves_loads_and_takes_hints(pair_tree, tmp_pa
     assert trainer.discriminator.inputs[0].shape[-1] == 3   # D sees the sketch, not the hints
     inputs = np.zeros((1, 32, 32, 7), np.float32)
     inputs[0, 10, 20, 6] = 1.0                              # one hinted pixel
-    weights = pixel_weights(tf.constant(inputs), trainer.config).numpy()[0, ..., 0]
+    weights = pixel_weights(tf.constant(inputs), None, trainer.config).numpy()[0, ..., 0]
     assert (weights[8:13, 18:23] == 10).all() and weights.sum() == 32 * 32 + 9 * 25
     trainer.fit()
     colorizer = Colorizer.load(trainer.run_dir / "model")

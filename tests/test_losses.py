@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pix2color.losses import (GAN_LOSSES, adversarial_generator_loss, discriminator_loss,
-                              generator_loss, regression_loss)
+from pix2color.losses import (GAN_LOSSES, adversarial_generator_loss, colour_rebalance_weights,
+                              discriminator_loss, generator_loss, regression_loss)
 
 
 def test_vanilla_loss_is_binary_cross_entropy_on_logits():
@@ -70,3 +70,28 @@ def test_every_gan_objective_rewards_fooling_and_telling_apart(kind):
     apart = float(discriminator_loss(logits[2], logits[0], kind)["total"])
     confused = float(discriminator_loss(logits[0], logits[2], kind)["total"])
     assert apart < confused
+
+
+def test_colour_rebalance_weighs_rare_colours_up_and_keeps_the_mean():
+    """90% white paper, 10% red: at strength 0 every pixel weighs 1; at Zhang's 0.5 the red
+    pixels weigh several times the white ones; at 1 each class's pixels weigh in total the
+    same. The mean weight is 1 throughout, so the L1's scale does not change."""
+    white, red = [1.0, 1.0, 1.0], [1.0, -1.0, -1.0]
+    target = tf.constant([[[white] * 9 + [red]] * 10])           # (1, 10, 10, 3)
+    weights = [colour_rebalance_weights(target, s).numpy()[0, ..., 0] for s in (0.0, 0.5, 1.0)]
+    assert np.allclose(weights[0], 1.0)
+    for w in weights:
+        assert w.mean() == pytest.approx(1.0)
+    assert weights[1][0, 9] / weights[1][0, 0] == pytest.approx((0.5 * 0.9 + 0.5 / 13) /
+                                                                 (0.5 * 0.1 + 0.5 / 13))
+    assert weights[2][:, 9].sum() == pytest.approx(weights[2][:, :9].sum())
+
+
+def test_colour_rebalance_is_a_training_option_for_rgb_targets():
+    from pix2color.config import TrainConfig
+
+    assert TrainConfig(colour_rebalance=0.5).colour_rebalance == 0.5
+    with pytest.raises(ValueError, match="colour_rebalance"):
+        TrainConfig(colour_rebalance=1.5)
+    with pytest.raises(ValueError, match="task='sketch'"):
+        TrainConfig(task="gray", colour_rebalance=0.5)
