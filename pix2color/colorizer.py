@@ -43,7 +43,7 @@ from .files import (LUMA, MAX_PIXELS, ImageReadError, InputWarning,  # noqa: F40
                     open_image, read_rgb8)
 from .fills import Finishing, Fill, fill_for, render
 from .flats import Kept, drawing_key
-from .hints import hint_channels, rasterize_hints
+from .hints import HintImage, hint_channels, rasterize_hints
 from .input_kind import input_kind, looks_coloured
 from .modelfile import average_generators, load_generator, model_path, save_generator
 from .pipeline import hint_channels_for, input_multiple, network_input, working_shape
@@ -55,7 +55,7 @@ _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep   # warnings skip
 class Picture(NamedTuple):
     """An image read for colouring (`Colorizer.read`): the input's own pixels (`rgb8`,
     `alpha8`), its working shape, its digest, and its hints: at the working size (`colour`,
-    `mask`) and as given (`hints`, `hint_image`, which region fill reads at full size)."""
+    `mask`) and at full size for region fill (`hints` as given, `hint_image` a `HintImage`)."""
     source: object         # what was given: a path, PIL image or array (named in warnings)
     rgb8: np.ndarray
     alpha8: object         # uint8 (H, W), or None
@@ -180,6 +180,8 @@ class Colorizer:
         small_shape = self.working_shape(*shape, render_size)
         colour, mask = np.zeros((1, 1, 3), np.float32), np.zeros((1, 1), bool)
         if self.hints:
+            if hint_image is not None:
+                hint_image = HintImage.read(hint_image, shape)  # once, for both uses
             colour, mask = rasterize_hints(hints, hint_image, shape, small_shape)
         elif hints or hint_image is not None:
             raise ValueError("this model was not trained with colour hints: use a hint-aware "

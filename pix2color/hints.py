@@ -17,6 +17,7 @@ pixel takes the mean colour of the hinted pixels it covers (a 1-pixel stroke on 
 image survives a big reduction) or, when enlarging, its nearest hinted pixel.
 """
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -93,8 +94,9 @@ def rasterize_hints(points, hint_image, image_shape, working_shape, radius=POINT
     rgb = np.zeros((h, w, 3), np.float32)
     mask = np.zeros((h, w), bool)
     if hint_image is not None:
+        hint_image = HintImage.read(hint_image, image_shape)
         rgb, mask = (np.array(t) for t in resample_hint_image(
-            *_read_hint_image(hint_image, image_shape), working_shape))
+            hint_image.colour, hint_image.hinted, working_shape))
     for x, y, colour in _checked_points(points, image_shape):
         col = min(int((x + 0.5) * w / width), w - 1)  # the working pixel the point falls in
         row = min(int((y + 0.5) * h / height), h - 1)
@@ -111,9 +113,9 @@ def hint_pixels(points, hint_image, image_shape):
     Points come after the hint image, as in `rasterize_hints`. For region fill."""
     rows, cols, colours = [], [], []
     if hint_image is not None:
-        colour, hinted = _read_hint_image(hint_image, image_shape)
-        rows, cols = (list(axis) for axis in np.nonzero(hinted))
-        colours = list(colour[hinted])
+        hint_image = HintImage.read(hint_image, image_shape)
+        rows, cols = (list(axis) for axis in np.nonzero(hint_image.hinted))
+        colours = list(hint_image.colour[hint_image.hinted])
     height, width = image_shape
     for x, y, colour in _checked_points(points, image_shape):
         rows.append(min(int(y), height - 1))
@@ -136,20 +138,33 @@ def _checked_points(points, image_shape):
         yield x, y, colour
 
 
-def _read_hint_image(image, image_shape):
-    """A hint image -> (its colour un-composited from white (H, W, 3), hinted (H, W) bool)."""
-    name = str(image) if isinstance(image, (str, Path)) else getattr(image, "filename", None)
-    colour, alpha = read_image(image, name="the hint image")
-    where = f"the hint image {name}" if name else "the hint image"
-    if alpha is None:
-        raise ValueError(f"{where} has no alpha channel: hints are the pixels with alpha > 0, "
-                         f"so it must be RGBA (transparent where there is no hint)")
-    if colour.shape[:2] != tuple(image_shape):
-        raise ValueError(f"{where} is {colour.shape[1]}x{colour.shape[0]}, but the image it "
-                         f"hints is {image_shape[1]}x{image_shape[0]}: they must match")
-    # read_image put the colour onto white; a soft brush edge gets its own colour back.
-    colour = (colour - (1.0 - alpha[..., None])) / np.maximum(alpha[..., None], 1e-6)
-    return np.clip(colour, 0.0, 1.0), alpha > 0
+@dataclasses.dataclass(frozen=True)
+class HintImage:
+    """A hint image read once: its colour un-composited from white (H, W, 3 floats in [0, 1])
+    and its hinted pixels (H, W bool, alpha > 0). Both the network's hint channels and region
+    fill's votes are taken from it, so a 1024 px hint image is decoded once per picture."""
+
+    colour: np.ndarray
+    hinted: np.ndarray
+
+    @classmethod
+    def read(cls, image, image_shape):
+        """A hint image (a path, PIL image or RGBA array; a HintImage passes as it is) for a
+        picture of `image_shape` (H, W) -> HintImage, or a ValueError naming the problem."""
+        if isinstance(image, cls):
+            return image
+        name = str(image) if isinstance(image, (str, Path)) else getattr(image, "filename", None)
+        colour, alpha = read_image(image, name="the hint image")
+        where = f"the hint image {name}" if name else "the hint image"
+        if alpha is None:
+            raise ValueError(f"{where} has no alpha channel: hints are the pixels with alpha "
+                             f"> 0, so it must be RGBA (transparent where there is no hint)")
+        if colour.shape[:2] != tuple(image_shape):
+            raise ValueError(f"{where} is {colour.shape[1]}x{colour.shape[0]}, but the image "
+                             f"it hints is {image_shape[1]}x{image_shape[0]}: they must match")
+        # read_image put the colour onto white; a soft brush edge gets its own colour back.
+        colour = (colour - (1.0 - alpha[..., None])) / np.maximum(alpha[..., None], 1e-6)
+        return cls(np.clip(colour, 0.0, 1.0), alpha > 0)
 
 
 def resample_hint_image(colour, hinted, working_shape):

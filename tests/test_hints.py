@@ -15,7 +15,7 @@ from pix2color import Colorizer
 from pix2color.colorizer import hint_channels_for
 from pix2color.color import ciede2000, rgb_to_lab
 from pix2color.data import find_pairs, paired_dataset
-from pix2color.hints import parse_hint, rasterize_hints, sample_hints
+from pix2color.hints import HintImage, hint_pixels, parse_hint, rasterize_hints, sample_hints
 from pix2color.steps import pixel_weights
 from pix2color.train import TrainConfig, Trainer
 
@@ -100,6 +100,26 @@ def test_points_and_strokes_survive_a_3x_resize():
     assert 9 <= mask.sum() <= 16
     np.testing.assert_allclose(rgb[mask], np.broadcast_to((0, 0, 1), (mask.sum(), 3)),
                                atol=1e-6)
+
+
+def test_a_hint_image_read_once_serves_the_network_and_region_fill(tmp_path):
+    """`HintImage.read` decodes a hint image once; both of its uses (the network's hint
+    channels at the working size, region fill's hinted pixels at full size) take it as they
+    take the file, with a soft brush edge's own colour recovered."""
+    hints = np.zeros((60, 80, 4), np.uint8)
+    hints[10:14, 20:40] = (200, 40, 40, 255)
+    hints[30, 50] = (40, 40, 200, 100)                        # a soft edge
+    Image.fromarray(hints).save(tmp_path / "hints.png")
+    read = HintImage.read(tmp_path / "hints.png", (60, 80))
+    assert HintImage.read(read, (60, 80)) is read
+    np.testing.assert_allclose(read.colour[30, 50], np.array([40, 40, 200]) / 255, atol=0.01)
+    for kept, given in zip(rasterize_hints([], read, (60, 80), (24, 32)),
+                           rasterize_hints([], tmp_path / "hints.png", (60, 80), (24, 32))):
+        np.testing.assert_array_equal(kept, given)
+    rows, cols, colours = hint_pixels([(5, 5, "red")], read, (60, 80))
+    assert len(rows) == 4 * 20 + 1 + 1 and (rows[-1], cols[-1]) == (5, 5)
+    with pytest.raises(ValueError, match="is 80x60, but the image it hints is 40x30"):
+        HintImage.read(tmp_path / "hints.png", (30, 40))
 
 
 def test_bad_hints_give_clear_errors(tmp_path):
