@@ -369,6 +369,11 @@ def test_average_of_models_is_the_mean_of_their_weights(tiny_model, tmp_path, ca
     assert soup.colorize(sketch(40, 30)).size == (40, 30)
     main(["info", str(tmp_path / "soup")])
     assert "average of model, shifted" in capsys.readouterr().out
+    Colorizer.average([tmp_path / "soup", tiny_model]).save(tmp_path / "soup2")
+    main(["info", str(tmp_path / "soup2")])        # an average of an average
+    shown = capsys.readouterr().out
+    assert "average of soup (average of model, shifted), model" in shown
+    assert "mode: ?" not in shown and "trained on:  {}" not in shown
     with pytest.raises(ModelFileError, match="not the same network"):
         Colorizer.average([tiny_model, "gray"])
     assert main(["average", str(tiny_model), "gray", "-o", str(tmp_path / "bad")]) == 2

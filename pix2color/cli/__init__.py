@@ -82,10 +82,10 @@ def info_command(args):
     colorizer = Colorizer.load(args.model)
     info = colorizer.info
     training = info.training
-    members = training.get("average_of", [])
-    if members:   # an average: describe it by its first member, and name them all
-        training = dict(members[0]["training"], metrics={}, step="average of " + ", ".join(
-            member["model"] for member in members))
+    runs = list(_trained_runs(training))
+    data = sorted({run.get("data", {}).get("name") or json.dumps(run.get("data", {}))
+                   for run in runs})
+    modes = sorted({run.get("config", {}).get("mode", "?") for run in runs})
     print(f"task:        {colorizer.task} ({colorizer.colour_space})\n"
           f"size:        {colorizer.size} (longer side the network sees)\n"
           f"channels:    {info.in_channels} in, {info.out_channels} out"
@@ -94,13 +94,33 @@ def info_command(args):
           f"{''.join(f'; {name}: {value}' for name, value in colorizer.fill_settings.items())}\n"
           f"generator:   {info.generator['kind']} {json.dumps(info.generator['args'])}\n"
           f"parameters:  {colorizer.model.count_params():,}\n"
-          f"trained on:  {json.dumps(training.get('data', {}))}\n"
-          f"steps:       {training.get('step', '?')}  mode: "
-          f"{training.get('config', {}).get('mode', '?')}\n"
+          f"trained on:  {'; '.join(data)}\n"
+          f"steps:       {_steps(training)}  mode: {', '.join(modes)}\n"
           f"metrics:     {_rounded(training.get('metrics', {}))} (validation split, the "
           f"network's raw output)\n"
           f"version:     pix2color {info.pix2color_version}")
     return 0
+
+
+def _trained_runs(training):
+    """The training records of the runs behind a model: itself, or an average's members'
+    (averages of averages included)."""
+    members = training.get("average_of")
+    if not members:
+        yield training
+    for member in members or ():
+        yield from _trained_runs(member["training"])
+
+
+def _steps(training):
+    """A run's step count, or what an average was made of: "average of a (average of b, c), d"."""
+    members = training.get("average_of")
+    if not members:
+        return str(training.get("step", "?"))
+    return "average of " + ", ".join(
+        member["model"] + (f" ({_steps(member['training'])})"
+                           if "average_of" in member["training"] else "")
+        for member in members)
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
