@@ -8,7 +8,7 @@ _PUBLIC = {"Colorizer": "colorizer", "Layers": "layers", "TrainConfig": "config"
            "Trainer": "train", "open_pairs": "data",
            "unet": "models", "patchgan": "models", "simple_lab": "models",
            "ImageReadError": "files", "InputWarning": "files", "ModelFileError": "modelfile",
-           "ModelInfo": "modelfile"}
+           "ModelInfo": "modelfile", "import_tensorflow_quietly": "cli"}
 
 __all__ = [*_PUBLIC, "__version__"]
 

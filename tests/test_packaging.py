@@ -95,6 +95,13 @@ def test_commands_are_quiet_unless_tf_logs_are_asked_for(tmp_path):
     assert hinted.returncode == 0 and "wrote 1 image" in hinted.stdout, hinted.stderr
     assert "remapper" not in hinted.stderr and "I0000" not in hinted.stderr, hinted.stderr
     assert "E0000" not in hinted.stderr, hinted.stderr
+    # From Python: the README's call before the first model hides the same lines.
+    code = ("import pix2color\npix2color.import_tensorflow_quietly()\n"
+            "print(pix2color.Colorizer.load().colorize(sys.argv[1]).size)")
+    python = subprocess.run([sys.executable, "-c", "import sys\n" + code,
+                             str(tmp_path / "a.png")], capture_output=True, text=True, env=env,
+                            timeout=300)
+    assert python.stdout.strip() == "(64, 64)" and python.stderr == "", python.stderr
 
 
 @pytest.mark.slow
