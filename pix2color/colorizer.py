@@ -192,27 +192,47 @@ class Colorizer:
     def prepare(self, items):
         """`Picture`s -> `Prepared`s, in order (a `Prepared` passes as it is). Pictures
         alike in shape go through the graph input together: at 128 px a call costs more
-        than its work."""
+        than its work. A drawing coloured again (new hints) reuses the image channels of
+        its input, kept from the first time: only its hint channels are new."""
         items = list(items)
-        pending = [i for i, item in enumerate(items) if isinstance(item, Picture)]
+        pending = []
+        for i, item in enumerate(items):
+            if isinstance(item, Picture):
+                image = self._kept.find(self._input_key(item))
+                if image is None:
+                    pending.append(i)
+                else:
+                    items[i] = Prepared(item, self._with_hints(image, item))
         for group in Batching.alike(pending, lambda i: (
                 items[i].shrunk_shape, items[i].small_shape, items[i].colour.shape),
                 max(1, len(pending))):
             pictures = [items[pending[g]] for g in group]
-            padded = self._input(np.stack([self._shrunk(p) for p in pictures]),
+            padded = self._input(np.stack([box_shrink8(p.rgb8, p.factor, self.task_def.line_art)
+                                           for p in pictures]),
                                  np.stack([p.colour for p in pictures]),
                                  np.stack([p.mask for p in pictures]),
                                  np.asarray(pictures[0].small_shape, np.int32)).numpy()
             for g, picture, network in zip(group, pictures, padded):
                 items[pending[g]] = Prepared(picture, network)
+                image = np.array(network[..., :network.shape[-1] - self._hint_channels])
+                image.flags.writeable = False
+                self._kept.put(self._input_key(picture), picture.pixels, image)
         return items
 
-    def _shrunk(self, picture):
-        """The picture box-shrunk (float32 RGB); a drawing coloured again (new hints)
-        reuses it."""
-        return self._kept.get((picture.key, "shrunk", picture.factor), picture.pixels,
-                              lambda: box_shrink8(picture.rgb8, picture.factor,
-                                                  self.task_def.line_art))
+    @staticmethod
+    def _input_key(picture):
+        return picture.key, "input", picture.small_shape, picture.factor
+
+    def _with_hints(self, image, picture):
+        """A drawing's kept network input channels (padded) with a picture's hint channels
+        after them (padded with zeros, as `network_input` does)."""
+        if not self.hints:
+            return image
+        hint = hint_channels_for(picture.colour, picture.mask, self.task_def).numpy()
+        network = np.zeros(image.shape[:2] + (image.shape[-1] + hint.shape[-1],), np.float32)
+        network[..., : image.shape[-1]] = image
+        network[: hint.shape[0], : hint.shape[1], image.shape[-1]:] = hint
+        return network
 
     def _graph_input(self, rgb, hint_colour, hint_mask, small_shape):
         """`network_input` (and the hint channels) of a batch of images alike in shape, as
@@ -242,12 +262,19 @@ class Colorizer:
 
     def _without_hints(self, prepared):
         """The network's colour (RGB in [0, 1], cropped to the working size) for a picture
-        with the hint channels of its input zeroed: what it paints with no hints at all."""
-        plain = np.array(prepared.network, np.float32)
-        plain[..., plain.shape[-1] - self._hint_channels:] = 0.0
-        output = self.network(plain[None])[0][0]
-        height, width = prepared.picture.small_shape
-        return np.clip((output[:height, :width] + 1.0) / 2.0, 0.0, 1.0)
+        with the hint channels of its input zeroed: what it paints with no hints at all.
+        It depends on the drawing alone, so it is kept with it."""
+        def run():
+            plain = np.array(prepared.network, np.float32)
+            plain[..., plain.shape[-1] - self._hint_channels:] = 0.0
+            output = self.network(plain[None])[0][0]
+            height, width = prepared.picture.small_shape
+            colour = np.clip((output[:height, :width] + 1.0) / 2.0, 0.0, 1.0)
+            colour.flags.writeable = False
+            return colour
+
+        picture = prepared.picture
+        return self._kept.get((*self._input_key(picture), "without hints"), picture.pixels, run)
 
     def _fill(self, fill, layers):
         """A fill's name (None: this model's default) or a `Fill` -> the `Fill`, checked."""
@@ -264,20 +291,31 @@ class Colorizer:
     def _warn_if_unsuited(self, prepared):
         """Warn (InputWarning) when the input looks wrong for this model."""
         task, image = self.task_def, prepared.picture.source
-        height, width = prepared.picture.small_shape
         wrong, use = task.looks_wrong, task.other
         name = str(image) if isinstance(image, (str, Path)) else \
             getattr(image, "filename", None) or "the image"
-        if input_kind(task.input_lightness(prepared.network[:height, :width])) == wrong:
+        looks = self._kept.get((*self._input_key(prepared.picture), "looks"),
+                               prepared.picture.pixels, lambda: self._looks(prepared))
+        if looks == "wrong":
             warnings.warn(f"{name} looks like {'a ' * (wrong == 'photo')}{wrong}, but this "
                           f"model colours {task.made_for}: try Colorizer.load({use!r}) "
                           f"(--model {use})", InputWarning, stacklevel=_outside_level())
-        elif task.line_art and looks_coloured(
-                (prepared.network[:height, :width, :3] + 1.0) / 2.0):
+        elif looks == "coloured":
             warnings.warn(f"{name} is already in colour, but this model colours line art "
                           f"(dark lines on white): give it the drawing's lines (`pix2color "
                           f"pairs SRC_DIR OUT_DIR` draws them from colour pictures)",
                           InputWarning, stacklevel=_outside_level())
+
+    def _looks(self, prepared):
+        """"wrong" (a photo for a line-art model, or the other way round), "coloured" (a
+        colour picture for a line-art model) or "" (fine), from its network input."""
+        task, (height, width) = self.task_def, prepared.picture.small_shape
+        if input_kind(task.input_lightness(prepared.network[:height, :width])) == \
+                task.looks_wrong:
+            return "wrong"
+        if task.line_art and looks_coloured((prepared.network[:height, :width, :3] + 1.0) / 2.0):
+            return "coloured"
+        return ""
 
     # --- the façade ---------------------------------------------------------------------
 

@@ -34,6 +34,7 @@ CACHED_ENTRIES = 8           # kept: segmentations and network inputs of the las
 CACHED_PIXELS = 1 << 22      # larger drawings (over 2048 x 2048) are not kept
 WHITE = 0.85                 # the network's paper: every channel above this
 WIDER = (2, 3, 4)            # a hint on the paper tries balls this many times as large
+CLOSED_KEPT = 4              # sets of shapes those found, kept per segmentation
 # The mode's colour bins: sRGB in steps of this many levels (13 a channel). Chosen on the
 # validation split over Lab in steps of 8 (12.39 vs 12.43 foreground CIEDE2000 for the former
 # bundled model, 13.23 vs 13.31 for the L1 baseline) and sRGB steps of 12 to 32 (12.46-12.59):
@@ -69,17 +70,27 @@ class Kept:
 
     def get(self, key, pixels, make):
         """The value kept under `key`, or `make()`'s, kept if `pixels` is not too many."""
+        value = self.find(key)
+        if value is None:
+            value = make()
+            self.put(key, pixels, value)
+        return value
+
+    def find(self, key):
+        """The value kept under `key`, or None."""
         with self._lock:
             if key in self._entries:
                 self._entries.move_to_end(key)
                 return self._entries[key]
-        value = make()
+        return None
+
+    def put(self, key, pixels, value):
+        """Keep `value` under `key`, for a drawing of `pixels` pixels (not if too many)."""
         if pixels <= CACHED_PIXELS:
             with self._lock:
                 self._entries[key] = value
                 while len(self._entries) > CACHED_ENTRIES:
                     self._entries.popitem(last=False)
-        return value
 
 
 class RegionFill:
@@ -178,30 +189,57 @@ class RegionFill:
             return segmentation
         is_open = np.zeros(base.count + 1, bool)
         is_open[open_regions] = True
-        paper = is_open[base.labels]
-        waiting = paper[rows, cols]
-        labels, count, gap = segmentation.labels, segmentation.count, segmentation.gap
+        paper = is_open[base.labels[rows, cols]]    # at the hinted pixels only
+        waiting, shapes = paper.copy(), []          # shapes: (ball scale, its regions found)
         for scale in WIDER:
             if not waiting.any():
                 break
-            wider = self._kept.get((key, "wider", gap * scale), labels.size, lambda: segment(
-                segmentation.free, gap=gap * scale).labels)
-            reaching = np.zeros(wider.max() + 1, bool)
-            reaching[np.concatenate([wider[0], wider[-1], wider[:, 0], wider[:, -1]])] = True
+            wider, reaching = self._kept.get(
+                (key, "wider", segmentation.gap * scale), base.labels.size,
+                lambda: _reaching(segment(segmentation.free, gap=segmentation.gap * scale)))
             found = np.unique(wider[rows[waiting], cols[waiting]])
             found = found[~reaching[found]]
             if len(found):
-                ids = np.zeros(len(reaching), np.int32)
-                ids[found] = np.arange(count + 1, count + 1 + len(found))
-                shape = paper & (ids[wider] > 0)
-                labels = np.where(shape, ids[wider], labels)
-                paper &= ~shape
-                count += len(found)
-                waiting &= paper[rows, cols]
-        if count == segmentation.count:
+                shapes.append((scale, tuple(found.tolist())))
+                paper &= ~np.isin(wider[rows, cols], found)
+                waiting &= paper
+        if not shapes:
             return segmentation
+        # Which shapes the hints found is all that depends on them: the labels with those
+        # shapes added are made once and kept with the segmentation (the last few sets).
+        made, shapes = segmentation.remembered("closed wider", dict), tuple(shapes)
+        closed = made.get(shapes)
+        if closed is None:
+            closed = self._with_shapes(segmentation, is_open[base.labels], shapes, key)
+            if len(made) >= CLOSED_KEPT:
+                made.clear()   # (one call: threads finishing pictures may share it)
+            made[shapes] = closed
+        return closed
+
+    def _with_shapes(self, segmentation, paper, shapes, key):
+        """`segmentation` with the `shapes` `_closed_wider` found (for each ball scale, the
+        labels of its regions) added where `paper` (full size) was the paper."""
+        labels, count = segmentation.labels, segmentation.count
+        for scale, found in shapes:
+            wider, reaching = self._kept.get(
+                (key, "wider", segmentation.gap * scale), labels.size,
+                lambda: _reaching(segment(segmentation.free, gap=segmentation.gap * scale)))
+            ids = np.zeros(len(reaching), np.int32)
+            ids[list(found)] = np.arange(count + 1, count + 1 + len(found))
+            shape = paper & (ids[wider] > 0)
+            labels = np.where(shape, ids[wider], labels)
+            paper &= ~shape
+            count += len(found)
         return Segmentation(labels.astype(np.int32), count, segmentation.free,
-                            segmentation.coarse, segmentation.block, None, gap)
+                            segmentation.coarse, segmentation.block, None, segmentation.gap)
+
+
+def _reaching(segmentation):
+    """A segmentation's labels and which of them (count + 1, bool) reach the image border."""
+    labels = segmentation.labels
+    reaching = np.zeros(labels.max() + 1, bool)
+    reaching[np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])] = True
+    return labels, reaching
 
 
 def region_palette(segmentation, network_rgb, aggregate="mode", network_lab=None):
@@ -216,32 +254,47 @@ def region_palette(segmentation, network_rgb, aggregate="mode", network_lab=None
         from .color import rgb_to_lab
 
         values = rgb_to_lab(network_rgb).numpy() if network_lab is None else network_lab
+    (h, w), count = network_rgb.shape[:2], segmentation.count
+    samples, sample_labels, small, small_rows, small_cols = segmentation.remembered(
+        ("palette samples", h, w), lambda: _palette_samples(segmentation, h, w))
+    palette = _aggregate(sample_labels, values.reshape(-1, 3)[samples], count, aggregate)
+    palette[small] = network_rgb[small_rows, small_cols]
+    return palette
+
+
+def _palette_samples(segmentation, h, w):
+    """Where `region_palette` reads a segmentation's regions in the network's colour at
+    (h, w), which depends on the regions alone: (the samples, as indices into the colour's
+    h * w pixels; each sample's region; the regions too small for the grid; the working
+    pixels at their bounding boxes' centres, rows and columns)."""
     labels, count = segmentation.labels, segmentation.count
-    (height, width), (h, w) = labels.shape, network_rgb.shape[:2]
+    height, width = labels.shape
     rows, cols = sample_grid(labels.shape)
     grid_interior = segmentation.interior_at(rows, cols).ravel()
     if (h, w) == (height, width) == (len(rows), len(cols)):  # the grid is every pixel
-        grid_labels, values = labels.ravel(), values.reshape(-1, 3)
+        grid_labels, samples = labels.ravel(), np.arange(h * w)
     else:
         grid_labels = labels[np.ix_(rows, cols)].ravel()
-        values = values[np.ix_(rows * h // height, cols * w // width)].reshape(-1, 3)
+        samples = ((rows * h // height)[:, None] * w + (cols * w // width)[None, :]).ravel()
     # Read each region on its interior where the grid reaches it, else on all its samples.
     interior_count = np.bincount(grid_labels[grid_interior], minlength=count + 1)
     use = grid_interior | (interior_count[grid_labels] == 0)
     sample_labels = grid_labels[use]
-    palette = _aggregate(sample_labels, values[use], count, aggregate)
     # Regions too small for the grid: the network's colour at their bounding box's centre.
     missing = np.bincount(sample_labels, minlength=count + 1) == 0
     missing[0] = False
+    small, centres = [], []
     if missing.any():
         boxes = ndimage.find_objects(labels, max_label=count)
         for label in np.nonzero(missing)[0]:
             box = boxes[label - 1]
             if box is not None:
-                row = (box[0].start + box[0].stop) // 2 * h // height
-                col = (box[1].start + box[1].stop) // 2 * w // width
-                palette[label] = network_rgb[min(row, h - 1), min(col, w - 1)]
-    return palette
+                small.append(label)
+                centres.append((min((box[0].start + box[0].stop) // 2 * h // height, h - 1),
+                                min((box[1].start + box[1].stop) // 2 * w // width, w - 1)))
+    small_rows, small_cols = np.asarray(centres, np.int64).reshape(-1, 2).T
+    return (samples[use], sample_labels, np.asarray(small, np.int64), small_rows.copy(),
+            small_cols.copy())
 
 
 def _aggregate(labels, values, count, aggregate):

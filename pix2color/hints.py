@@ -24,7 +24,9 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from .files import read_image
+from PIL import Image
+
+from .files import open_image, read_image, to_unit
 from .hint_text import parse_colour, parse_hint  # noqa: F401  (public here too)
 
 POINT_RADIUS = 1  # a point hint marks (2r + 1)^2 working pixels: 3x3 of the 128 a model sees
@@ -88,15 +90,17 @@ def rasterize_hints(points, hint_image, image_shape, working_shape, radius=POINT
     """User hints -> (rgb, mask) at the working size: RGB floats in [0, 1] (h, w, 3) and a
     bool mask (h, w). `points`: [(x, y, colour), ...] in the input's pixel coordinates
     (image_shape = its (H, W)); `hint_image`: None, or RGBA of the input's size (a path, PIL
-    image or array) whose pixels with alpha > 0 are hints. Points are drawn over the image."""
+    image, array or `HintImage`) whose pixels with alpha > 0 are hints. Points are drawn over
+    the image."""
     height, width = image_shape
     h, w = working_shape
     rgb = np.zeros((h, w, 3), np.float32)
     mask = np.zeros((h, w), bool)
     if hint_image is not None:
         hint_image = HintImage.read(hint_image, image_shape)
-        rgb, mask = (np.array(t) for t in resample_hint_image(
-            hint_image.colour, hint_image.hinted, working_shape))
+        rgb, mask = (np.array(t) for t in _resample_compiled(
+            hint_image.where, hint_image.colours, np.asarray(image_shape, np.int64),
+            np.asarray(working_shape, np.int64)))
     for x, y, colour in _checked_points(points, image_shape):
         col = min(int((x + 0.5) * w / width), w - 1)  # the working pixel the point falls in
         row = min(int((y + 0.5) * h / height), h - 1)
@@ -111,18 +115,18 @@ def hint_pixels(points, hint_image, image_shape):
     """User hints -> the hinted pixels of the input itself: (rows, cols, rgb), rgb (n, 3) in
     [0, 1]. A point is the one pixel it falls in; a hint image gives every pixel with alpha > 0.
     Points come after the hint image, as in `rasterize_hints`. For region fill."""
-    rows, cols, colours = [], [], []
+    rows, cols = np.zeros((2, 0), np.int64)
+    colours = np.zeros((0, 3), np.float32)
     if hint_image is not None:
         hint_image = HintImage.read(hint_image, image_shape)
-        rows, cols = (list(axis) for axis in np.nonzero(hint_image.hinted))
-        colours = list(hint_image.colour[hint_image.hinted])
-    height, width = image_shape
-    for x, y, colour in _checked_points(points, image_shape):
-        rows.append(min(int(y), height - 1))
-        cols.append(min(int(x), width - 1))
-        colours.append(parse_colour(colour))
-    return (np.asarray(rows, np.int64), np.asarray(cols, np.int64),
-            np.asarray(colours, np.float32).reshape(-1, 3))
+        (rows, cols), colours = hint_image.where.T, hint_image.colours
+    points = list(_checked_points(points, image_shape))
+    if points:
+        height, width = image_shape
+        rows = np.r_[rows, [min(int(y), height - 1) for _, y, _ in points]].astype(np.int64)
+        cols = np.r_[cols, [min(int(x), width - 1) for x, _, _ in points]].astype(np.int64)
+        colours = np.concatenate([colours, [parse_colour(c) for _, _, c in points]])
+    return rows, cols, colours.astype(np.float32, copy=False)
 
 
 def _checked_points(points, image_shape):
@@ -140,12 +144,15 @@ def _checked_points(points, image_shape):
 
 @dataclasses.dataclass(frozen=True)
 class HintImage:
-    """A hint image read once: its colour un-composited from white (H, W, 3 floats in [0, 1])
-    and its hinted pixels (H, W bool, alpha > 0). Both the network's hint channels and region
-    fill's votes are taken from it, so a 1024 px hint image is decoded once per picture."""
+    """A hint image read once: its hinted pixels (alpha > 0), `where` (n, 2: rows, cols, in
+    row-major order) and their `colours` (n, 3 floats in [0, 1]) un-composited from white,
+    on an image of `shape` (H, W). Both the network's hint channels and region fill's votes
+    are taken from it. Only the hinted pixels are ever made float: an 8-bit 1024 px hint
+    image with a few strokes on it costs what its strokes do, not 1024 x 1024 floats."""
 
-    colour: np.ndarray
-    hinted: np.ndarray
+    where: np.ndarray
+    colours: np.ndarray
+    shape: tuple
 
     @classmethod
     def read(cls, image, image_shape):
@@ -154,34 +161,75 @@ class HintImage:
         if isinstance(image, cls):
             return image
         name = str(image) if isinstance(image, (str, Path)) else getattr(image, "filename", None)
-        colour, alpha = read_image(image, name="the hint image")
         where = f"the hint image {name}" if name else "the hint image"
+        if isinstance(image, (str, Path)):
+            image = open_image(image)
+        levels = _levels8(image)
+        if levels is None:  # 16-bit or float: read whole, as any image
+            colour, alpha = read_image(image, name="the hint image")
+        else:
+            colour, alpha = levels[..., :-1], levels[..., -1] if levels.shape[-1] in (2, 4) \
+                else None
         if alpha is None:
             raise ValueError(f"{where} has no alpha channel: hints are the pixels with alpha "
                              f"> 0, so it must be RGBA (transparent where there is no hint)")
         if colour.shape[:2] != tuple(image_shape):
             raise ValueError(f"{where} is {colour.shape[1]}x{colour.shape[0]}, but the image "
                              f"it hints is {image_shape[1]}x{image_shape[0]}: they must match")
+        rows, cols = np.nonzero(alpha > 0)
+        colour, alpha = colour[rows, cols], alpha[rows, cols, None]
+        if levels is not None:  # as read_image puts 8 bits onto white, for these pixels only
+            colour, alpha = to_unit(colour), to_unit(alpha)
+            colour = colour * alpha + (1.0 - alpha)
+            if colour.shape[-1] == 1:
+                colour = np.repeat(colour, 3, axis=-1)
         # read_image put the colour onto white; a soft brush edge gets its own colour back.
-        colour = (colour - (1.0 - alpha[..., None])) / np.maximum(alpha[..., None], 1e-6)
-        return cls(np.clip(colour, 0.0, 1.0), alpha > 0)
+        colour = (colour - (1.0 - alpha)) / np.maximum(alpha, 1e-6)
+        return cls(np.stack([rows, cols], -1).astype(np.int64), np.clip(colour, 0.0, 1.0),
+                   tuple(image_shape))
+
+
+def _levels8(image):
+    """An 8-bit image (a PIL image but 16-bit or float ones, or a uint8 array) -> its uint8
+    levels (H, W, C: L, LA, RGB or RGBA), without making floats; anything else -> None."""
+    if isinstance(image, Image.Image) and image.mode not in ("I;16", "I;16B", "I;16L", "I",
+                                                             "F"):
+        if image.mode not in ("L", "LA", "RGB", "RGBA"):
+            alpha = "A" in image.mode or "transparency" in image.info
+            image = image.convert("RGBA" if alpha else "RGB")
+        levels = np.asarray(image)
+    elif isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim in (2, 3):
+        levels = image
+    else:
+        return None
+    levels = levels if levels.ndim == 3 else levels[..., None]
+    return levels if levels.shape[-1] in (1, 2, 3, 4) else None
 
 
 def resample_hint_image(colour, hinted, working_shape):
     """A hint image's colour (H, W, 3) and hinted pixels (H, W, bool) -> (rgb, mask) at the
-    working size, without blurring. TensorFlow ops, so the SavedModel export runs the same.
+    working size, without blurring. TensorFlow ops, so the SavedModel export runs the same
+    as `Colorizer` (which gives `resample_hint_pixels` a `HintImage`'s pixels)."""
+    where = tf.where(hinted)                                      # (n, 2) rows, cols
+    return resample_hint_pixels(where, tf.gather_nd(colour, where),
+                                tf.shape(colour, out_type=tf.int64)[:2], working_shape)
+
+
+def resample_hint_pixels(where, colours, shape, working_shape):
+    """Hinted pixels, `where` (n, 2: rows, cols, row-major) and their `colours` (n, 3), of an
+    image of `shape` (H, W) -> (rgb, mask) at the working size, without blurring.
 
     Shrinking: every hinted pixel lands in one working pixel, which takes their mean colour
     (a 1-pixel stroke survives any reduction). Enlarging: a working pixel whose nearest input
     pixel is hinted takes its colour."""
-    colour = tf.convert_to_tensor(colour, tf.float32)
-    shape = tf.shape(colour, out_type=tf.int64)[:2]
+    where = tf.convert_to_tensor(where, tf.int64)
+    colours = tf.convert_to_tensor(colours, tf.float32)
+    shape = tf.cast(tf.convert_to_tensor(shape), tf.int64)
     small = tf.cast(tf.convert_to_tensor(working_shape), tf.int64)
-    where = tf.where(hinted)                                      # (n, 2) rows, cols
     cells = (where[:, 0] * small[0] // shape[0]) * small[1] + where[:, 1] * small[1] // shape[1]
     size = small[0] * small[1]
     counts = tf.math.unsorted_segment_sum(tf.ones_like(cells, tf.float32), cells, size)
-    sums = tf.math.unsorted_segment_sum(tf.gather_nd(colour, where), cells, size)
+    sums = tf.math.unsorted_segment_sum(colours, cells, size)
     rgb = tf.reshape(sums / tf.maximum(counts, 1.0)[:, None], tf.concat([small, [3]], 0))
     mask = tf.reshape(counts > 0, small)
 
@@ -190,8 +238,21 @@ def resample_hint_image(colour, hinted, working_shape):
         centres = (tf.range(n, dtype=tf.float64) + 0.5) * scale
         return tf.minimum(tf.cast(centres, tf.int64), big - 1)
 
+    # Each working pixel's nearest input pixel, looked up among the hinted ones (row-major,
+    # so sorted by their index; one past the last stands for "not hinted").
     rows, cols = nearest(small[0], shape[0]), nearest(small[1], shape[1])
-    near_hinted = tf.gather(tf.gather(hinted, rows), cols, axis=1) & ~mask
-    near_colour = tf.gather(tf.gather(colour, rows), cols, axis=1)
+    wanted = tf.reshape(rows[:, None] * shape[1] + cols[None, :], [-1])
+    hinted = tf.concat([where[:, 0] * shape[1] + where[:, 1], [shape[0] * shape[1]]], 0)
+    found = tf.searchsorted(hinted, wanted, out_type=tf.int64)
+    near_hinted = tf.reshape(tf.gather(hinted, found) == wanted, small) & ~mask
+    near_colour = tf.reshape(tf.gather(tf.concat([colours, tf.zeros([1, 3])], 0), found),
+                             tf.concat([small, [3]], 0))
     rgb = tf.where(near_hinted[..., None], near_colour, rgb)
     return rgb, mask | near_hinted
+
+
+# Colorizer's: one compiled call for a picture's hints (as eager ops they cost more than the
+# work, ~25 ms at 1024 px).
+_resample_compiled = tf.function(resample_hint_pixels, input_signature=[
+    tf.TensorSpec([None, 2], tf.int64), tf.TensorSpec([None, 3], tf.float32),
+    tf.TensorSpec([2], tf.int64), tf.TensorSpec([2], tf.int64)])

@@ -76,13 +76,28 @@ class Segmentation:
     def __init__(self, labels, count, free, coarse, block, nearest, gap):
         self.labels, self.count, self.free, self.nearest = labels, count, free, nearest
         self.coarse, self.block, self.gap = coarse, block, gap
+        self._remembered = {}
+
+    def remembered(self, key, make):
+        """`make()`, found once and kept with this segmentation under `key` (read-only):
+        what depends on the regions alone, not on the colours put in them, so colouring
+        the same drawing again with new hints does not find it again."""
+        if key not in self._remembered:
+            value = make()
+            for array in value if isinstance(value, tuple) else (value,):
+                if isinstance(array, np.ndarray):
+                    array.flags.writeable = False
+            self._remembered[key] = value
+        return self._remembered[key]
 
     def deeper_than(self, distance):
         """Which regions (count + 1, bool) reach more than `distance` from their lines, on
         the block grid."""
-        found = np.zeros(self.count + 1, bool)
-        found[self.labels[:: self.block, :: self.block][self.coarse > distance]] = True
-        return found
+        def find():
+            found = np.zeros(self.count + 1, bool)
+            found[self.labels[:: self.block, :: self.block][self.coarse > distance]] = True
+            return found
+        return self.remembered(("deeper than", distance), find)
 
     def interior_at(self, rows, cols):
         """On the grid rows x cols: the pixels away from lines and their soft edges."""

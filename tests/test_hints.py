@@ -112,7 +112,8 @@ def test_a_hint_image_read_once_serves_the_network_and_region_fill(tmp_path):
     Image.fromarray(hints).save(tmp_path / "hints.png")
     read = HintImage.read(tmp_path / "hints.png", (60, 80))
     assert HintImage.read(read, (60, 80)) is read
-    np.testing.assert_allclose(read.colour[30, 50], np.array([40, 40, 200]) / 255, atol=0.01)
+    soft_edge = read.colours[(read.where == (30, 50)).all(axis=1)]
+    np.testing.assert_allclose(soft_edge, [np.array([40, 40, 200]) / 255], atol=0.01)
     for kept, given in zip(rasterize_hints([], read, (60, 80), (24, 32)),
                            rasterize_hints([], tmp_path / "hints.png", (60, 80), (24, 32))):
         np.testing.assert_array_equal(kept, given)
@@ -299,3 +300,22 @@ def test_cli_colorize_with_hints(tmp_path):
              tmp_path / "bad", *args], capture_output=True, text=True, env=env, timeout=300)
         assert result.returncode == 2 and message in result.stderr, result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_an_8_bit_hint_image_reads_as_the_same_image_in_16_bits_does():
+    """8-bit hint images (the app's strokes) are read without making the whole image float;
+    they give the hinted pixels and colours the 16-bit reading of the same image gives."""
+    hints = np.zeros((50, 70, 4), np.uint8)
+    hints[5:9, 10:40] = (200, 40, 40, 255)
+    hints[20:22, 50:53] = (40, 40, 200, 100)                  # a soft edge
+    hints[40, 3] = (0, 255, 0, 1)
+    eight, sixteen = (HintImage.read(image, (50, 70))
+                      for image in (hints, hints.astype(np.uint16) * 257))
+    np.testing.assert_array_equal(eight.where, sixteen.where)
+    np.testing.assert_allclose(eight.colours, sixteen.colours, atol=1e-5)
+    assert len(eight.where) == 4 * 30 + 2 * 3 + 1
+    for a, b in zip(rasterize_hints([], eight, (50, 70), (20, 28)),
+                    rasterize_hints([], sixteen, (50, 70), (20, 28))):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+    grey = HintImage.read(Image.fromarray(hints[..., [0, 3]].copy(), "LA"), (50, 70))
+    np.testing.assert_allclose(grey.colours[0], [200 / 255] * 3, atol=1e-6)

@@ -392,3 +392,30 @@ def test_a_hint_fills_a_shape_whose_outline_has_a_gap_wider_than_the_ball(colori
     assert (out[52:149, 52:149] == [0x2a, 0x7d, 0xe1]).all()     # the box, to its corners
     assert (out[:40] == 255).all() and (out[160:] == 255).all()  # the paper stays paper
 
+
+
+def test_a_segmentation_coloured_again_takes_the_new_colours():
+    """What a segmentation keeps for its palette (where it samples each region, its regions
+    too small for the sampling grid) is the regions' alone: coloured again from another
+    network output, it gives the palette a segmentation made afresh gives."""
+    from pix2color.regions import Segmentation
+
+    image = Image.new("RGB", (600, 400), "white")
+    ImageDraw.Draw(image).rectangle((50, 50, 300, 300), outline="black", width=3)
+    darkness = line_darkness(np.asarray(image) / 255.0)
+
+    def segmented():   # with a one-pixel region between the sampling grid's points
+        made = segment(darkness)
+        labels = made.labels.copy()
+        labels[0, 0] = made.count + 1
+        return Segmentation(labels, made.count + 1, made.free, made.coarse, made.block,
+                            made.nearest, made.gap)
+
+    kept, rng = segmented(), np.random.default_rng(0)
+    for aggregate in AGGREGATES:
+        for _ in range(2):
+            network = rng.random((85, 128, 3)).astype(np.float32)
+            palette = region_palette(kept, network, aggregate)
+            np.testing.assert_array_equal(palette, region_palette(segmented(), network,
+                                                                  aggregate))
+            np.testing.assert_array_equal(palette[-1], network[0, 0])
