@@ -1,19 +1,16 @@
 """Training: a `Trainer` that puts the parts of a run together and `fit`s.
 
-The parts, one job each: the configuration (`pix2color.config.TrainConfig`), the compiled
-steps (`pix2color.steps`), precision and optimizers (`pix2color.optim`), the run folder and its
-checkpoints (`pix2color.runs.RunFolder`), TensorBoard (`pix2color.logs`), validation and the
-best model (`pix2color.validate`), tf.distribute (`pix2color.distribute`). The compiled step
-only computes and applies gradients; the host waits for the device only on logging and
-checkpoint steps (losses stay tensors between them).
+The parts, one job each: the configuration (`pix2color.config.TrainConfig`), the nets and
+their optimizers (`pix2color.nets`), the compiled steps (`pix2color.steps`), precision
+(`pix2color.optim`), the run folder and its checkpoints (`pix2color.runs.RunFolder`),
+TensorBoard (`pix2color.logs`), validation and the best model (`pix2color.validate`),
+tf.distribute (`pix2color.distribute`), and what an early stop keeps (`pix2color.stopping`).
+The compiled step only computes and applies gradients; the host waits for the device only on
+logging and checkpoint steps (losses stay tensors between them).
 """
 
 import dataclasses
-import contextlib
 import math
-import random
-import signal
-import threading
 import time
 from pathlib import Path
 
@@ -26,21 +23,17 @@ from .config import TrainConfig  # noqa: F401  (public here too)
 from .data import paired_dataset
 from .distribute import is_chief, task_id, worker_count
 from .logs import RunLogs, sample_batch, sample_grid
-from .files import is_disk_full
-from .modelfile import (ModelFileError, load_generator, model_path, save_generator,
-                        task_channels)
-from .models import generator, generator_args, patchgan, transfer_weights
-from .optim import make_optimizer, resolve_precision
+from .modelfile import ModelFileError, load_generator, save_generator
+from .nets import build_nets
+from .optim import resolve_precision
 from .runs import RunFolder, checkpoints_newest_first
 from .steps import make_gan_step, make_regression_step
+from .stopping import (TrainingDiverged,  # noqa: F401  (public here too)
+                       check_finite, saved_on_stop, stop_on_sigterm)
 from .tasks import get_task
 from .validate import Validator
 
 TINY_SPLIT = 20  # fewer validation pairs than this get a warning
-
-
-class TrainingDiverged(RuntimeError):
-    """A loss became NaN or infinite; nothing after the last good checkpoint was saved."""
 
 
 class Trainer:
@@ -83,13 +76,13 @@ class Trainer:
         self.predict = tf.function(lambda x: self.generator(x, training=False),
                                    reduce_retracing=True)
         self.validator = Validator(self.val_pairs, c, self.task, self.predict)
-        with self.strategy.scope(), seeded(c.seed):
-            self._build_models()
-            self._build_optimizers()
-        nets = {"generator": self.generator, "g_optimizer": self.g_optimizer}
-        if self.discriminator is not None:
-            nets.update(discriminator=self.discriminator, d_optimizer=self.d_optimizer)
-        self.checkpoint = tf.train.Checkpoint(step=self.step, best=self.validator.best, **nets)
+        with self.strategy.scope():
+            nets = build_nets(c, self.task, self.total_steps, self.policy)
+        self.generator, self.generator_args = nets.generator, nets.generator_args
+        self.discriminator = nets.discriminator
+        self.g_optimizer, self.d_optimizer = nets.g_optimizer, nets.d_optimizer
+        self.checkpoint = tf.train.Checkpoint(step=self.step, best=self.validator.best,
+                                              **nets.checkpointed())
         # The compiled steps: pure functions of the nets (pix2color.steps), run per replica.
         self.regression_step = self._distributed(make_regression_step(
             self.generator, self.g_optimizer, c))
@@ -106,51 +99,9 @@ class Trainer:
                           if not len(self.val_pairs) else
                           "its metrics and the best/ model will be noisy")
                        + f" (aim for {TINY_SPLIT} or more; --val-fraction)")
-        variables = self.generator.variables + (self.discriminator.variables
-                                                if self.discriminator is not None else [])
-        self.run.check_free_space(sum(int(np.prod(v.shape)) * 4 for v in variables),
-                                  c.keep_checkpoints)
+        self.run.check_free_space(nets.weight_bytes(), c.keep_checkpoints)
 
     # --- set-up -------------------------------------------------------------------------
-
-    def _build_models(self):
-        """The generator (started from `init_from` if given) and, in gan mode, a conditional
-        PatchGAN that sees the sketch (or L) with the colour, not the hints."""
-        c = self.config
-        in_channels, out_channels = task_channels(self.task, c.hints)
-        self.generator_args = generator_args(c.generator, c, size=None, in_channels=in_channels,
-                                             out_channels=out_channels)
-        self.generator = generator(c.generator, **self.generator_args, dtype=self.policy)
-        if c.init_from:
-            self._start_from(c.init_from)
-        self.discriminator = None
-        if c.mode == "gan":
-            self.discriminator = patchgan(self.task.in_channels, self.task.out_channels,
-                                          width=c.disc_width or c.width, n_layers=c.disc_layers,
-                                          norm=c.disc_norm, dtype=self.policy)
-
-    def _build_optimizers(self):
-        """Each optimizer counts its own updates; the discriminator's start after the warm-up."""
-        c = self.config
-        decay_steps = round(c.decay_fraction * self.total_steps)
-        self.g_optimizer = make_optimizer(c, self.generator, self.total_steps, decay_steps,
-                                          self.policy)
-        self.d_optimizer = None
-        if self.discriminator is not None:
-            d_steps = max(self.total_steps - c.warmup_steps, 1)
-            self.d_optimizer = make_optimizer(c, self.discriminator, d_steps,
-                                              min(decay_steps, d_steps), self.policy)
-
-    def _start_from(self, model):
-        source, info = load_generator(model_path(model))
-        args = {k: v for k, v in self.generator_args.items() if k != "in_channels"}
-        source_args = {k: v for k, v in info.generator["args"].items() if k != "in_channels"}
-        if info.task != self.task.name or info.generator["kind"] != self.config.generator \
-                or source_args != args:
-            raise ValueError(f"init_from {model}: a {info.task} {info.generator['kind']} "
-                             f"{source_args} cannot start a {self.task.name} "
-                             f"{self.config.generator} {args}")
-        transfer_weights(source, self.generator)
 
     def _distributed(self, step):
         """Compile `step` to run on every replica of the strategy; losses come back averaged."""
@@ -219,37 +170,25 @@ class Trainer:
         self.logs = RunLogs(self.run_dir, self.run.is_chief, int(self.step) + 1)
         if int(self.step) == 0:
             self.logs.hparams(self.config, self.run_dir.name)
-        metrics, self.stop_requested = {}, False
-        previous_handler = _stop_on_sigterm(self)
+        metrics = {}
         try:
-            while int(self.step) < self.total_steps:
-                epoch, done = divmod(int(self.step), self.steps_per_epoch)
-                self._train_epoch(epoch, done, samples)
-                if not self.config.val_every or int(self.step) == self.total_steps:
-                    metrics = self.validate()
-                if samples is not None:
-                    grid = sample_grid(self.task, self.predict, samples)
-                    self.logs.epoch_samples(int(self.step), epoch, grid)
-                self.checkpoints.save(checkpoint_number=int(self.step))
-            if self.run.is_chief:
-                self.save_generator(self.run_dir / "model", metrics)
-            self.run.finish()
-        except KeyboardInterrupt:
-            self.checkpoints.save(checkpoint_number=int(self.step))
-            tqdm.write(f"\ninterrupted: saved a checkpoint at step {int(self.step)} in "
-                       f"{self.checkpoints.directory}; continue with --resume")
-            raise
-        except (tf.errors.OpError, OSError) as error:
-            if not is_disk_full(error):
-                raise
-            raise OSError(f"no space left on device writing the run folder {self.run_dir}; "
-                          f"the last whole checkpoint is "
-                          f"{self.checkpoints.latest_checkpoint or 'none'}: free some space "
-                          f"and continue with --resume") from None
+            with stop_on_sigterm() as stop, \
+                    saved_on_stop(self.checkpoints, self.step, self.run_dir):
+                self.stop_requested = stop   # set by SIGTERM, checked between steps
+                while int(self.step) < self.total_steps:
+                    epoch, done = divmod(int(self.step), self.steps_per_epoch)
+                    self._train_epoch(epoch, done, samples)
+                    if not self.config.val_every or int(self.step) == self.total_steps:
+                        metrics = self.validate()
+                    if samples is not None:
+                        grid = sample_grid(self.task, self.predict, samples)
+                        self.logs.epoch_samples(int(self.step), epoch, grid)
+                    self.checkpoints.save(checkpoint_number=int(self.step))
+                if self.run.is_chief:
+                    self.save_generator(self.run_dir / "model", metrics)
+                self.run.finish()
         finally:
             self.logs.flush()
-            if previous_handler is not None:
-                signal.signal(signal.SIGTERM, previous_handler)
         return metrics
 
     def _repair_model(self):
@@ -292,12 +231,12 @@ class Trainer:
                 self.validate()
             if step % c.checkpoint_every == 0:
                 self.checkpoints.save(checkpoint_number=step)
-            if self.stop_requested:
+            if self.stop_requested.is_set():
                 raise KeyboardInterrupt  # saved and reported by fit
             if step >= self.total_steps:
                 break
         if seen:
-            self._check_finite(_floats(losses), step)  # before fit saves anything
+            check_finite(_floats(losses), step, self.checkpoints)  # before fit saves anything
         bar.close()
         epoch_end = min((epoch + 1) * self.steps_per_epoch, self.total_steps)
         if int(self.step) < epoch_end:
@@ -311,7 +250,7 @@ class Trainer:
 
     def _log(self, losses, step, speed, bar):
         """The one wait for the device in most steps: check, show and log the losses."""
-        self._check_finite(losses, step)
+        check_finite(losses, step, self.checkpoints)
         bar.set_postfix({**{k: f"{losses[k]:.3f}" for k in _progress_terms(losses)},
                          "img/s": f"{speed:.1f}"})
         rates = {"generator": float(self.g_optimizer.learning_rate)}
@@ -335,13 +274,6 @@ class Trainer:
         if self.strategy.num_replicas_in_sync == 1:
             return make()
         return self.strategy.distribute_datasets_from_function(make)
-
-    def _check_finite(self, losses, step):
-        bad = {k: v for k, v in losses.items() if not math.isfinite(v)}
-        if bad:
-            raise TrainingDiverged(
-                f"loss became {bad} at step {step}; stopped without saving. The last good "
-                f"checkpoint is {self.checkpoints.latest_checkpoint or 'none (no checkpoint yet)'}")
 
     def _report_skipped(self, pairs, seen, split):
         seen_indices = set(np.concatenate(seen).tolist()) if seen else set()
@@ -387,31 +319,3 @@ def _progress_terms(losses):
     """The loss terms a progress bar shows: each term on its own scale (L1 or MSE, the
     adversarial terms), not a weighted total whose scale jumps when the warm-up ends."""
     return [k for k in ("g_l1", "g_mse", "g_adversarial", "d_total") if k in losses]
-
-
-@contextlib.contextmanager
-def seeded(seed):
-    """Make the nets built inside start from `seed`, and give the process its random state
-    back after. Keras draws the seed of every initializer and dropout layer made without
-    one from Python's `random` (keras.random.make_default_seed); what those seeds then
-    drive is stateless, so nothing process-wide needs setting (keras.utils.set_random_seed
-    would seed NumPy, TensorFlow and Keras's global generator for the whole process)."""
-    state = random.getstate()
-    random.seed(seed)
-    try:
-        yield
-    finally:
-        random.setstate(state)
-
-
-def _stop_on_sigterm(trainer):
-    """Make SIGTERM (what `kill` and job schedulers send) save a checkpoint like Ctrl-C does.
-    The handler only raises a flag that the loop checks between steps: an exception raised in
-    the middle of TensorFlow's tracing would not unwind cleanly. Returns the previous handler,
-    or None where signals cannot be set (not the main thread)."""
-    def request_stop(signum, frame):
-        trainer.stop_requested = True
-
-    if threading.current_thread() is not threading.main_thread():
-        return None
-    return signal.signal(signal.SIGTERM, request_stop)

@@ -135,6 +135,30 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(pair_tree, tmp_path):
     assert not (tmp_path / "nan" / "model").exists()
 
 
+@pytest.mark.slow
+def test_sigterm_stops_fit_like_ctrl_c_and_gives_the_handler_back(pair_tree, tmp_path):
+    """SIGTERM (what `kill` and job schedulers send) in the middle of fit: a checkpoint at
+    the step reached, KeyboardInterrupt as for Ctrl-C, and the handler there before back."""
+    import os
+    import signal
+
+    before = signal.getsignal(signal.SIGTERM)
+
+    class Killed(Trainer):
+        def update(self, inputs, targets, step):
+            losses = super().update(inputs, targets, step)
+            if step + 1 == 3:
+                os.kill(os.getpid(), signal.SIGTERM)
+            return losses
+
+    trainer = Killed(TrainConfig(mode="l1", **TINY, epochs=4), pairs_of(pair_tree)[:8],
+                     logdir=tmp_path, run_name="term")
+    with pytest.raises(KeyboardInterrupt):
+        trainer.fit()
+    assert tf.train.latest_checkpoint(tmp_path / "term" / "checkpoints").endswith("ckpt-3")
+    assert int(trainer.step) == 3 and signal.getsignal(signal.SIGTERM) is before
+
+
 def test_unwritable_run_folder_fails_before_training(pair_tree, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
