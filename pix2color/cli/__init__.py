@@ -1,7 +1,8 @@
 """The `pix2color` command line: colorize, train, evaluate, prepare, pairs, export, app, info.
 
 One module per group of commands: `colorize` (`pix2color.cli.colorize`), the commands that read
-a data set (`pix2color.cli.training`), and the small ones here. `--help` never starts TensorFlow.
+a data set (`pix2color.cli.training`), and the small ones here; `pix2color.cli.parsing` makes
+every command's parser. `--help` never starts TensorFlow.
 """
 
 import argparse
@@ -13,14 +14,15 @@ from pathlib import Path
 from .. import __version__
 from . import colorize, serve, training
 from .colorize import _save_png  # noqa: F401  (tests reach it as pix2color.cli._save_png)
+from .parsing import HelpFormatter, add_command
 from .training import (add_training_arguments, config_from_args,  # noqa: F401  (public)
                        train_from_args)
 
+MODEL_HELP = ("the model: sketch (the bundled line-art model, hint-aware), gray (the bundled "
+              "photo model), or a model folder")
 # The XDoG options of `pix2color pairs`: what each does, and its default, which is
 # pix2color.sketch.DEFAULTS (written out here so `--help` need not start TensorFlow; a test
 # keeps the two equal).
-MODEL_HELP = ("the model: sketch (the bundled line-art model, hint-aware), gray (the bundled "
-              "photo model), or a model folder")
 XDOG_OPTIONS = {"sigma": ("blur width (line width)", 0.4), "k": ("ratio of the two blurs", 1.6),
                 "p": ("edge sharpening", 10.0), "epsilon": ("ink level", 0.2),
                 "phi": ("step sharpness", 10.0)}
@@ -123,38 +125,11 @@ def _steps(training):
         for member in members)
 
 
-class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Every option's help ends with its default, unless the help already says it or there
-    is none to say (required, or not given: None)."""
-
-    def _get_help_string(self, action):
-        if "default:" in (action.help or "") or action.default in (None, []) or \
-                action.required:   # [] for an option given any number of times: none
-            return action.help
-        return super()._get_help_string(action)
-
-
-_HELP = HelpFormatter
-
-
-def build_parser():
-    parser = argparse.ArgumentParser(prog="pix2color", formatter_class=_HELP,
-                                     description="Colorize line art and "
-                                     "grayscale images the pix2pix way.")
-    parser.add_argument("--tf-logs", action="store_true",
-                        help="show TensorFlow's own log lines (oneDNN, CUDA probing, CPU "
-                             "features), hidden by default; so does setting "
-                             "TF_CPP_MIN_LOG_LEVEL yourself")
-    parser.add_argument("--version", action="version", version=f"pix2color {__version__}")
-    commands = parser.add_subparsers(dest="command")
-
-    colorize.add_parser(commands, _HELP)
-    training.add_parsers(commands, _HELP)
-    serve.add_parser(commands, _HELP)
-
-    pairs = commands.add_parser(
-        "pairs", help="make line-art training pairs from a folder of colour images (XDoG)",
-        formatter_class=_HELP,
+def add_small_parsers(commands):
+    """The parsers of this module's commands, in the order `--help` lists them."""
+    pairs = add_command(
+        commands, "pairs", pairs_command,
+        help="make line-art training pairs from a folder of colour images (XDoG)",
         description="Writes OUT_DIR/sketch/... (extracted lines) and OUT_DIR/src/... (the colour "
                     "images) with matching names: the layout `pix2color train --data` reads.")
     pairs.add_argument("src_dir", help="a folder of colour images (searched recursively)")
@@ -166,10 +141,10 @@ def build_parser():
                            help=f"XDoG {meaning} (default: {default}, picked by line F1 on "
                                 f"OpenMoji)")
     pairs.add_argument("--soft", action="store_true", help="threshold-free, pencil-like lines")
-    pairs.set_defaults(run=pairs_command)
 
-    export = commands.add_parser(
-        "export", help="export a model for TensorFlow Serving (or ONNX)", formatter_class=_HELP,
+    export = add_command(
+        commands, "export", export_command,
+        help="export a model for TensorFlow Serving (or ONNX)",
         description="Writes DIR/<version>/saved_model.pb with the signatures serving_default "
                     "(float tensors) and colorize_image (encoded image bytes -> PNG bytes).")
     export.add_argument("model", help=MODEL_HELP)
@@ -178,20 +153,18 @@ def build_parser():
                         help="the version folder under DIR (TF Serving serves the highest)")
     export.add_argument("--format", choices=("saved_model", "onnx"), default="saved_model",
                         help="onnx needs pip install pix2color[onnx]")
-    export.set_defaults(run=export_command)
 
-    app = commands.add_parser("app", help="the browser app (pip install pix2color[app])",
-                              formatter_class=_HELP)
+    app = add_command(commands, "app", app_command,
+                      help="the browser app (pip install pix2color[app])")
     app.add_argument("--model", default=None, help="a model folder (listed first); the "
                      "bundled sketch (line art, hints) and gray (photos) are always listed")
     app.add_argument("--host", default="127.0.0.1",
                      help="the address to serve on (0.0.0.0 exposes it to the network)")
     app.add_argument("--port", type=int, default=7860, help="the port to serve on")
-    app.set_defaults(run=app_command)
 
-    average = commands.add_parser(
-        "average", help="average the weights of fine-tunes of one model (a model soup)",
-        formatter_class=_HELP,
+    average = add_command(
+        commands, "average", average_command,
+        help="average the weights of fine-tunes of one model (a model soup)",
         description="Writes a model whose weights are the mean of the given models'. They "
                     "must be the same network (task, size, hints, generator): fine-tunes of "
                     "one starting model, as the bundled sketch model is.")
@@ -200,11 +173,26 @@ def build_parser():
     average.add_argument("-o", "--out", required=True, help="the model folder to write")
     average.add_argument("--weights-dtype", choices=("float32", "float16"), default="float32",
                          help="float16 halves the file")
-    average.set_defaults(run=average_command)
 
-    info = commands.add_parser("info", help="describe a model", formatter_class=_HELP)
+    info = add_command(commands, "info", info_command, help="describe a model")
     info.add_argument("model", help=MODEL_HELP)
-    info.set_defaults(run=info_command)
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="pix2color", formatter_class=HelpFormatter,
+                                     description="Colorize line art and "
+                                     "grayscale images the pix2pix way.")
+    parser.add_argument("--tf-logs", action="store_true",
+                        help="show TensorFlow's own log lines (oneDNN, CUDA probing, CPU "
+                             "features), hidden by default; so does setting "
+                             "TF_CPP_MIN_LOG_LEVEL yourself")
+    parser.add_argument("--version", action="version", version=f"pix2color {__version__}")
+    commands = parser.add_subparsers(dest="command")
+
+    colorize.add_parser(commands, HelpFormatter)
+    training.add_parsers(commands, HelpFormatter)
+    serve.add_parser(commands, HelpFormatter)
+    add_small_parsers(commands)
     return parser
 
 

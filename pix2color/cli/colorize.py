@@ -12,11 +12,12 @@ from ..files import IMAGE_EXTENSIONS, MAX_PIXELS
 from ..layers import FORMATS, side_files
 from ..fills import FILL_NAMES
 from ..regions import BACKGROUNDS
+from .parsing import add_command
 
 
 def add_parser(commands, formatter):
-    colorize = commands.add_parser("colorize", help="colour image files or folders",
-                                   formatter_class=formatter)
+    colorize = add_command(commands, "colorize", colorize_command, formatter,
+                           help="colour image files or folders")
     colorize.add_argument("inputs", nargs="+", help="image files or folders (recursed)")
     colorize.add_argument("-o", "--output", required=True, help="output folder")
     colorize.add_argument("--batch-size", type=int, default=16,
@@ -41,7 +42,6 @@ def add_parser(commands, formatter):
                                "(Photoshop; needs pip install 'pix2color[layers]') as one "
                                "layered file, NAME.ora or NAME.psd, the lines a multiply "
                                "layer over the flats")
-    colorize.set_defaults(run=colorize_command)
     # "-1,-1,red" is a value, not an option: the rule Python 3.13's argparse applies.
     colorize._negative_number_matcher = re.compile(r"-\.?\d")
 
@@ -186,9 +186,6 @@ def _colorize_chunk(colorizer, paths, args, failed):
 
 
 def colorize_command(args):
-    from tqdm.auto import tqdm
-
-    from ..files import InputWarning
     from ..layers import check_writer
 
     check_writer(args.layers)   # a missing psd-tools is said now, not after the colouring
@@ -218,12 +215,28 @@ def colorize_command(args):
         print(f"--hint and --hint-image are in one image's pixel coordinates: give one input "
               f"image, not {len(jobs)}", file=sys.stderr)
         return 2
-    input_files = {p.resolve() for p, _ in jobs if p.exists()}
-    all_targets, notes = _output_names(jobs, out_dir, args.overwrite, args.layers)
+    targets, notes = _output_names(jobs, out_dir, args.overwrite, args.layers)
     for note in notes[:10]:
         print(note)
     if len(notes) > 10:
         print(f"note: ... and {len(notes) - 10} more written under another name")
+    written = _colorize_jobs(colorizer, jobs, targets, args, failed)
+    print(f"wrote {written} image(s) to {out_dir}")
+    if failed:
+        print(f"skipped {len(failed)} file(s):", *failed, sep="\n  ", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _colorize_jobs(colorizer, jobs, targets, args, failed):
+    """Colour every (path, relative) job into its target a chunk of `--batch-size` files
+    at a time, with a progress bar; returns how many were written (the rest are listed in
+    `failed`). A target that is one of the inputs is never written."""
+    from tqdm.auto import tqdm
+
+    from ..files import InputWarning
+
+    input_files = {p.resolve() for p, _ in jobs if p.exists()}
     written = 0
     with tqdm(total=len(jobs), unit="img", desc="colorize") as bar, \
             warnings.catch_warnings():   # "looks like a photo" and the like: one line each
@@ -231,24 +244,20 @@ def colorize_command(args):
         warnings.showwarning = lambda message, *_, **__: tqdm.write(f"warning: {message}",
                                                                      file=sys.stderr)
         for start in range(0, len(jobs), args.batch_size):
-            paths, targets = [], []   # read by colorize_batch, a chunk at a time
+            paths, chunk_targets = [], []   # read by colorize_batch, a chunk at a time
             for (path, _), target in zip(jobs[start: start + args.batch_size],
-                                         all_targets[start: start + args.batch_size]):
+                                         targets[start: start + args.batch_size]):
                 if target.resolve() in input_files:
                     failed.append(f"{path}: output {target} would overwrite an input; skipped")
                     continue
                 paths.append(path)
-                targets.append(target)
+                chunk_targets.append(target)
             for path, result, target in zip(
-                    paths, _colorize_chunk(colorizer, paths, args, failed), targets):
+                    paths, _colorize_chunk(colorizer, paths, args, failed), chunk_targets):
                 if result is not None:
                     written += _write_result(result, target, path, args.layers, failed)
             bar.update(len(jobs[start: start + args.batch_size]))
-    print(f"wrote {written} image(s) to {out_dir}")
-    if failed:
-        print(f"skipped {len(failed)} file(s):", *failed, sep="\n  ", file=sys.stderr)
-        return 1
-    return 0
+    return written
 
 
 def _write_result(result, target, path, layers, failed):

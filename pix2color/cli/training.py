@@ -11,6 +11,7 @@ from pathlib import Path
 from ..config import add_config_options, config_from_args
 from ..fills import FILL_NAMES
 from ..tasks import TASK_NAMES
+from .parsing import add_command
 
 DISTRIBUTION = ("auto", "mirrored", "multiworker", "tpu", "none")
 SPLITS_BY = ("name", "folder")
@@ -64,18 +65,17 @@ def add_training_arguments(parser, limit=None):
 
 
 def add_parsers(commands, formatter):
-    train = commands.add_parser(
-        "train", help="train on paired folders", formatter_class=formatter,
+    train = add_command(
+        commands, "train", train_from_args, formatter, help="train on paired folders",
         description="Train a colorizer: on paired folders (sketch/ and src/ with matching "
                     "names, the Kaggle Danbooru layout), on a folder of colour pictures "
                     "(--task gray, or --extract-lines for line art), on shards made by "
                     "`pix2color prepare`, or on `openmoji`. Writes LOGDIR/RUN_NAME/: "
                     "checkpoints, TensorBoard logs, samples/, model/ and best/.")
     add_training_arguments(train)
-    train.set_defaults(run=train_from_args)
 
-    evaluate = commands.add_parser("evaluate", help="score models and baselines on one split",
-                                   formatter_class=formatter)
+    evaluate = add_command(commands, "evaluate", evaluate_command, formatter,
+                           help="score models and baselines on one split")
     evaluate.add_argument("models", nargs="+", help="model folders, sketch, gray, or the "
                           "baselines identity and mean-colour")
     evaluate.add_argument("--data", required=True, help=f"as for training: {DATA_HELP}")
@@ -89,11 +89,10 @@ def add_parsers(commands, formatter):
                           help="line-art models: score with this fill (repeat to compare "
                                "several; default: each model's own)")
     evaluate.add_argument("--out", help="write the table here (markdown); the grid goes beside it")
-    evaluate.set_defaults(run=evaluate_command)
 
-    prepare = commands.add_parser(
-        "prepare", help="pack paired folders into sharded TFRecord files for large data sets",
-        formatter_class=formatter,
+    prepare = add_command(
+        commands, "prepare", prepare_command, formatter,
+        help="pack paired folders into sharded TFRecord files for large data sets",
         description="Writes OUT_DIR/train, OUT_DIR/val and OUT_DIR/test, each a set of "
                     "~150 MB TFRecord shards (images kept encoded) with a manifest.json; "
                     "`pix2color train --data OUT_DIR` then reads the shards.")
@@ -104,7 +103,6 @@ def add_parsers(commands, formatter):
     add_data_arguments(prepare)
     prepare.add_argument("--shard-mb", type=float, default=150.0,
                          help="start a new shard after this many MB")
-    prepare.set_defaults(run=prepare_command)
 
 
 def _open(args, extract_lines=False, target_dir=None):
