@@ -9,12 +9,15 @@ each a new short red line; after each the drawing is coloured again as the app's
 does it (painted hints merged, region fill with the kept segmentation). Reported per stroke:
 
 - handler: `pix2color.app.handler` from the editor's value to the picture;
+- of which `Colorizer.colorize` alone, with the same hint image;
 - Gradio: what Gradio does around it on the server, decoding the editor's three PNGs
-  (background, hint layer, composite) and encoding the picture as PNG for the page;
+  (background, hint layer, composite) and encoding the picture as PNG for the page, each
+  timed;
 - for reference, the same drawing coloured again with no hints at all.
 
 Not counted: the browser exporting its canvas and the round trip (on the same machine, a few
-tens of ms). Median and best of the strokes.
+tens of ms). Median and best of the strokes, side by side with opening the drawing (its
+first colour) in the same run.
 """
 
 import argparse
@@ -74,8 +77,9 @@ def gradio_round(editor_files, picture):
                          composite=FileData(path=editor_files[2]))
     start = time.perf_counter()
     component.preprocess(payload)
+    decoded, start = time.perf_counter() - start, time.perf_counter()
     gr.Image(type="pil", format="png", render=False).postprocess(picture)
-    return time.perf_counter() - start
+    return decoded, time.perf_counter() - start
 
 
 def main():
@@ -89,31 +93,40 @@ def main():
     start = time.perf_counter()
     picture = handle(colorizer, image, None)             # the upload: segmented once
     opened = time.perf_counter() - start
-    handler, server, plain = [], [], []
+    times = {name: [] for name in ("handler", "of which Colorizer.colorize", "Gradio decodes "
+                                   "the editor's PNGs", "Gradio encodes the picture",
+                                   "server total", "no hints (reference)")}
+    names = list(times)
     with tempfile.TemporaryDirectory() as folder:
         for k in range(args.strokes):
             start = time.perf_counter()
             handle(colorizer, image, None)
-            plain.append(time.perf_counter() - start)
+            times[names[5]].append(time.perf_counter() - start)
             layer = stroke(shape, k)
             editor = {"background": None, "layers": [layer], "composite": None}
             start = time.perf_counter()
             picture = handle(colorizer, image, editor)
-            handler.append(time.perf_counter() - start)
+            times[names[0]].append(time.perf_counter() - start)
+            start = time.perf_counter()
+            colorizer.colorize(image, hint_image=stroke(shape, k + args.strokes))
+            times[names[1]].append(time.perf_counter() - start)
             files = [str(Path(folder) / f"{name}.png") for name in ("bg", "layer", "comp")]
             image.convert("RGBA").save(files[0])
             Image.fromarray(layer).save(files[1])
             composite = image.convert("RGBA")
             composite.alpha_composite(Image.fromarray(layer))
             composite.save(files[2])
-            server.append(gradio_round(files, picture))
-    total = [a + b for a, b in zip(handler, server)]
-    print(f"drawing {image.width}x{image.height}, {os.cpu_count()} CPUs; opening it "
-          f"(segmented): {opened * 1000:.0f} ms")
+            for name, spent in zip(names[2:4], gradio_round(files, picture)):
+                times[name].append(spent)
+    times[names[4]] = [sum(parts) for parts in zip(*(times[n] for n in (names[0], *names[2:4])))]
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"drawing {image.width}x{image.height}, {os.cpu_count()} CPUs (load average "
+          f"{load:.1f}); opening it (segmented, the first colour): {opened * 1000:.0f} ms")
     print("| per stroke | median ms | best ms |\n|---|---:|---:|")
-    for name, times in (("handler", handler), ("Gradio decode + encode", server),
-                        ("server total", total), ("no hints (reference)", plain)):
-        print(f"| {name} | {statistics.median(times) * 1000:.0f} | {min(times) * 1000:.0f} |")
+    for name, spent in times.items():
+        print(f"| {name} | {statistics.median(spent) * 1000:.0f} | {min(spent) * 1000:.0f} |")
+    handler = statistics.median(times[names[0]])
+    print(f"opening / a stroke's handler: {opened / handler:.0f}x")
 
 
 if __name__ == "__main__":

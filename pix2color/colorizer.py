@@ -114,6 +114,10 @@ class Colorizer:
             tf.TensorSpec([None, None, None, 3], tf.float32),
             tf.TensorSpec([None, None, None, 3], tf.float32),
             tf.TensorSpec([None, None, None], tf.bool), tf.TensorSpec([2], tf.int32)])
+        self._hint_input = tf.function(  # a drawing coloured again: its hint channels only
+            lambda colour, mask: hint_channels_for(colour, mask, self.task_def),
+            input_signature=[tf.TensorSpec([None, None, 3], tf.float32),
+                             tf.TensorSpec([None, None], tf.bool)])
         self._compiled = tf.function(self._network, input_signature=[
             tf.TensorSpec([None, None, None, channels], tf.float32), tf.TensorSpec([], tf.bool)])
 
@@ -198,11 +202,11 @@ class Colorizer:
         pending = []
         for i, item in enumerate(items):
             if isinstance(item, Picture):
-                image = self._kept.find(self._input_key(item))
-                if image is None:
+                kept = self._kept.find(self._input_key(item))
+                if kept is None:
                     pending.append(i)
                 else:
-                    items[i] = Prepared(item, self._with_hints(image, item))
+                    items[i] = Prepared(item, self._with_hints(kept[0], item))
         for group in Batching.alike(pending, lambda i: (
                 items[i].shrunk_shape, items[i].small_shape, items[i].colour.shape),
                 max(1, len(pending))):
@@ -215,20 +219,30 @@ class Colorizer:
             for g, picture, network in zip(group, pictures, padded):
                 items[pending[g]] = Prepared(picture, network)
                 image = np.array(network[..., :network.shape[-1] - self._hint_channels])
-                image.flags.writeable = False
-                self._kept.put(self._input_key(picture), picture.pixels, image)
+                image.flags.writeable = False   # kept with what is found from it later
+                self._kept.put(self._input_key(picture), picture.pixels, (image, {}))
         return items
 
     @staticmethod
     def _input_key(picture):
         return picture.key, "input", picture.small_shape, picture.factor
 
+    def _drawn(self, picture, name, make):
+        """`make()`, kept under `name` with the drawing's network input (see `prepare`):
+        what depends on the drawing alone, found once however often it is coloured."""
+        kept = self._kept.find(self._input_key(picture))
+        if kept is None:     # a drawing too large to keep, or no longer kept
+            return make()
+        if name not in kept[1]:
+            kept[1][name] = make()
+        return kept[1][name]
+
     def _with_hints(self, image, picture):
         """A drawing's kept network input channels (padded) with a picture's hint channels
         after them (padded with zeros, as `network_input` does)."""
         if not self.hints:
             return image
-        hint = hint_channels_for(picture.colour, picture.mask, self.task_def).numpy()
+        hint = self._hint_input(picture.colour, picture.mask).numpy()
         network = np.zeros(image.shape[:2] + (image.shape[-1] + hint.shape[-1],), np.float32)
         network[..., : image.shape[-1]] = image
         network[: hint.shape[0], : hint.shape[1], image.shape[-1]:] = hint
@@ -273,8 +287,7 @@ class Colorizer:
             colour.flags.writeable = False
             return colour
 
-        picture = prepared.picture
-        return self._kept.get((*self._input_key(picture), "without hints"), picture.pixels, run)
+        return self._drawn(prepared.picture, "without hints", run)
 
     def _fill(self, fill, layers):
         """A fill's name (None: this model's default) or a `Fill` -> the `Fill`, checked."""
@@ -294,8 +307,7 @@ class Colorizer:
         wrong, use = task.looks_wrong, task.other
         name = str(image) if isinstance(image, (str, Path)) else \
             getattr(image, "filename", None) or "the image"
-        looks = self._kept.get((*self._input_key(prepared.picture), "looks"),
-                               prepared.picture.pixels, lambda: self._looks(prepared))
+        looks = self._drawn(prepared.picture, "looks", lambda: self._looks(prepared))
         if looks == "wrong":
             warnings.warn(f"{name} looks like {'a ' * (wrong == 'photo')}{wrong}, but this "
                           f"model colours {task.made_for}: try Colorizer.load({use!r}) "

@@ -176,7 +176,7 @@ class HintImage:
         if colour.shape[:2] != tuple(image_shape):
             raise ValueError(f"{where} is {colour.shape[1]}x{colour.shape[0]}, but the image "
                              f"it hints is {image_shape[1]}x{image_shape[0]}: they must match")
-        rows, cols = np.nonzero(alpha > 0)
+        rows, cols = _hinted(alpha)
         colour, alpha = colour[rows, cols], alpha[rows, cols, None]
         if levels is not None:  # as read_image puts 8 bits onto white, for these pixels only
             colour, alpha = to_unit(colour), to_unit(alpha)
@@ -187,6 +187,14 @@ class HintImage:
         colour = (colour - (1.0 - alpha)) / np.maximum(alpha, 1e-6)
         return cls(np.stack([rows, cols], -1).astype(np.int64), np.clip(colour, 0.0, 1.0),
                    tuple(image_shape))
+
+
+def _hinted(alpha):
+    """The (rows, cols) of the pixels whose `alpha` (H, W) is above 0, row-major, looked for
+    only in the rows that hold any: a few strokes on a large image lie in a few rows."""
+    rows = np.flatnonzero(alpha.max(axis=1) > 0)
+    in_rows, cols = np.nonzero(alpha[rows] > 0)
+    return rows[in_rows], cols
 
 
 def _levels8(image):

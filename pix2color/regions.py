@@ -350,7 +350,10 @@ def compose(colour, line_art):
     """Multiply the line art (RGB on white) over a colour layer of the same size, each uint8
     or float in [0, 1]: uint8 RGB. White line art leaves the colour as it is."""
     colour, line_art = (x if x.dtype == np.uint8 else to_uint8(x) for x in (colour, line_art))
-    return ((colour.astype(np.uint16) * line_art + 127) // 255).astype(np.uint8)
+    product = np.multiply(colour, line_art, dtype=np.uint16)
+    product += 127           # in place: each step one pass over the strip, no new array
+    product //= 255
+    return product.astype(np.uint8)
 
 
 def line_layer(darkness):
