@@ -152,7 +152,7 @@ def segment(darkness, gap=None, ink=INK, min_area=None):
     thin = ~has_seed & (np.bincount(raw.ravel(), minlength=raw_count + 1) >= min_area)
     thin[0] = False
     if thin.any():  # no core lies in a thin area, so adding its new label is enough
-        seeds += ((np.cumsum(thin) + count) * thin).astype(np.int32)[raw]
+        seeds += np.take(((np.cumsum(thin) + count) * thin).astype(np.int32), raw)
         count += int(thin.sum())
         deep = np.r_[deep, np.zeros(int(thin.sum()), bool)]
     raw_of_label = np.zeros(count + 1, np.int32)
@@ -163,13 +163,13 @@ def segment(darkness, gap=None, ink=INK, min_area=None):
     if count:
         nearest = ndimage.distance_transform_cdt(seeds == 0, metric="chessboard",
                                                  return_distances=False, return_indices=True)
-        labels = seeds[nearest[0], nearest[1]]
+        labels = np.take(seeds, nearest[0] * seeds.shape[1] + nearest[1])  # (flat: faster)
     else:  # no free pixel at all
         nearest, labels, count = None, np.ones(free.shape, np.int32), 1
         raw_of_label = np.zeros(2, np.int32)
     # A free pixel whose nearest core lies across a line (a corner no ball entered, a thin
     # part of a region) must not leak into that neighbour: it joins its own side's region.
-    stray = open_ & (raw_of_label[labels] != raw)
+    stray = open_ & (np.take(raw_of_label, labels) != raw)
     if stray.any():
         labels = _join_strays(labels, stray, open_)
     return Segmentation(labels, count, free, coarse, block, nearest, gap)
@@ -253,8 +253,8 @@ def _ball_cores(distance, gap):
             taken[cores[labels > 0]] = True
             new = ~taken
             new[0] = False
-            ids = (np.cumsum(new) * new + count).astype(np.int32)
-            labels = np.where(new[cores], ids[cores], labels)
+            ids = ((np.cumsum(new) + count) * new).astype(np.int32)   # 0 where not new
+            labels += np.take(ids, cores)   # (a new core's pixels were all 0)
             count += int(new.sum())
         radius //= 2
     return labels, count
