@@ -39,7 +39,8 @@ from pix2color import Colorizer  # noqa: E402
 from pix2color.data import openmoji_pairs, split_pairs  # noqa: E402
 from pix2color.metrics import batch_metrics, summarize  # noqa: E402
 from pix2color.fills import RegionSettings  # noqa: E402
-from pix2color.regions import AGGREGATES, BACKGROUNDS  # noqa: E402
+from pix2color.palette import AGGREGATES  # noqa: E402
+from pix2color.regions import BACKGROUNDS  # noqa: E402
 
 COLUMNS = [("CIEDE2000 fg", "ciede2000_fg", "{:.2f}"), ("CIEDE2000", "ciede2000", "{:.2f}"),
            ("PSNR dB", "psnr", "{:.2f}"), ("colourfulness ratio", "colourfulness_ratio", "{:.2f}"),

@@ -28,11 +28,7 @@ memory bounds of `pix2color.batching`.
 """
 
 import functools
-import os
-import sys
-import warnings
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 import tensorflow as tf
@@ -44,48 +40,11 @@ from .files import (LUMA, MAX_PIXELS, ImageReadError, InputWarning,  # noqa: F40
 from .fills import Finishing, Fill, fill_for, render
 from .flats import Kept, drawing_key
 from .hints import HintImage, hint_channels, rasterize_hints
-from .input_kind import input_kind, looks_coloured
+from .input_kind import suitability, warn_if_unsuited
 from .modelfile import average_generators, load_generator, model_path, save_generator
+from .pictures import Picture, Prepared
 from .pipeline import hint_channels_for, input_multiple, network_input, working_shape
 from .resample import box_factor, box_shrink8
-
-_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep   # warnings skip its frames
-
-
-class Picture(NamedTuple):
-    """An image read for colouring (`Colorizer.read`): the input's own pixels (`rgb8`,
-    `alpha8`), its working shape, its digest, and its hints: at the working size (`colour`,
-    `mask`) and at full size for region fill (`hints` as given, `hint_image` a `HintImage`)."""
-    source: object         # what was given: a path, PIL image or array (named in warnings)
-    rgb8: np.ndarray
-    alpha8: object         # uint8 (H, W), or None
-    small_shape: tuple
-    key: bytes             # the drawing's digest (`pix2color.flats.drawing_key`)
-    factor: int            # the box shrink before the network's resize (resample.box_factor)
-    colour: np.ndarray
-    mask: np.ndarray
-    hints: object = None
-    hint_image: object = None
-
-    @property
-    def pixels(self):
-        return self.rgb8.shape[0] * self.rgb8.shape[1]
-
-    @property
-    def shrunk_shape(self):
-        """The shape of its box-shrunk copy (float32 RGB), which its network input is made
-        from."""
-        return (self.rgb8.shape[0] // self.factor, self.rgb8.shape[1] // self.factor, 3)
-
-    @property
-    def shrunk_pixels(self):
-        return self.shrunk_shape[0] * self.shrunk_shape[1]
-
-
-class Prepared(NamedTuple):
-    """A `Picture` and the network's padded input for it (`Colorizer.prepare`)."""
-    picture: Picture
-    network: np.ndarray
 
 
 class Colorizer:
@@ -302,32 +261,12 @@ class Colorizer:
         return fill
 
     def _warn_if_unsuited(self, prepared):
-        """Warn (InputWarning) when the input looks wrong for this model."""
-        task, image = self.task_def, prepared.picture.source
-        wrong, use = task.looks_wrong, task.other
-        name = str(image) if isinstance(image, (str, Path)) else \
-            getattr(image, "filename", None) or "the image"
-        looks = self._drawn(prepared.picture, "looks", lambda: self._looks(prepared))
-        if looks == "wrong":
-            warnings.warn(f"{name} looks like {'a ' * (wrong == 'photo')}{wrong}, but this "
-                          f"model colours {task.made_for}: try Colorizer.load({use!r}) "
-                          f"(--model {use})", InputWarning, stacklevel=_outside_level())
-        elif looks == "coloured":
-            warnings.warn(f"{name} is already in colour, but this model colours line art "
-                          f"(dark lines on white): give it the drawing's lines (`pix2color "
-                          f"pairs SRC_DIR OUT_DIR` draws them from colour pictures)",
-                          InputWarning, stacklevel=_outside_level())
-
-    def _looks(self, prepared):
-        """"wrong" (a photo for a line-art model, or the other way round), "coloured" (a
-        colour picture for a line-art model) or "" (fine), from its network input."""
-        task, (height, width) = self.task_def, prepared.picture.small_shape
-        if input_kind(task.input_lightness(prepared.network[:height, :width])) == \
-                task.looks_wrong:
-            return "wrong"
-        if task.line_art and looks_coloured((prepared.network[:height, :width, :3] + 1.0) / 2.0):
-            return "coloured"
-        return ""
+        """Warn (InputWarning) when the input looks wrong for this model (found once a
+        drawing, kept with it)."""
+        (height, width), network = prepared.picture.small_shape, prepared.network
+        suited = self._drawn(prepared.picture, "looks", lambda: suitability(
+            self.task_def, network[:height, :width]))
+        warn_if_unsuited(self.task_def, suited, prepared.picture.source)
 
     # --- the façade ---------------------------------------------------------------------
 
@@ -389,15 +328,6 @@ class Colorizer:
             jobs = list(zip(indices, outputs, [None] * len(indices) if labs is None else labs))
             self.batching.finish_all(jobs, finish, lambda job: chunk[job[0]].picture.pixels)
         return results
-
-
-def _outside_level():
-    """The `stacklevel` of the first caller outside this package, for warnings: the user's
-    line, whether they called `colorize` or `colorize_batch`."""
-    frame, level = sys._getframe(1), 1
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE):
-        frame, level = frame.f_back, level + 1
-    return level
 
 
 def _opened(hint_image):

@@ -21,7 +21,8 @@ from PIL import Image
 
 from .files import LUMA, strips, to_uint8, to_unit
 from .layers import Layers
-from .regions import AGGREGATES, BACKGROUNDS, compose, line_darkness, line_layer
+from .palette import AGGREGATES
+from .regions import BACKGROUNDS, compose, line_darkness, line_layer
 
 
 @dataclasses.dataclass(frozen=True)

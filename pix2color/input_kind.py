@@ -1,7 +1,16 @@
 """Whether a picture looks like line art or a photo, so a model given the other kind can say
-so (`Task.looks_wrong`). Numpy and SciPy only."""
+so (`Task.looks_wrong`, `warn_if_unsuited`). Numpy and SciPy only."""
+
+import os
+import sys
+import warnings
+from pathlib import Path
 
 import numpy as np
+
+from .files import InputWarning
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep   # warnings skip its frames
 
 
 def input_kind(lightness):
@@ -33,3 +42,40 @@ def looks_coloured(rgb):
         return False
     coloured = (rgb.max(axis=-1) - rgb.min(axis=-1)) > 0.2
     return np.mean(coloured[non_white]) > 0.1 and np.mean(coloured) > 0.02
+
+
+def suitability(task, network_input):
+    """"wrong" (a photo for a line-art model, or the other way round), "coloured" (a colour
+    picture for a line-art model) or "" (fine), from a picture's network input for `task`
+    (a `pix2color.tasks.Task`), cropped to its working size."""
+    if input_kind(task.input_lightness(network_input)) == task.looks_wrong:
+        return "wrong"
+    if task.line_art and looks_coloured((network_input[..., :3] + 1.0) / 2.0):
+        return "coloured"
+    return ""
+
+
+def warn_if_unsuited(task, suited, image):
+    """Warn (InputWarning) when `suited` (what `suitability` said) finds the input `image`
+    (a path, PIL image or array, named in the warning) wrong for a `task` model."""
+    wrong, use = task.looks_wrong, task.other
+    name = str(image) if isinstance(image, (str, Path)) else \
+        getattr(image, "filename", None) or "the image"
+    if suited == "wrong":
+        warnings.warn(f"{name} looks like {'a ' * (wrong == 'photo')}{wrong}, but this "
+                      f"model colours {task.made_for}: try Colorizer.load({use!r}) "
+                      f"(--model {use})", InputWarning, stacklevel=_outside_level())
+    elif suited == "coloured":
+        warnings.warn(f"{name} is already in colour, but this model colours line art "
+                      f"(dark lines on white): give it the drawing's lines (`pix2color "
+                      f"pairs SRC_DIR OUT_DIR` draws them from colour pictures)",
+                      InputWarning, stacklevel=_outside_level())
+
+
+def _outside_level():
+    """The `stacklevel` of the first caller outside this package, for warnings: the user's
+    line, whether they called `colorize` or `colorize_batch`."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    return level

@@ -13,9 +13,9 @@ that with the network's prediction as the source of colours:
    hatching: `pix2color.marks`) is no wall. A shallow core beside a deeper one in the same
    free area (a corner, a star's point) is no region of its own, and a pixel whose nearest
    core lies across a line joins its own side's region. Enclosed areas no ball entered keep
-   their own label. `split_open_regions` lets the network decide where a region left open
-   by a wide gap ends.
-2. `pix2color.flats` gives every region one colour from the network's output or the hints.
+   their own label. `pix2color.paper.split_open_regions` lets the network decide where a
+   region left open by a wide gap ends.
+2. `pix2color.palette` gives every region one colour from the network's output or the hints.
 3. `compose` multiplies the user's own line art back on top, so lines stay exactly as drawn.
 
 SciPy's `ndimage` does the connected components and chamfer distance transforms, which none
@@ -25,13 +25,11 @@ of TensorFlow, Keras, Pillow or numpy has; the rest is numpy.
 import math
 
 import numpy as np
-from PIL import Image
 from scipy import ndimage
 
 from .files import LUMA, strips, to_uint8, to_unit
 from .marks import texture
 
-AGGREGATES = ("mode", "median", "mean")
 BACKGROUNDS = ("split", "white", "network")
 INK = 0.5          # a pixel darker than this (0 white .. 1 black) is line
 MAX_SAMPLES = 256  # region colours are read on a grid of at most this many pixels a side
@@ -110,7 +108,7 @@ class Segmentation:
         """Labels of the regions that touch the image border and cover at least
         `min_fraction` of it: the background around a drawing."""
         labels = self.labels
-        border = np.unique(_border(labels))
+        border = np.unique(border_values(labels))
         rows, cols = sample_grid(labels.shape)  # areas from the sampling grid: plenty for 10%
         grid = labels if (len(rows), len(cols)) == labels.shape else labels[np.ix_(rows, cols)]
         area = np.bincount(grid.ravel(), minlength=self.count + 1)
@@ -145,7 +143,7 @@ def segment(darkness, gap=None, ink=INK, min_area=None):
     deep = np.zeros(count + 1, bool)     # the cores reaching more than 1.5 gap from lines
     deep[seeds[coarse > 1.5 * gap]] = True
     deep[0] = False
-    seeds = _blow_up(seeds, block, free.shape)
+    seeds = blow_up(seeds, block, free.shape)
     # Enclosed areas that no ball entered (a stripe between two lines) are regions too.
     has_seed = np.zeros(raw_count + 1, bool)
     has_seed[raw[seeds > 0]] = True
@@ -217,7 +215,7 @@ def _distance_to_lines(free, coarse_side=1024):
     return np.where(blocks > 0, (blocks - 1) * block + 1, 0).astype(np.int32), block
 
 
-def _blow_up(coarse, block, shape):
+def blow_up(coarse, block, shape):
     """A block grid back to pixels (each block's value on all its pixels), cropped to shape."""
     if block == 1:
         return coarse
@@ -260,82 +258,7 @@ def _ball_cores(distance, gap):
     return labels, count
 
 
-def enclosed(segmentation, radius):
-    """On the segmentation's block grid: what the drawing's lines enclose once gaps up to
-    about 2 * `radius` pixels are closed (their closing by a square of that radius, holes
-    filled), lines included: the drawing, as against the paper around it."""
-    near = segmentation.coarse <= radius                  # the lines, grown by `radius`
-    closed = ndimage.distance_transform_cdt(near, metric="chessboard") > max(
-        1, radius // segmentation.block)                  # and shrunk back
-    holes, count = ndimage.label(~closed)
-    inner = np.ones(count + 1, bool)
-    inner[_border(holes)] = False
-    return inner[holes] | closed
-
-
-def split_open_regions(segmentation, open_regions, network_rgb, white=0.85):
-    """Where outlines leave a region open to the background, let the network say where the
-    background ends. The network's colour is blurred near lines, so it is read only where
-    lines are more than one working pixel away: the parts it paints in colour there (some
-    channel below `white`) become regions of their own, the rest stays background, and the
-    pixels near lines follow the core they grew from. A light patch that does not reach the
-    image border is no background but a fleck inside the drawing (the network painting an
-    inner ear pale): it joins a coloured part it touches rather than being left as a white
-    hole. This is decided on the block grid the distance was measured on. Returns a
-    new segmentation (new labels appended)."""
-    labels, block, coarse = segmentation.labels, segmentation.block, segmentation.coarse
-    if not len(open_regions) or segmentation.nearest is None:
-        return segmentation
-    is_open = np.zeros(segmentation.count + 1, bool)
-    is_open[open_regions] = True
-    centres = [np.minimum(np.arange(n) * block + block // 2, size - 1)
-               for n, size in zip(coarse.shape, labels.shape)]
-    margin = max(1, -(-max(labels.shape) // max(network_rgb.shape[:2])))
-    far = is_open[labels if block == 1 else labels[np.ix_(*centres)]] & (coarse > margin)
-    # (channel by channel: numpy's min over a 3-long last axis is ~50x slower at 128 px)
-    darkest = np.minimum(np.minimum(network_rgb[..., 0], network_rgb[..., 1]),
-                         network_rgb[..., 2]).astype(np.float32)
-    if darkest.shape != coarse.shape:
-        darkest = Image.fromarray(darkest, "F").resize(coarse.shape[::-1], Image.BILINEAR)
-        darkest = np.asarray(darkest)
-    pieces, found = ndimage.label(far & (darkest < white))
-    big = np.bincount(pieces.ravel(), minlength=found + 1) * block * block >= 4 * margin ** 2
-    big[0] = False
-    if not big.any():
-        return segmentation
-    pieces = _join_enclosed_light(far, pieces, big)
-    ids = (np.cumsum(big) * big + segmentation.count).astype(np.int32)
-    piece = _blow_up((ids * big)[pieces], block, labels.shape)
-    in_open = np.take(is_open, labels)
-    near = in_open & ~_blow_up(far, block, labels.shape)
-    rows, cols = segmentation.nearest
-    piece[near] = piece[rows[near], cols[near]]     # near lines: as their core decided
-    labels = np.where(in_open & (piece > 0), piece, labels).astype(np.int32)
-    return Segmentation(labels, segmentation.count + int(big.sum()), segmentation.free,
-                        coarse, block, segmentation.nearest, segmentation.gap)
-
-
-def _join_enclosed_light(far, pieces, kept):
-    """`pieces` with each light part of `far` that does not reach the grid's border and
-    touches a kept piece given to that piece (one walled in by lines alone stays as it
-    is). Measured on the validation split (bundled model): foreground CIEDE2000 12.18 ->
-    12.15, flat noise 0.94 -> 0.82, and the white hole in the README cat's ear is gone."""
-    coloured = kept[pieces]
-    light, count = ndimage.label(far & ~coloured)
-    inner = np.ones(count + 1, bool)
-    inner[_border(light)] = False
-    inner[0] = False
-    if not inner.any():
-        return pieces
-    fleck = np.where(inner[light], light, 0)
-    beside = ndimage.maximum_filter(fleck, size=3)   # around each fleck: its number
-    ring = coloured & (beside > 0)
-    owner = np.zeros(count + 1, pieces.dtype)
-    owner[beside[ring]] = pieces[ring]               # a coloured piece it touches
-    return np.where(fleck > 0, owner[fleck], pieces)
-
-
-def _border(array):
+def border_values(array):
     """The values on the four edges of a 2-D array."""
     return np.concatenate([array[0], array[-1], array[:, 0], array[:, -1]])
 

@@ -7,8 +7,9 @@ from PIL import Image, ImageColor, ImageDraw
 
 from pix2color import Colorizer
 from pix2color.fills import RegionSettings, fill_for
-from pix2color.flats import apply_hints, region_palette
-from pix2color.regions import AGGREGATES, compose, line_darkness, segment, split_open_regions
+from pix2color.palette import AGGREGATES, apply_hints, region_palette
+from pix2color.paper import split_open_regions
+from pix2color.regions import compose, line_darkness, segment
 
 
 def box_drawing(size=256, box=(64, 64, 192, 192), width=2, gap=0):

@@ -1,0 +1,103 @@
+"""The paper around a drawing: where the region a gap leaves open to the image border ends.
+
+A region open to the border is the paper, unless a wide gap in an outline joined a shape to
+it. `split_open_regions` lets the network decide: the parts it paints in colour become
+regions of their own. `paper_colours` picks the network's colours that decide it (those
+without hints, but for the blobs painted around hints on the paper), and `enclosed` says
+what the lines enclose once wider gaps are closed, as against the paper around them.
+"""
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+from .regions import Segmentation, blow_up, border_values
+
+WHITE = 0.85    # the network's paper: every channel above this
+
+
+def paper_colours(plain_rgb, hinted_rgb, paper_hints, white=WHITE):
+    """The network's colours that decide where the paper ends: its output without hints
+    (`plain_rgb`, h x w x 3), except in the coloured blobs of its hinted output that hold a
+    hint lying on the paper (`paper_hints`, h x w bool), which a hint asked for."""
+    if not paper_hints.any():
+        return plain_rgb
+    blobs, _ = ndimage.label(hinted_rgb.min(axis=-1) < white)
+    asked = np.unique(blobs[paper_hints])
+    chosen = np.isin(blobs, asked[asked > 0])
+    return np.where(chosen[..., None], hinted_rgb, plain_rgb)
+
+
+def enclosed(segmentation, radius):
+    """On the segmentation's block grid: what the drawing's lines enclose once gaps up to
+    about 2 * `radius` pixels are closed (their closing by a square of that radius, holes
+    filled), lines included: the drawing, as against the paper around it."""
+    near = segmentation.coarse <= radius                  # the lines, grown by `radius`
+    closed = ndimage.distance_transform_cdt(near, metric="chessboard") > max(
+        1, radius // segmentation.block)                  # and shrunk back
+    holes, count = ndimage.label(~closed)
+    inner = np.ones(count + 1, bool)
+    inner[border_values(holes)] = False
+    return inner[holes] | closed
+
+
+def split_open_regions(segmentation, open_regions, network_rgb, white=WHITE):
+    """Where outlines leave a region open to the background, let the network say where the
+    background ends. The network's colour is blurred near lines, so it is read only where
+    lines are more than one working pixel away: the parts it paints in colour there (some
+    channel below `white`) become regions of their own, the rest stays background, and the
+    pixels near lines follow the core they grew from. A light patch that does not reach the
+    image border is no background but a fleck inside the drawing (the network painting an
+    inner ear pale): it joins a coloured part it touches rather than being left as a white
+    hole. This is decided on the block grid the distance was measured on. Returns a
+    new segmentation (new labels appended)."""
+    labels, block, coarse = segmentation.labels, segmentation.block, segmentation.coarse
+    if not len(open_regions) or segmentation.nearest is None:
+        return segmentation
+    is_open = np.zeros(segmentation.count + 1, bool)
+    is_open[open_regions] = True
+    centres = [np.minimum(np.arange(n) * block + block // 2, size - 1)
+               for n, size in zip(coarse.shape, labels.shape)]
+    margin = max(1, -(-max(labels.shape) // max(network_rgb.shape[:2])))
+    far = is_open[labels if block == 1 else labels[np.ix_(*centres)]] & (coarse > margin)
+    # (channel by channel: numpy's min over a 3-long last axis is ~50x slower at 128 px)
+    darkest = np.minimum(np.minimum(network_rgb[..., 0], network_rgb[..., 1]),
+                         network_rgb[..., 2]).astype(np.float32)
+    if darkest.shape != coarse.shape:
+        darkest = Image.fromarray(darkest, "F").resize(coarse.shape[::-1], Image.BILINEAR)
+        darkest = np.asarray(darkest)
+    pieces, found = ndimage.label(far & (darkest < white))
+    big = np.bincount(pieces.ravel(), minlength=found + 1) * block * block >= 4 * margin ** 2
+    big[0] = False
+    if not big.any():
+        return segmentation
+    pieces = _join_enclosed_light(far, pieces, big)
+    ids = (np.cumsum(big) * big + segmentation.count).astype(np.int32)
+    piece = blow_up((ids * big)[pieces], block, labels.shape)
+    in_open = np.take(is_open, labels)
+    near = in_open & ~blow_up(far, block, labels.shape)
+    rows, cols = segmentation.nearest
+    piece[near] = piece[rows[near], cols[near]]     # near lines: as their core decided
+    labels = np.where(in_open & (piece > 0), piece, labels).astype(np.int32)
+    return Segmentation(labels, segmentation.count + int(big.sum()), segmentation.free,
+                        coarse, block, segmentation.nearest, segmentation.gap)
+
+
+def _join_enclosed_light(far, pieces, kept):
+    """`pieces` with each light part of `far` that does not reach the grid's border and
+    touches a kept piece given to that piece (one walled in by lines alone stays as it
+    is). Measured on the validation split (bundled model): foreground CIEDE2000 12.18 ->
+    12.15, flat noise 0.94 -> 0.82, and the white hole in the README cat's ear is gone."""
+    coloured = kept[pieces]
+    light, count = ndimage.label(far & ~coloured)
+    inner = np.ones(count + 1, bool)
+    inner[border_values(light)] = False
+    inner[0] = False
+    if not inner.any():
+        return pieces
+    fleck = np.where(inner[light], light, 0)
+    beside = ndimage.maximum_filter(fleck, size=3)   # around each fleck: its number
+    ring = coloured & (beside > 0)
+    owner = np.zeros(count + 1, pieces.dtype)
+    owner[beside[ring]] = pieces[ring]               # a coloured piece it touches
+    return np.where(fleck > 0, owner[fleck], pieces)
