@@ -101,14 +101,14 @@ class ModelFileError(ValueError):
 
 
 BUNDLED_DIR = Path(__file__).parent / "weights"
-BUNDLED = ("sketch", "gray")
+BUNDLED = ("sketch", "gray", "drawings")
 # Older names that still load: the hint-aware line-art model is the default "sketch" now.
 ALIASES = {"sketch-hints": "sketch"}
 
 
 def model_path(model):
-    """A bundled model's name ("sketch", "gray"; None = "sketch"; "sketch-hints" is another
-    name for "sketch") -> its folder inside the package; anything else is taken as a path."""
+    """A bundled model's name ("sketch", "gray", "drawings"; None = "sketch"; "sketch-hints" is
+    another name for "sketch") -> its folder inside the package; anything else is a path."""
     if model is None or model in BUNDLED or model in ALIASES:
         name = ALIASES.get(model, model or "sketch")
         path = BUNDLED_DIR / name

@@ -122,10 +122,10 @@ def test_the_model_menu_lists_bundled_models_and_trained_runs(tmp_path):
             (tmp_path / run / kind / "pix2color.json").write_text("{}")
     runs = [str(tmp_path / "first" / "model"), str(tmp_path / "first" / "best"),
             str(tmp_path / "second" / "model")]
-    assert list(model_choices(logdir=tmp_path)) == ["sketch", "gray", *runs]
+    assert list(model_choices(logdir=tmp_path)) == ["sketch", "gray", "drawings", *runs]
     assert list(model_choices("gray", tmp_path))[:2] == ["gray", "sketch"]
     assert list(model_choices(runs[2], tmp_path))[0] == runs[2]   # asked for: listed first
-    assert list(model_choices(logdir=tmp_path / "nosuch")) == ["sketch", "gray"]
+    assert list(model_choices(logdir=tmp_path / "nosuch")) == ["sketch", "gray", "drawings"]
 
 
 def free_port():

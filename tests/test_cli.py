@@ -137,7 +137,7 @@ def test_a_model_that_is_not_there_names_the_bundled_ones(capsys):
     assert main(["info", "sketchy"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "no model at sketchy" in err
-    assert "(sketch, gray)" in err and "model folder" in err
+    assert "(sketch, gray, drawings)" in err and "model folder" in err
 
 
 def test_validation_metrics_print_as_a_table():

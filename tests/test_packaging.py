@@ -16,6 +16,7 @@ def test_every_data_file_of_the_package_is_shipped():
             if p.is_file() and p.suffix not in (".py", ".pyc")]
     assert "openmoji_reserved.txt" in data and "weights/sketch/generator.keras" in data
     assert "weights/gray/generator.keras" in data and "weights/sketch/pix2color.json" in data
+    assert "weights/drawings/generator.keras" in data
     missing = [f for f in data if not any(fnmatch.fnmatch(f, pattern) for pattern in patterns)]
     assert not missing, f"not in package-data: {missing}"
 

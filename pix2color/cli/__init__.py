@@ -18,8 +18,9 @@ from .parsing import HelpFormatter, add_command
 from .training import (add_training_arguments, config_from_args,  # noqa: F401  (public)
                        train_from_args)
 
-MODEL_HELP = ("the model: sketch (the bundled line-art model, hint-aware), gray (the bundled "
-              "photo model), or a model folder")
+MODEL_HELP = ("the model: sketch (the bundled line-art model, hint-aware), drawings (the same "
+              "for clip art and drawings that are not emoji), gray (the bundled photo model), "
+              "or a model folder")
 # The XDoG options of `pix2color pairs`: what each does, and its default, which is
 # pix2color.sketch.DEFAULTS (written out here so `--help` need not start TensorFlow; a test
 # keeps the two equal).

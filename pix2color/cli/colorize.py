@@ -50,7 +50,8 @@ def add_colour_options(parser):
     """The options that decide the picture, shared by `colorize` and `serve` so the server's
     picture is the command line's."""
     parser.add_argument("--model", default=None,
-                        help="sketch (the default; hint-aware), gray, or a model folder")
+                        help="sketch (the default; hint-aware), drawings (for clip art and "
+                             "drawings that are not emoji), gray, or a model folder")
     parser.add_argument("--saturation", type=float, default=1.0,
                         help="scales the output's chroma (1: as the model painted it)")
     parser.add_argument("--render-size", type=int, default=None,

@@ -76,8 +76,8 @@ def add_parsers(commands, formatter):
 
     evaluate = add_command(commands, "evaluate", evaluate_command, formatter,
                            help="score models and baselines on one split")
-    evaluate.add_argument("models", nargs="+", help="model folders, sketch, gray, or the "
-                          "baselines identity and mean-colour")
+    evaluate.add_argument("models", nargs="+", help="model folders, sketch, drawings, gray, or "
+                          "the baselines identity and mean-colour")
     evaluate.add_argument("--data", required=True, help=f"as for training: {DATA_HELP}")
     evaluate.add_argument("--task", choices=TASK_NAMES, default="sketch",
                           help="line art or grayscale photos")
