@@ -166,13 +166,20 @@ def test_a_stopped_run_saves_a_checkpoint_ends_at_its_message_and_resumes(pair_t
             str(pair_tree), "--epochs", "200", "--width", "4", "--size", "32",
             "--batch-size", "4", "--precision", "float32", "--logdir", str(tmp_path / "runs"),
             "--run-name", "term", "--mode", "l1", "--log-every", "1"]
+    # A background job's children start with SIGINT ignored (so Python would not turn it into
+    # KeyboardInterrupt): give the run the default a terminal gives it.
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+                               env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     stderr = ProgressReader(process)
-    stderr.wait_for_step(3)   # a few steps done
-    process.send_signal(getattr(signal, stop))
+    try:
+        stderr.wait_for_step(3)   # a few steps done
+        process.send_signal(getattr(signal, stop))
+        process.wait(timeout=300)   # a run that ignored the signal fails here, not hangs
+    finally:
+        if process.poll() is None:
+            process.kill()
     out = process.stdout.read()
-    process.wait(timeout=120)
     err = stderr.text()
     assert process.returncode == 130, err[-2000:]
     assert "interrupted: saved a checkpoint at step" in out, err[-2000:]
