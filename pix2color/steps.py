@@ -9,23 +9,7 @@ checkpoints and NaN checks happen outside it.
 import tensorflow as tf
 
 from .distribute import global_batch_share
-from .losses import (colour_rebalance_weights, discriminator_loss, generator_loss,
-                     regression_loss)
-
-
-def pixel_weights(inputs, targets, config):
-    """Per-pixel L1 weights, or None when all are 1. With hints, the L1 counts `hint_weight`
-    times at and within 2 pixels of a hint: hinted pixels are a fraction of a percent of an
-    image, and without the extra weight the generator learns to follow them very slowly.
-    With `colour_rebalance`, rare colours count more (`colour_rebalance_weights`)."""
-    weights = None
-    if config.hints and config.hint_weight != 1.0:
-        near_hint = tf.nn.max_pool2d(inputs[..., -1:], 5, 1, "SAME")
-        weights = 1.0 + (config.hint_weight - 1.0) * near_hint
-    if config.colour_rebalance:
-        rebalance = colour_rebalance_weights(targets, config.colour_rebalance)
-        weights = rebalance if weights is None else weights * rebalance
-    return weights
+from .losses import discriminator_loss, generator_loss, pixel_weights, regression_loss
 
 
 def make_gan_step(generator, discriminator, g_optimizer, d_optimizer, config, base_channels):

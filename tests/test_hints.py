@@ -16,7 +16,7 @@ from pix2color.colorizer import hint_channels_for
 from pix2color.color import ciede2000, rgb_to_lab
 from pix2color.data import find_pairs, paired_dataset
 from pix2color.hints import HintImage, hint_pixels, parse_hint, rasterize_hints, sample_hints
-from pix2color.steps import pixel_weights
+from pix2color.losses import pixel_weights
 from pix2color.train import TrainConfig, Trainer
 
 ROOT = Path(__file__).parent.parent
