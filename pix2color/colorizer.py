@@ -43,7 +43,8 @@ from .hints import HintImage, hint_channels, rasterize_hints
 from .input_kind import suitability, warn_if_unsuited
 from .modelfile import average_generators, load_generator, model_path, save_generator
 from .pictures import Picture, Prepared
-from .pipeline import hint_channels_for, input_multiple, network_input, working_shape
+from .pipeline import (hint_channels_for, hints_off_lines, input_multiple, network_input,
+                       working_shape)
 from .resample import box_factor, box_shrink8
 
 
@@ -74,9 +75,9 @@ class Colorizer:
             tf.TensorSpec([None, None, None, 3], tf.float32),
             tf.TensorSpec([None, None, None], tf.bool), tf.TensorSpec([2], tf.int32)])
         self._hint_input = tf.function(  # a drawing coloured again: its hint channels only
-            lambda colour, mask: hint_channels_for(colour, mask, self.task_def),
-            input_signature=[tf.TensorSpec([None, None, 3], tf.float32),
-                             tf.TensorSpec([None, None], tf.bool)])
+            self._graph_hints, input_signature=[
+                tf.TensorSpec([None, None, 3], tf.float32), tf.TensorSpec([None, None], tf.bool),
+                tf.TensorSpec([None, None, None], tf.float32)])
         self._compiled = tf.function(self._network, input_signature=[
             tf.TensorSpec([None, None, None, channels], tf.float32), tf.TensorSpec([], tf.bool)])
 
@@ -201,11 +202,18 @@ class Colorizer:
         after them (padded with zeros, as `network_input` does)."""
         if not self.hints:
             return image
-        hint = self._hint_input(picture.colour, picture.mask).numpy()
+        hint = self._hint_input(picture.colour, picture.mask, image).numpy()
         network = np.zeros(image.shape[:2] + (image.shape[-1] + hint.shape[-1],), np.float32)
         network[..., : image.shape[-1]] = image
         network[: hint.shape[0], : hint.shape[1], image.shape[-1]:] = hint
         return network
+
+    def _graph_hints(self, colour, mask, image):
+        """The hint channels for a drawing's kept network `image` (padded), as `network_input`
+        makes them."""
+        image = image[: tf.shape(mask)[0], : tf.shape(mask)[1]]
+        return hints_off_lines(hint_channels_for(colour, mask, self.task_def), image,
+                               self.task_def)
 
     def _graph_input(self, rgb, hint_colour, hint_mask, small_shape):
         """`network_input` (and the hint channels) of a batch of images alike in shape, as

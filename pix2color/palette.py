@@ -114,7 +114,7 @@ def apply_hints(palette, segmentation, rows, cols, colours, background=()):
     """A region holding hints takes their colour. Several hints in one region: the colour
     that covers most hinted pixels there wins (a point is one pixel; strokes count each pixel;
     a tie goes to the larger RGB value). Only pixels more than `gap` (at least 2) from the
-    region's lines count, unless the region is all that near its lines (a thin one): a stroke
+    region's lines count (`Segmentation.hint_band`), unless the region is all that near its lines (a thin one): a stroke
     hugging or tracing an outline, meant for the line or the region beyond it, neither
     outvotes the hint inside nor colours a region with none. Hints are pixels of the
     input: `rows`, `cols` and their `colours` (n, 3) in [0, 1] (see
@@ -126,9 +126,8 @@ def apply_hints(palette, segmentation, rows, cols, colours, background=()):
     labels = segmentation.labels[rows, cols].astype(np.int64)
     keep = ~np.isin(labels, background) & segmentation.free[rows, cols]
     labels, colours, rows, cols = labels[keep], colours[keep], rows[keep], cols[keep]
-    block, band = segmentation.block, max(segmentation.gap, 2)
-    inside = segmentation.coarse[rows // block, cols // block] > band
-    keep = inside | ~segmentation.deeper_than(band)[labels]  # beside lines: thin regions only
+    inside = segmentation.away_from_lines(rows, cols)
+    keep = inside | ~segmentation.deeper_than(segmentation.hint_band)[labels]  # thin ones
     labels, colours = labels[keep], colours[keep]
     rgb = np.round(np.clip(colours, 0.0, 1.0) * 255).astype(np.int64)
     keys = (labels << 24) | (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]

@@ -97,6 +97,17 @@ class Segmentation:
             return found
         return self.remembered(("deeper than", distance), find)
 
+    @property
+    def hint_band(self):
+        """How near its lines a hinted pixel is beside them, not inside its region."""
+        return max(self.gap, 2)
+
+    def away_from_lines(self, rows, cols, band=None):
+        """Which of the pixels (rows, cols) are neither line nor within `band` (default
+        `hint_band`) of one."""
+        far = self.coarse[rows // self.block, cols // self.block] > (band or self.hint_band)
+        return far & self.free[rows, cols]
+
     def interior_at(self, rows, cols):
         """On the grid rows x cols: the pixels away from lines and their soft edges."""
         if self.block == 1 and (len(rows), len(cols)) == self.free.shape:  # every pixel

@@ -319,3 +319,23 @@ def test_an_8_bit_hint_image_reads_as_the_same_image_in_16_bits_does():
         np.testing.assert_allclose(a, b, atol=1e-5)
     grey = HintImage.read(Image.fromarray(hints[..., [0, 3]].copy(), "LA"), (50, 70))
     np.testing.assert_allclose(grey.colours[0], [200 / 255] * 3, atol=1e-6)
+
+
+def test_a_stroke_across_a_line_reaches_the_network_only_off_the_line():
+    """The network reads a hint as the colour around it, so a stroke's pixels on a line
+    would bleed into the regions beside it: they are left out of its hint channels, on a
+    first colouring and on a drawing coloured again alike; the rest of the stroke is kept."""
+    drawing = np.full((128, 128, 3), 255, np.uint8)
+    drawing[:, 60:64] = 0                                    # a 4-px vertical line
+    stroke = np.zeros((128, 128, 4), np.uint8)
+    stroke[40:44, 20:108] = (30, 30, 200, 255)                # a stroke across it
+    colorizer = Colorizer.load()
+    first, = colorizer.prepare([colorizer.read(drawing, hint_image=stroke)])
+    colorizer.prepare([colorizer.read(drawing)])              # kept: coloured again below
+    again, = colorizer.prepare([colorizer.read(drawing, hint_image=stroke)])
+    for prepared in (first, again):
+        mask = prepared.network[..., -1]
+        assert (mask[40:44, 60:64] == 0).all()                # not on the line
+        assert (mask[40:44, 20:58] == 1).all() and (mask[40:44, 66:108] == 1).all()
+        assert mask.sum() == 4 * (88 - 4)                     # and nowhere else
+    np.testing.assert_array_equal(first.network, again.network)

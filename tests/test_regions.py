@@ -395,6 +395,20 @@ def test_a_hint_fills_a_shape_whose_outline_has_a_gap_wider_than_the_ball(colori
 
 
 
+def test_a_dark_stroke_along_a_shapes_outer_outline_paints_no_blob_on_the_paper(colorizer):
+    """A stroke traced along the outside of a shape's outline lies, by its labels, on the
+    paper, yet it is meant for the outline: it must not have the network's dark blob around
+    it painted over the paper."""
+    drawing = (box_drawing(size=200, box=(60, 60, 140, 140), width=3) * 255).astype(np.uint8)
+    stroke = np.zeros((200, 200, 4), np.uint8)
+    stroke[56:60, 56:145] = (20, 20, 20, 255)        # along the top, 1-4 px outside it
+    stroke[100:102, 98:102] = (230, 60, 40, 255)     # and a hint inside the box
+    out = np.asarray(colorizer.colorize(drawing, hint_image=stroke))
+    assert (out[66:136, 66:136] == [230, 60, 40]).all()
+    paper = np.ones((200, 200), bool)
+    paper[50:150, 50:150] = False
+    assert (out[paper] == 255).all()
+
 def test_a_segmentation_coloured_again_takes_the_new_colours():
     """What a segmentation keeps for its palette (where it samples each region, its regions
     too small for the sampling grid) is the regions' alone: coloured again from another
