@@ -17,7 +17,8 @@ the saturated foreground pixels (HSV s > 0.25, v > 0.2) of all drawings pooled i
 two (1: colour spread over hues like the targets'; a model that paints everything orange
 scores the orange share of the targets). The hue table prints each row's shares. `--against
 MODEL` prints each row's foreground CIEDE2000 difference from MODEL's (no hints) with a 95%
-bootstrap interval over drawings (variants of a drawing resampled together).
+bootstrap interval over drawings (variants of a drawing resampled together); MODEL may also be
+`identity` or `one colour`.
 """
 
 import argparse
@@ -130,9 +131,11 @@ def tables(header, rows, drawings, against):
         lines.append(f"| {label} | {count} | " + " | ".join(f"{100 * s:.0f}" for s in shares)
                      + " |")
     for base_label in against:
-        base = next((m for label, count, m in rows if label == base_label and count == 0), None)
+        base = next(((label, m) for label, count, m in rows if count == 0 and base_label in (
+            label, label.split(" #")[0])), None)   # "one colour" names that row
         if base is None:
             continue
+        base_label, base = base
         lines += ["", f"Foreground CIEDE2000 better than {base_label} (no hints), mean and "
                   f"95% bootstrap interval over {len(set(drawings))} drawings:", ""]
         for label, count, m in rows:
