@@ -114,10 +114,10 @@ def apply_hints(palette, segmentation, rows, cols, colours, background=()):
     """A region holding hints takes their colour. Several hints in one region: the colour
     that covers most hinted pixels there wins (a point is one pixel; strokes count each pixel;
     a tie goes to the larger RGB value). Only pixels more than `gap` (at least 2) from the
-    region's lines count (`Segmentation.hint_band`), unless the region is all that near its lines (a thin one): a stroke
-    hugging or tracing an outline, meant for the line or the region beyond it, neither
-    outvotes the hint inside nor colours a region with none. Hints are pixels of the
-    input: `rows`, `cols` and their `colours` (n, 3) in [0, 1] (see
+    region's lines count (`Segmentation.hint_band`), unless the region is all that near its
+    lines (a thin one): a stroke hugging or tracing an outline, meant for the line or the
+    region beyond it, neither outvotes the hint inside nor colours a region with none. Hints
+    are pixels of the input: `rows`, `cols` and their `colours` (n, 3) in [0, 1] (see
     `pix2color.hints.hint_pixels`); None for none.
     A hint on a line, or in a `background` region (open to the border), does not repaint a
     region: it lies inside none, and the network, which saw it, decides what it colours."""
