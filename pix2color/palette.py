@@ -119,8 +119,9 @@ def apply_hints(palette, segmentation, rows, cols, colours, background=()):
     region beyond it, neither outvotes the hint inside nor colours a region with none. Hints
     are pixels of the input: `rows`, `cols` and their `colours` (n, 3) in [0, 1] (see
     `pix2color.hints.hint_pixels`); None for none.
-    A hint on a line, or in a `background` region (open to the border), does not repaint a
-    region: it lies inside none, and the network, which saw it, decides what it colours."""
+    A hint on a line colours nothing (the network does not see it either:
+    `pipeline.hints_off_lines`); one in a `background` region (open to the border) repaints
+    no region: the network, which saw it, decides what it colours."""
     if rows is None or not len(rows):
         return palette
     labels = segmentation.labels[rows, cols].astype(np.int64)
