@@ -39,7 +39,7 @@ from .files import (LUMA, MAX_PIXELS, ImageReadError, InputWarning,  # noqa: F40
                     open_image, read_rgb8)
 from .fills import Finishing, Fill, fill_for, render
 from .flats import Kept, drawing_key
-from .hints import HintImage, hint_channels, rasterize_hints
+from .hints import HintImage, hint_channels, point_mask, rasterize_hints
 from .input_kind import suitability, warn_if_unsuited
 from .modelfile import average_generators, load_generator, model_path, save_generator
 from .pictures import Picture, Prepared
@@ -73,11 +73,12 @@ class Colorizer:
         self._input = tf.function(self._graph_input, input_signature=[
             tf.TensorSpec([None, None, None, 3], tf.float32),
             tf.TensorSpec([None, None, None, 3], tf.float32),
-            tf.TensorSpec([None, None, None], tf.bool), tf.TensorSpec([2], tf.int32)])
+            tf.TensorSpec([None, None, None], tf.bool), tf.TensorSpec([None, None, None], tf.bool),
+            tf.TensorSpec([2], tf.int32)])
         self._hint_input = tf.function(  # a drawing coloured again: its hint channels only
             self._graph_hints, input_signature=[
                 tf.TensorSpec([None, None, 3], tf.float32), tf.TensorSpec([None, None], tf.bool),
-                tf.TensorSpec([None, None, None], tf.float32)])
+                tf.TensorSpec([None, None], tf.bool), tf.TensorSpec([None, None, None], tf.float32)])
         self._compiled = tf.function(self._network, input_signature=[
             tf.TensorSpec([None, None, None, channels], tf.float32), tf.TensorSpec([], tf.bool)])
 
@@ -143,15 +144,17 @@ class Colorizer:
         shape = rgb8.shape[:2]
         small_shape = self.working_shape(*shape, render_size)
         colour, mask = np.zeros((1, 1, 3), np.float32), np.zeros((1, 1), bool)
+        pinned = mask
         if self.hints:
             if hint_image is not None:
                 hint_image = HintImage.read(hint_image, shape)  # once, for both uses
             colour, mask = rasterize_hints(hints, hint_image, shape, small_shape)
+            pinned = point_mask(hints, shape, small_shape)
         elif hints or hint_image is not None:
             raise ValueError("this model was not trained with colour hints: use a hint-aware "
                              "model such as Colorizer.load('sketch')")
         return Picture(image, rgb8, alpha8, small_shape, drawing_key(rgb8),
-                       box_factor(shape, small_shape), colour, mask, hints, hint_image)
+                       box_factor(shape, small_shape), colour, mask, hints, hint_image, pinned)
 
     def prepare(self, items):
         """`Picture`s -> `Prepared`s, in order (a `Prepared` passes as it is). Pictures
@@ -175,6 +178,7 @@ class Colorizer:
                                            for p in pictures]),
                                  np.stack([p.colour for p in pictures]),
                                  np.stack([p.mask for p in pictures]),
+                                 np.stack([p.pinned for p in pictures]),
                                  np.asarray(pictures[0].small_shape, np.int32)).numpy()
             for g, picture, network in zip(group, pictures, padded):
                 items[pending[g]] = Prepared(picture, network)
@@ -202,25 +206,25 @@ class Colorizer:
         after them (padded with zeros, as `network_input` does)."""
         if not self.hints:
             return image
-        hint = self._hint_input(picture.colour, picture.mask, image).numpy()
+        hint = self._hint_input(picture.colour, picture.mask, picture.pinned, image).numpy()
         network = np.zeros(image.shape[:2] + (image.shape[-1] + hint.shape[-1],), np.float32)
         network[..., : image.shape[-1]] = image
         network[: hint.shape[0], : hint.shape[1], image.shape[-1]:] = hint
         return network
 
-    def _graph_hints(self, colour, mask, image):
+    def _graph_hints(self, colour, mask, pinned, image):
         """The hint channels for a drawing's kept network `image` (padded), as `network_input`
         makes them."""
         image = image[: tf.shape(mask)[0], : tf.shape(mask)[1]]
         return hints_off_lines(hint_channels_for(colour, mask, self.task_def), image,
-                               self.task_def)
+                               self.task_def, pinned)
 
-    def _graph_input(self, rgb, hint_colour, hint_mask, small_shape):
+    def _graph_input(self, rgb, hint_colour, hint_mask, pinned, small_shape):
         """`network_input` (and the hint channels) of a batch of images alike in shape, as
         one compiled call: as separate eager ops they cost more than the network itself on a
         128-px image."""
         hint = hint_channels_for(hint_colour, hint_mask, self.task_def) if self.hints else None
-        return network_input(rgb, small_shape, self.multiple, self.task_def, hint)
+        return network_input(rgb, small_shape, self.multiple, self.task_def, hint, pinned)
 
     def network(self, batch, lab=False):
         """A batch of network inputs (N, H, W, C) -> (outputs, their colour in CIE Lab, or

@@ -170,7 +170,8 @@ class Regions(Fill):
         plain = job.without_hints if len(hinted[0]) else None
         return RegionFill(job.kept).painter(
             job.settings, np.clip((job.output + 1.0) / 2.0, 0.0, 1.0), job.lab, job.rgb8,
-            hinted, lambda palette: saturate(palette, job.saturation), plain, job.key)
+            hinted, lambda palette: saturate(palette, job.saturation), plain, job.key,
+            points=len(job.hints or ()))
 
 
 class OnLightness(Fill):

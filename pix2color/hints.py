@@ -92,23 +92,35 @@ def rasterize_hints(points, hint_image, image_shape, working_shape, radius=POINT
     (image_shape = its (H, W)); `hint_image`: None, or RGBA of the input's size (a path, PIL
     image, array or `HintImage`) whose pixels with alpha > 0 are hints. Points are drawn over
     the image."""
-    height, width = image_shape
-    h, w = working_shape
-    rgb = np.zeros((h, w, 3), np.float32)
-    mask = np.zeros((h, w), bool)
+    rgb = np.zeros((*working_shape, 3), np.float32)
+    mask = np.zeros(working_shape, bool)
     if hint_image is not None:
         hint_image = HintImage.read(hint_image, image_shape)
         rgb, mask = (np.array(t) for t in _resample_compiled(
             hint_image.where, hint_image.colours, np.asarray(image_shape, np.int64),
             np.asarray(working_shape, np.int64)))
-    for x, y, colour in _checked_points(points, image_shape):
-        col = min(int((x + 0.5) * w / width), w - 1)  # the working pixel the point falls in
-        row = min(int((y + 0.5) * h / height), h - 1)
-        square = (slice(max(row - radius, 0), row + radius + 1),
-                  slice(max(col - radius, 0), col + radius + 1))
+    for square, colour in _point_squares(points, image_shape, working_shape, radius):
         rgb[square] = parse_colour(colour)
         mask[square] = True
     return rgb, mask
+
+
+def point_mask(points, image_shape, working_shape, radius=POINT_RADIUS):
+    """The working pixels (h, w bool) that `rasterize_hints` marks for the `points` alone."""
+    mask = np.zeros(working_shape, bool)
+    for square, _ in _point_squares(points, image_shape, working_shape, radius):
+        mask[square] = True
+    return mask
+
+
+def _point_squares(points, image_shape, working_shape, radius):
+    """Each point's square of working pixels (a pair of slices) and its colour as given."""
+    (height, width), (h, w) = image_shape, working_shape
+    for x, y, colour in _checked_points(points, image_shape):
+        col = min(int((x + 0.5) * w / width), w - 1)  # the working pixel the point falls in
+        row = min(int((y + 0.5) * h / height), h - 1)
+        yield (slice(max(row - radius, 0), row + radius + 1),
+               slice(max(col - radius, 0), col + radius + 1)), colour
 
 
 def hint_pixels(points, hint_image, image_shape):

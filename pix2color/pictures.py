@@ -10,7 +10,8 @@ import numpy as np
 class Picture(NamedTuple):
     """An image read for colouring (`Colorizer.read`): the input's own pixels (`rgb8`,
     `alpha8`), its working shape, its digest, and its hints: at the working size (`colour`,
-    `mask`) and at full size for region fill (`hints` as given, `hint_image` a `HintImage`)."""
+    `mask`, and `pinned`, where points put them) and at full size for region fill (`hints` as
+    given, `hint_image` a `HintImage`)."""
     source: object         # what was given: a path, PIL image or array (named in warnings)
     rgb8: np.ndarray
     alpha8: object         # uint8 (H, W), or None
@@ -21,6 +22,7 @@ class Picture(NamedTuple):
     mask: np.ndarray
     hints: object = None
     hint_image: object = None
+    pinned: object = None  # the working pixels points mark (h, w bool): kept on lines too
 
     @property
     def pixels(self):
