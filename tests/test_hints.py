@@ -339,3 +339,14 @@ def test_a_stroke_across_a_line_reaches_the_network_only_off_the_line():
         assert (mask[40:44, 20:58] == 1).all() and (mask[40:44, 66:108] == 1).all()
         assert mask.sum() == 4 * (88 - 4)                     # and nowhere else
     np.testing.assert_array_equal(first.network, again.network)
+
+
+def test_a_points_square_reaches_the_network_whole_even_over_a_line():
+    """A point is a click in a region, not a stroke across a line: its square of working
+    pixels is kept whole where it reaches over a line."""
+    drawing = np.full((128, 128, 3), 255, np.uint8)
+    drawing[:, 60:64] = 0
+    colorizer = Colorizer.load()
+    prepared, = colorizer.prepare([colorizer.read(drawing, hints=[(64, 40, "#e03c31")])])
+    mask = prepared.network[..., -1]
+    assert mask[39:42, 63:66].all() and mask.sum() == 9

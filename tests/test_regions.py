@@ -409,6 +409,13 @@ def test_a_dark_stroke_along_a_shapes_outer_outline_paints_no_blob_on_the_paper(
     paper[50:150, 50:150] = False
     assert (out[paper] == 255).all()
 
+def test_a_point_beside_the_outline_of_an_open_shape_still_fills_it(colorizer):
+    """Points count as on the paper wherever they lie: a click just inside an open box's
+    outline (where a stroke's pixels would be beside the line) still finds the box."""
+    drawing = (box_drawing(size=200, box=(50, 50, 150, 150), gap=10) * 255).astype(np.uint8)
+    out = np.asarray(colorizer.colorize(drawing, hints=[(54, 100, "#2a7de1")]))
+    assert (out[60:140, 60:140] == [0x2a, 0x7d, 0xe1]).all()
+
 def test_a_segmentation_coloured_again_takes_the_new_colours():
     """What a segmentation keeps for its palette (where it samples each region, its regions
     too small for the sampling grid) is the regions' alone: coloured again from another
