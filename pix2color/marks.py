@@ -36,12 +36,12 @@ def texture(lines, gap, min_area):
     sides = np.array([max(s.stop - s.start for s in box) for box in ndimage.find_objects(marks)])
     small = np.r_[False, sides <= SIZE * gap]
     small[np.concatenate([marks[0], marks[-1], marks[:, 0], marks[:, -1]])] = False
-    candidates = small[marks]
+    candidates = np.take(small, marks)   # (take: twice as fast as indexing, at 2048 px)
     if not candidates.any():
         return candidates
     small &= ~_enclosing(marks, candidates, lambda holes, n: np.bincount(
         holes.ravel(), minlength=n + 1) >= min_area)
-    candidates = small[marks]
+    candidates = np.take(small, marks)
     distance = ndimage.distance_transform_cdt(~candidates, metric="chessboard")
     groups, _ = ndimage.label(distance <= gap, structure=EIGHT)
     deep = _enclosing(groups, distance <= gap, lambda holes, n: ndimage.maximum(

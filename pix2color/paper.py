@@ -46,7 +46,7 @@ def split_open_regions(segmentation, open_regions, network_rgb, white=WHITE):
     background ends. The network's colour is blurred near lines, so it is read only where
     lines are more than one working pixel away: the parts it paints in colour there (some
     channel below `white`) become regions of their own, the rest stays background, and the
-    pixels near lines follow the core they grew from. A light patch that does not reach the
+    blocks near lines follow the core they grew from. A light patch that does not reach the
     image border is no background but a fleck inside the drawing (the network painting an
     inner ear pale): it joins a coloured part it touches rather than being left as a white
     hole. This is decided on the block grid the distance was measured on. Returns a
@@ -59,7 +59,8 @@ def split_open_regions(segmentation, open_regions, network_rgb, white=WHITE):
     centres = [np.minimum(np.arange(n) * block + block // 2, size - 1)
                for n, size in zip(coarse.shape, labels.shape)]
     margin = max(1, -(-max(labels.shape) // max(network_rgb.shape[:2])))
-    far = is_open[labels if block == 1 else labels[np.ix_(*centres)]] & (coarse > margin)
+    in_open = is_open[labels if block == 1 else labels[np.ix_(*centres)]]   # on the grid
+    far = in_open & (coarse > margin)
     # (channel by channel: numpy's min over a 3-long last axis is ~50x slower at 128 px)
     darkest = np.minimum(np.minimum(network_rgb[..., 0], network_rgb[..., 1]),
                          network_rgb[..., 2]).astype(np.float32)
@@ -73,12 +74,12 @@ def split_open_regions(segmentation, open_regions, network_rgb, white=WHITE):
         return segmentation
     pieces = _join_enclosed_light(far, pieces, big)
     ids = (np.cumsum(big) * big + segmentation.count).astype(np.int32)
-    piece = blow_up((ids * big)[pieces], block, labels.shape)
-    in_open = np.take(is_open, labels)
-    near = in_open & ~blow_up(far, block, labels.shape)
+    piece = (ids * big)[pieces]
+    near = in_open & ~far
     rows, cols = segmentation.nearest
     piece[near] = piece[rows[near], cols[near]]     # near lines: as their core decided
-    labels = np.where(in_open & (piece > 0), piece, labels).astype(np.int32)
+    piece = blow_up(piece, block, labels.shape)
+    labels = np.where(np.take(is_open, labels) & (piece > 0), piece, labels).astype(np.int32)
     return Segmentation(labels, segmentation.count + int(big.sum()), segmentation.free,
                         coarse, block, segmentation.nearest, segmentation.gap)
 

@@ -29,6 +29,7 @@ from scipy import ndimage
 
 from .files import LUMA, strips, to_uint8, to_unit
 from .marks import texture
+from .resample import combine_blocks
 
 BACKGROUNDS = ("split", "white", "network")
 INK = 0.5          # a pixel darker than this (0 white .. 1 black) is line
@@ -59,7 +60,7 @@ def free_pixels(rgb8, ink=INK, max_pixels=None):
         if step > 1:  # pad with free pixels to whole blocks; a block is free if all are
             padded = np.ones((-(-part.shape[0] // step) * step, free.shape[1] * step), bool)
             padded[: part.shape[0], :width] = part
-            part = padded.reshape(-1, step, free.shape[1], step).all(axis=(1, 3))
+            part = combine_blocks(padded, step, np.logical_and)
         free[rows.start // step: rows.start // step + len(part)] = part
     return free, step
 
@@ -68,8 +69,8 @@ class Segmentation:
     """Region labels of a drawing: `labels` (H, W) int32 in 1..count, every pixel labelled
     (line pixels take their nearest region); `free` (H, W): the pixels that are not line;
     `coarse`: the distance to the nearest line on a grid of `block`-pixel blocks (see
-    `_distance_to_lines`); `nearest`: the (rows, cols) of each pixel's nearest region core,
-    from which it took its label."""
+    `_distance_to_lines`); `nearest`: on that grid, the (rows, cols) of each block's nearest
+    region core, from which it took its label."""
 
     def __init__(self, labels, count, free, coarse, block, nearest, gap):
         self.labels, self.count, self.free, self.nearest = labels, count, free, nearest
@@ -150,38 +151,59 @@ def segment(darkness, gap=None, ink=INK, min_area=None):
     open_ = free | texture(~free, gap, min_area)
     raw, raw_count = ndimage.label(open_, output=np.intp)  # intp: bincount takes it as is
     coarse, block = _distance_to_lines(open_)
-    seeds, count = _ball_cores(coarse, gap)
+    # Cores, slivers and growth work on the block grid the distance was measured on: a core
+    # block is all free, so its corner pixel says which free component the core lies in.
+    cores, count = _ball_cores(coarse, gap)
     deep = np.zeros(count + 1, bool)     # the cores reaching more than 1.5 gap from lines
-    deep[seeds[coarse > 1.5 * gap]] = True
+    deep[cores[coarse > 1.5 * gap]] = True
     deep[0] = False
-    seeds = blow_up(seeds, block, free.shape)
-    # Enclosed areas that no ball entered (a stripe between two lines) are regions too.
-    has_seed = np.zeros(raw_count + 1, bool)
-    has_seed[raw[seeds > 0]] = True
-    thin = ~has_seed & (np.bincount(raw.ravel(), minlength=raw_count + 1) >= min_area)
-    thin[0] = False
-    if thin.any():  # no core lies in a thin area, so adding its new label is enough
-        seeds += np.take(((np.cumsum(thin) + count) * thin).astype(np.int32), raw)
-        count += int(thin.sum())
-        deep = np.r_[deep, np.zeros(int(thin.sum()), bool)]
     raw_of_label = np.zeros(count + 1, np.int32)
-    cored = seeds > 0
-    raw_of_label[seeds[cored]] = raw[cored]   # a core lies in one free component
-    seeds, count, raw_of_label = _drop_slivers(seeds, deep, raw_of_label, raw_count)
+    cored = cores > 0
+    raw_of_label[cores[cored]] = raw[::block, ::block][cored]
+    cores, count, raw_of_label = _drop_slivers(cores, deep, raw_of_label, raw_count)
+    # Enclosed areas that no ball entered (a stripe between two lines) are regions too.
+    thin = np.bincount(raw.ravel(), minlength=raw_count + 1) >= min_area
+    thin[raw_of_label] = False
+    thin[0] = False
+    thin_labels = ((np.cumsum(thin) + count) * thin).astype(np.int32)  # 0 where not thin
+    raw_of_label = np.r_[raw_of_label, np.flatnonzero(thin)].astype(np.int32)
     # Grow the cores over the rest: every pixel takes its nearest core's label.
-    if count:
-        nearest = ndimage.distance_transform_cdt(seeds == 0, metric="chessboard",
-                                                 return_distances=False, return_indices=True)
-        labels = np.take(seeds, nearest[0] * seeds.shape[1] + nearest[1])  # (flat: faster)
+    side = None   # the free component each pixel's label lies in, if found on the way
+    if count and block > 1:  # on the grid; the thin areas (finer than it) keep their own
+        grown, nearest = _grow(cores)
+        labels = blow_up(grown, block, free.shape)
+        side = blow_up(np.take(raw_of_label, grown), block, free.shape)
+        if thin.any():
+            in_thin = np.take(thin_labels, raw)
+            labels = np.where(in_thin > 0, in_thin, labels)
+            side = np.where(in_thin > 0, raw, side)
+    elif count or thin.any():  # at full resolution
+        seeds = blow_up(cores, block, free.shape)
+        if thin.any():
+            seeds = seeds + np.take(thin_labels, raw)
+        labels, nearest = _grow(seeds)
+        if block > 1:  # only thin areas: their nearest pixels on the grid
+            nearest = tuple(index[::block, ::block] // block for index in nearest)
     else:  # no free pixel at all
         nearest, labels, count = None, np.ones(free.shape, np.int32), 1
         raw_of_label = np.zeros(2, np.int32)
+    count += int(thin.sum())
     # A free pixel whose nearest core lies across a line (a corner no ball entered, a thin
     # part of a region) must not leak into that neighbour: it joins its own side's region.
-    stray = open_ & (np.take(raw_of_label, labels) != raw)
+    if side is None:
+        side = np.take(raw_of_label, labels)
+    stray = open_ & (side != raw)
     if stray.any():
         labels = _join_strays(labels, stray, open_)
     return Segmentation(labels, count, free, coarse, block, nearest, gap)
+
+
+def _grow(seeds):
+    """Every pixel of `seeds` takes the label of its nearest (chessboard) non-zero pixel:
+    (labels, (rows, cols) of that pixel)."""
+    nearest = ndimage.distance_transform_cdt(seeds == 0, metric="chessboard",
+                                             return_distances=False, return_indices=True)
+    return np.take(seeds, nearest[0] * seeds.shape[1] + nearest[1]), nearest  # (flat: faster)
 
 
 def _join_strays(labels, stray, free):
@@ -221,7 +243,7 @@ def _distance_to_lines(free, coarse_side=1024):
     height, width = (-(-n // block) * block for n in free.shape)
     padded = np.zeros((height, width), bool)
     padded[: free.shape[0], : free.shape[1]] = free
-    coarse_free = padded.reshape(height // block, block, width // block, block).all(axis=(1, 3))
+    coarse_free = combine_blocks(padded, block, np.logical_and)
     blocks = ndimage.distance_transform_cdt(coarse_free, metric="chessboard")
     return np.where(blocks > 0, (blocks - 1) * block + 1, 0).astype(np.int32), block
 

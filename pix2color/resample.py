@@ -85,17 +85,31 @@ def box_shrink8(rgb8, factor, darkest=False):
         return to_unit(rgb8)
     out = np.empty((height, width, 3), np.float32)
     for part in strips(height * factor, width * factor, factor):
-        if darkest:  # rows, then columns, as the sums below
-            rows = rgb8[part, : width * factor].reshape(-1, factor, width * factor * 3)
-            smallest = rows.min(axis=1).reshape(-1, width, factor, 3).min(axis=2)
-            out[part.start // factor: part.stop // factor] = smallest
-            continue
-        # rows, then columns: each sum runs over a contiguous axis (3x faster than one mean
-        # over both, and the same numbers: integer sums, then one float32 division)
-        rows = rgb8[part, : width * factor].reshape(-1, factor, width * factor * 3)
-        summed = rows.sum(axis=1, dtype=np.uint32).reshape(-1, width, factor, 3).sum(axis=2)
-        out[part.start // factor: part.stop // factor] = summed.astype(np.float32) / factor ** 2
+        pixels = rgb8[part, : width * factor]
+        if darkest:
+            block = combine_blocks(pixels, factor, np.minimum)
+        else:  # integer sums, then one float32 division
+            block = combine_blocks(pixels, factor, np.add, np.uint32).astype(np.float32)
+            block /= factor ** 2
+        out[part.start // factor: part.stop // factor] = block
     return out * np.float32(1 / 255)
+
+
+def combine_blocks(array, factor, combine, dtype=None):
+    """Each factor x factor block of `array` (H, W, ...; H and W multiples of `factor`)
+    combined into one value by the ufunc `combine` (np.minimum, np.add, np.logical_and),
+    in `dtype` (default the array's): rows first, then columns, an offset at a time. (4-5x
+    faster at 2048 px than numpy's reduce over the short strided axes of a reshape, and
+    the same numbers.)"""
+    rows = array.reshape(-1, factor, *array.shape[1:])
+    out = rows[:, 0].astype(dtype or array.dtype)
+    for k in range(1, factor):
+        combine(out, rows[:, k], out=out)
+    columns = out.reshape(len(out), -1, factor, *array.shape[2:])
+    out = columns[:, :, 0].copy()
+    for k in range(1, factor):
+        combine(out, columns[:, :, k], out=out)
+    return out
 
 
 def _resize_matrix(n_out, n_in, method, antialias):

@@ -98,16 +98,42 @@ def test_two_hints_in_one_region_the_larger_wins():
     np.testing.assert_allclose(palette[segmentation.labels[128, 128]], [0, 0, 1])
 
 
-def test_open_regions_split_where_the_network_paints_colour():
-    drawing = box_drawing(gap=40)  # wide open: the box's inside is part of the background
+@pytest.mark.parametrize("scale", [1, 5])   # 1280 px: segmented on a grid of 3-px blocks
+def test_open_regions_split_where_the_network_paints_colour(scale):
+    drawing = box_drawing(256 * scale, tuple(64 * scale + k * 128 * scale for k in (0, 0, 1, 1)),
+                          width=2 * scale, gap=40 * scale)  # wide open: inside is background
     segmentation = segment(line_darkness(drawing))
-    assert segmentation.labels[128, 128] == segmentation.labels[5, 5]
+    assert segmentation.block == (1 if scale == 1 else 3)
+    middle, corner, outside = 128 * scale, 5 * scale, 60 * scale
+    assert segmentation.labels[middle, middle] == segmentation.labels[corner, corner]
     network = np.ones((128, 128, 3), np.float32)
     network[33:96, 33:96] = [0.2, 0.6, 0.2]  # the network paints the box green
     split = split_open_regions(segmentation, segmentation.open_regions(), network)
-    assert split.labels[128, 128] != split.labels[5, 5]
+    assert split.labels[middle, middle] != split.labels[corner, corner]
     # Just outside the outline stays background: the network's blur does not leak out.
-    assert split.labels[128, 60] == split.labels[5, 5]
+    assert split.labels[middle, outside] == split.labels[corner, corner]
+    # and the box's inside is green right up to its outline
+    inner = slice(64 * scale + 2 * scale, 192 * scale - 2 * scale)
+    assert (split.labels[inner, 64 * scale + 2 * scale] == split.labels[middle, middle]).all()
+
+
+def test_a_drawing_over_1024_px_is_segmented_on_blocks_and_keeps_its_regions():
+    image = Image.new("RGB", (1100, 1100), "white")
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((200, 200, 900, 900), outline="black", width=2)
+    draw.line((200, 500, 900, 500), fill="black", width=2)
+    draw.line((200, 504, 900, 504), fill="black", width=2)  # a 2-px stripe: finer than a block
+    segmentation = segment(line_darkness(np.asarray(image, np.float32) / 255.0))
+    labels = segmentation.labels
+    assert segmentation.block == 3 and segmentation.nearest[0].shape == segmentation.coarse.shape
+    outside, above, stripe, below = labels[100, 550], labels[350, 550], labels[502, 550], \
+        labels[700, 550]
+    assert len({outside, above, stripe, below}) == 4
+    assert (labels[502, 203:898] == stripe).all()
+    # Free pixels beside a line, inside a block that holds line, stay on their own side.
+    assert (labels[202, 203:898] == above).all() and (labels[198, 150:950] == outside).all()
+    assert (labels[899, 203:898] == below).all() and (labels[903, 150:950] == outside).all()
+    assert (labels[203:498, 202] == above).all() and (labels[507:898, 899] == below).all()
 
 
 def test_a_light_fleck_inside_an_open_region_takes_the_colour_around_it():
