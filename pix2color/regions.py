@@ -13,8 +13,10 @@ that with the network's prediction as the source of colours:
    hatching: `pix2color.marks`) is no wall. A shallow core beside a deeper one in the same
    free area (a corner, a star's point) is no region of its own, and a pixel whose nearest
    core lies across a line joins its own side's region. Enclosed areas no ball entered keep
-   their own label. `pix2color.paper.split_open_regions` lets the network decide where a
-   region left open by a wide gap ends.
+   their own label. Over 1024 px a side, distances, cores and their growth are found on a
+   grid of blocks (a block holding any line is line); the free areas, thin areas and
+   strays stay at full resolution. `pix2color.paper.split_open_regions` lets the network
+   decide where a region left open by a wide gap ends.
 2. `pix2color.palette` gives every region one colour from the network's output or the hints.
 3. `compose` multiplies the user's own line art back on top, so lines stay exactly as drawn.
 
