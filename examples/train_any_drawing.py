@@ -78,7 +78,10 @@ def main():
     if args.resume:
         print("resumed from", trainer.restore())
     print(f"logs and checkpoints: {trainer.run_dir}   (tensorboard --logdir {args.logdir})")
-    trainer.fit()
+    try:
+        trainer.fit()
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: fit saved a checkpoint and said so
+        raise SystemExit(130) from None
     if args.out:
         from pix2color import Colorizer
         from pix2color.openclipart import OPENCLIPART_CREDIT

@@ -43,10 +43,18 @@ def texture(lines, gap, min_area):
         holes.ravel(), minlength=n + 1) >= min_area)
     candidates = np.take(small, marks)
     distance = ndimage.distance_transform_cdt(~candidates, metric="chessboard")
-    groups, _ = ndimage.label(distance <= gap, structure=EIGHT)
-    deep = _enclosing(groups, distance <= gap, lambda holes, n: ndimage.maximum(
-        distance, holes, np.arange(n + 1)) > DEPTH * gap)
+    near = distance <= gap
+    groups, _ = ndimage.label(near, structure=EIGHT)
+    deeper = distance > DEPTH * gap   # a hole holding any of these is deeper than DEPTH radii
+    deep = _enclosing(groups, near, lambda holes, n: _holding(holes, n, deeper))
     return candidates & ~deep[groups]
+
+
+def _holding(labels, count, mask):
+    """Which of the labels 0..count (bool) hold a pixel of `mask`."""
+    found = np.zeros(count + 1, bool)
+    found[labels[mask]] = True
+    return found
 
 
 def _enclosing(labels, mask, keep):
