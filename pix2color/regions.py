@@ -29,9 +29,8 @@ import math
 import numpy as np
 from scipy import ndimage
 
-from .files import LUMA, strips, to_uint8, to_unit
+from .files import LUMA, combine_blocks, strips, to_uint8, to_unit
 from .marks import texture
-from .resample import combine_blocks
 
 BACKGROUNDS = ("split", "white", "network")
 INK = 0.5          # a pixel darker than this (0 white .. 1 black) is line
@@ -72,7 +71,8 @@ class Segmentation:
     (line pixels take their nearest region); `free` (H, W): the pixels that are not line;
     `coarse`: the distance to the nearest line on a grid of `block`-pixel blocks (see
     `_distance_to_lines`); `nearest`: on that grid, the (rows, cols) of each block's nearest
-    region core, from which it took its label."""
+    seed (a region core, or a thin area's pixel where there are no cores), from which its
+    line and margin pixels took their label; None where nothing was grown."""
 
     def __init__(self, labels, count, free, coarse, block, nearest, gap):
         self.labels, self.count, self.free, self.nearest = labels, count, free, nearest
@@ -165,8 +165,7 @@ def segment(darkness, gap=None, ink=INK, min_area=None):
     cores, count, raw_of_label = _drop_slivers(cores, deep, raw_of_label, raw_count)
     # Enclosed areas that no ball entered (a stripe between two lines) are regions too.
     thin = np.bincount(raw.ravel(), minlength=raw_count + 1) >= min_area
-    thin[raw_of_label] = False
-    thin[0] = False
+    thin[raw_of_label] = False   # (raw_of_label[0] is 0: the lines are never thin)
     thin_labels = ((np.cumsum(thin) + count) * thin).astype(np.int32)  # 0 where not thin
     raw_of_label = np.r_[raw_of_label, np.flatnonzero(thin)].astype(np.int32)
     # Grow the cores over the rest: every pixel takes its nearest core's label.

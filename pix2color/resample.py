@@ -13,7 +13,7 @@ import functools
 import numpy as np
 import tensorflow as tf
 
-from .files import strips, to_unit
+from .files import combine_blocks, strips, to_unit
 
 
 SHRINK_AHEAD = 4  # an input over 2x this many times the working size is box-shrunk first
@@ -87,29 +87,12 @@ def box_shrink8(rgb8, factor, darkest=False):
     for part in strips(height * factor, width * factor, factor):
         pixels = rgb8[part, : width * factor]
         if darkest:
-            block = combine_blocks(pixels, factor, np.minimum)
+            shrunk = combine_blocks(pixels, factor, np.minimum)
         else:  # integer sums, then one float32 division
-            block = combine_blocks(pixels, factor, np.add, np.uint32).astype(np.float32)
-            block /= factor ** 2
-        out[part.start // factor: part.stop // factor] = block
+            shrunk = combine_blocks(pixels, factor, np.add, np.uint32).astype(np.float32)
+            shrunk /= factor ** 2
+        out[part.start // factor: part.stop // factor] = shrunk
     return out * np.float32(1 / 255)
-
-
-def combine_blocks(array, factor, combine, dtype=None):
-    """Each factor x factor block of `array` (H, W, ...; H and W multiples of `factor`)
-    combined into one value by the ufunc `combine` (np.minimum, np.add, np.logical_and),
-    in `dtype` (default the array's): rows first, then columns, an offset at a time. (4-5x
-    faster at 2048 px than numpy's reduce over the short strided axes of a reshape, and
-    the same numbers.)"""
-    rows = array.reshape(-1, factor, *array.shape[1:])
-    out = rows[:, 0].astype(dtype or array.dtype)
-    for k in range(1, factor):
-        combine(out, rows[:, k], out=out)
-    columns = out.reshape(len(out), -1, factor, *array.shape[2:])
-    out = columns[:, :, 0].copy()
-    for k in range(1, factor):
-        combine(out, columns[:, :, k], out=out)
-    return out
 
 
 def _resize_matrix(n_out, n_in, method, antialias):

@@ -117,6 +117,28 @@ def test_open_regions_split_where_the_network_paints_colour(scale):
     assert (split.labels[inner, 64 * scale + 2 * scale] == split.labels[middle, middle]).all()
 
 
+@pytest.mark.parametrize("scale", [1, 5])   # 1280 px: a 1-px outline inside a 3-px block
+def test_a_closed_shape_inside_a_painted_open_region_keeps_no_paper_around_it(scale):
+    size, (left, right) = 256 * scale, (100 * scale, 156 * scale)
+    box = tuple(64 * scale + k * 128 * scale for k in (0, 0, 1, 1))
+    image = Image.fromarray((box_drawing(size, box, width=2 * scale, gap=40 * scale) * 255)
+                            .astype(np.uint8))
+    ImageDraw.Draw(image).rectangle((left, left, right, right), outline="black", width=1)
+    drawing = np.asarray(image, np.float32) / 255.0
+    segmentation = segment(line_darkness(drawing))
+    network = np.ones((128, 128, 3), np.float32)
+    network[33:96, 33:96] = [0.2, 0.6, 0.2]  # the network paints the big box green
+    split = split_open_regions(segmentation, segmentation.open_regions(), network)
+    green = split.labels[80 * scale, 80 * scale]
+    assert green != split.labels[5, 5]
+    # The free pixels within 3 px outside the small box's outline are green, not paper.
+    ring = np.zeros((size, size), bool)
+    ring[left - 3: right + 4, left - 3: right + 4] = True
+    ring[left: right + 1, left: right + 1] = False
+    ring &= line_darkness(drawing) < 0.5
+    assert (split.labels[ring] == green).all()
+
+
 def test_a_drawing_over_1024_px_is_segmented_on_blocks_and_keeps_its_regions():
     image = Image.new("RGB", (1100, 1100), "white")
     draw = ImageDraw.Draw(image)
@@ -130,10 +152,10 @@ def test_a_drawing_over_1024_px_is_segmented_on_blocks_and_keeps_its_regions():
         labels[700, 550]
     assert len({outside, above, stripe, below}) == 4
     assert (labels[502, 203:898] == stripe).all()
-    # Free pixels beside a line, inside a block that holds line, stay on their own side.
+    # Free pixels right beside a line (in blocks that hold line) stay on their own side.
     assert (labels[202, 203:898] == above).all() and (labels[198, 150:950] == outside).all()
-    assert (labels[899, 203:898] == below).all() and (labels[903, 150:950] == outside).all()
-    assert (labels[203:498, 202] == above).all() and (labels[507:898, 899] == below).all()
+    assert (labels[898, 203:898] == below).all() and (labels[902, 150:950] == outside).all()
+    assert (labels[203:498, 202] == above).all() and (labels[507:898, 898] == below).all()
 
 
 def test_a_light_fleck_inside_an_open_region_takes_the_colour_around_it():
