@@ -12,7 +12,7 @@ from PIL import Image
 from scipy import ndimage
 
 from .files import combine_blocks
-from .regions import Segmentation, blow_up, border_values
+from .regions import Segmentation, blow_up, border_values, nearest_pixels
 
 WHITE = 0.85    # the network's paper: every channel above this
 
@@ -57,7 +57,7 @@ def split_open_regions(segmentation, open_regions, network_rgb, white=WHITE):
         return segmentation
     margin = max(1, -(-max(labels.shape) // max(network_rgb.shape[:2])))
     open_pixels = _among(labels, open_regions)
-    in_open = _any_in_blocks(open_pixels, block, coarse.shape)   # on the grid
+    in_open = _any_in_blocks(open_pixels, block)   # on the grid
     far = in_open & (coarse > margin)
     # (channel by channel: numpy's min over a 3-long last axis is ~50x slower at 128 px)
     darkest = np.minimum(np.minimum(network_rgb[..., 0], network_rgb[..., 1]),
@@ -80,8 +80,7 @@ def split_open_regions(segmentation, open_regions, network_rgb, white=WHITE):
     # region (a line thinner than a block), as the nearest block the network was read on.
     across = ~in_open[rows, cols]
     if across.any():
-        _, (far_rows, far_cols) = ndimage.distance_transform_cdt(
-            ~far, metric="chessboard", return_indices=True)
+        far_rows, far_cols = nearest_pixels(far)
         rows[across], cols[across] = far_rows[near][across], far_cols[near][across]
     piece[near] = piece[rows, cols]
     piece = blow_up(piece, block, labels.shape)
@@ -101,15 +100,11 @@ def _among(labels, values):
     return found
 
 
-def _any_in_blocks(mask, block, shape):
-    """Which blocks of the grid (`shape`) of `block`-pixel blocks hold any pixel of `mask`.
+def _any_in_blocks(mask, block):
+    """Which blocks of the grid of `block`-pixel blocks hold any pixel of `mask`.
     (A block's centre alone would miss the open pixels of a block beside a line whose centre
     lies on the line or in the region behind it: a strip of paper left beside the line.)"""
-    if block == 1:
-        return mask
-    padded = np.zeros((shape[0] * block, shape[1] * block), bool)
-    padded[: mask.shape[0], : mask.shape[1]] = mask
-    return combine_blocks(padded, block, np.logical_or)
+    return mask if block == 1 else combine_blocks(mask, block, np.logical_or, fill=False)
 
 
 def _join_enclosed_light(far, pieces, kept):

@@ -58,10 +58,8 @@ def free_pixels(rgb8, ink=INK, max_pixels=None):
     free = np.empty((-(-height // step), -(-width // step)), bool)
     for rows in strips(height, width, step):
         part = line_darkness(to_unit(rgb8[rows])) < ink
-        if step > 1:  # pad with free pixels to whole blocks; a block is free if all are
-            padded = np.ones((-(-part.shape[0] // step) * step, free.shape[1] * step), bool)
-            padded[: part.shape[0], :width] = part
-            part = combine_blocks(padded, step, np.logical_and)
+        if step > 1:  # padded with free pixels to whole blocks; a block is free if all are
+            part = combine_blocks(part, step, np.logical_and, fill=True)
         free[rows.start // step: rows.start // step + len(part)] = part
     return free, step
 
@@ -199,11 +197,16 @@ def segment(darkness, gap=None, ink=INK, min_area=None):
     return Segmentation(labels, count, free, coarse, block, nearest, gap)
 
 
+def nearest_pixels(mask):
+    """(rows, cols): for every pixel, the nearest (chessboard) pixel of the bool `mask`."""
+    return ndimage.distance_transform_cdt(~mask, metric="chessboard", return_distances=False,
+                                          return_indices=True)
+
+
 def _grow(seeds):
     """Every pixel of `seeds` takes the label of its nearest (chessboard) non-zero pixel:
     (labels, (rows, cols) of that pixel)."""
-    nearest = ndimage.distance_transform_cdt(seeds == 0, metric="chessboard",
-                                             return_distances=False, return_indices=True)
+    nearest = nearest_pixels(seeds > 0)
     return np.take(seeds, nearest[0] * seeds.shape[1] + nearest[1]), nearest  # (flat: faster)
 
 
@@ -241,10 +244,7 @@ def _distance_to_lines(free, coarse_side=1024):
     block = 1 if max(free.shape) <= coarse_side else -(-max(free.shape) // (coarse_side // 2))
     if block == 1:
         return ndimage.distance_transform_cdt(free, metric="chessboard"), 1
-    height, width = (-(-n // block) * block for n in free.shape)
-    padded = np.zeros((height, width), bool)
-    padded[: free.shape[0], : free.shape[1]] = free
-    coarse_free = combine_blocks(padded, block, np.logical_and)
+    coarse_free = combine_blocks(free, block, np.logical_and, fill=False)
     blocks = ndimage.distance_transform_cdt(coarse_free, metric="chessboard")
     return np.where(blocks > 0, (blocks - 1) * block + 1, 0).astype(np.int32), block
 
