@@ -196,3 +196,25 @@ def test_choices_are_listed_where_they_are_defined():
     assert better["psnr"](30.0) < better["psnr"](20.0)                 # higher is better
     assert better["ciede2000"](2.0) < better["ciede2000"](5.0)          # lower is better
     assert better["colourfulness_ratio"](1.1) < better["colourfulness_ratio"](0.5)  # near 1
+
+
+@pytest.mark.parametrize("recipe", ["gan", "l1", "rebalanced", "baseline", "wide"])
+def test_each_any_drawing_recipe_is_a_valid_configuration(recipe, monkeypatch):
+    """The recipes of examples/train_any_drawing.py (how the bundled line-art models and the
+    candidates in docs/model-drawings.md were made) are training configurations as written."""
+    import importlib.util
+
+    from pix2color.config import config_from_args
+
+    spec = importlib.util.spec_from_file_location(
+        "train_any_drawing", ROOT / "examples" / "train_any_drawing.py")
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    monkeypatch.setattr("sys.argv", ["train_any_drawing.py", "--recipe", recipe])
+    config = config_from_args(example.parse_args(), image_every=1, checkpoint_every=1)
+    assert config.size == 128 and config.decay_fraction == 0.3
+    if recipe == "wide":   # the article's width, from scratch, rebalanced from the first step
+        assert (config.width, config.init_from, config.colour_rebalance) == (64, "", 0.5)
+        assert config.hints and config.line_augment and config.mode == "l1"
+    else:
+        assert config.width == 32
