@@ -32,15 +32,15 @@ from pix2color.config import add_config_options, config_from_args
 # What every recipe shares, where it differs from TrainConfig's defaults, then each recipe's
 # own; the chosen recipe's values are the options' defaults (every TrainConfig field is one).
 SHARED = dict(init_from="sketch", width=32, size=128, decay_fraction=0.3)
+REBALANCED = dict(mode="l1", hints=True, line_augment=True, no_hint_fraction=0.5,
+                  colour_rebalance=0.5)
 RECIPES = {
     "gan": dict(mode="gan", gan_loss="lsgan", hints=True, line_augment=True,
                 no_hint_fraction=0.5, epochs=8),
     "l1": dict(mode="l1", hints=True, line_augment=True, no_hint_fraction=0.5, epochs=8),
-    "rebalanced": dict(mode="l1", hints=True, line_augment=True, no_hint_fraction=0.5,
-                       colour_rebalance=0.5, epochs=2),
+    "rebalanced": dict(REBALANCED, epochs=2),
     "baseline": dict(init_from="", mode="l1", epochs=17),
-    "wide": dict(init_from="", width=64, mode="l1", hints=True, line_augment=True,
-                 no_hint_fraction=0.5, colour_rebalance=0.5, epochs=30),
+    "wide": dict(REBALANCED, init_from="", width=64, epochs=30),
 }
 PER_EPOCH = ("image_every", "checkpoint_every")  # set here: once an epoch
 
