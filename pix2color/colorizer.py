@@ -148,6 +148,8 @@ class Colorizer:
         if self.hints:
             if hint_image is not None:
                 hint_image = HintImage.read(hint_image, shape)  # once, for both uses
+                if self.task_def.line_art:
+                    hint_image = hint_image.without_line_strokes(rgb8)
             colour, mask = rasterize_hints(hints, hint_image, shape, small_shape)
             pinned = point_mask(hints, shape, small_shape)
         elif hints or hint_image is not None:

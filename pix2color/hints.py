@@ -26,9 +26,10 @@ import tensorflow as tf
 
 from PIL import Image
 
-from .files import open_image, read_image, to_unit
+from .files import open_image, read_image, to_uint8, to_unit
 from .hint_text import parse_colour, parse_hint  # noqa: F401  (public here too)
 
+AGAINST = 2       # a hinted pixel this near a line (in input pixels) lies against it
 POINT_RADIUS = 1  # a point hint marks (2r + 1)^2 working pixels: 3x3 of the 128 a model sees
 
 
@@ -199,6 +200,46 @@ class HintImage:
         colour = (colour - (1.0 - alpha)) / np.maximum(alpha, 1e-6)
         return cls(np.stack([rows, cols], -1).astype(np.int64), np.clip(colour, 0.0, 1.0),
                    tuple(image_shape))
+
+    def without_line_strokes(self, rgb8):
+        """This hint image without the strokes that trace the lines of the line art `rgb8`
+        (H, W, 3 uint8): a stroke (8-connected pixels of one colour) as dark as ink (no
+        channel above half) lying mostly on the lines or against them (within `AGAINST`
+        pixels). Region fill keeps the user's lines as drawn anyway, and such a stroke's few
+        pixels off the lines would vote: a black stroke over a hash sign's bars blackened the
+        hole between them (Hint-AUC scribbles, docs/region-fill.md). Lighter or coloured
+        strokes are kept wherever they lie: a brush wider than a thin region covers more
+        line than region."""
+        from scipy import ndimage
+
+        from .regions import INK, line_darkness
+
+        dark = np.flatnonzero(self.colours.max(axis=-1) <= 1.0 - INK)   # every channel dark
+        if not len(dark):
+            return self
+        rows, cols = self.where[dark].T
+        colours = to_uint8(self.colours[dark]).astype(np.int64) @ np.array([1 << 16, 1 << 8, 1])
+        on_line = np.zeros(len(dark), bool)   # on a line or against one
+        for dy in range(-AGAINST, AGAINST + 1):
+            for dx in range(-AGAINST, AGAINST + 1):
+                r = np.clip(rows + dy, 0, rgb8.shape[0] - 1)
+                c = np.clip(cols + dx, 0, rgb8.shape[1] - 1)
+                on_line |= line_darkness(to_unit(rgb8[r, c])) >= INK
+        drop = np.zeros(len(dark), bool)
+        for key in np.unique(colours):
+            one = colours == key
+            top, left = rows[one].min(), cols[one].min()
+            canvas = np.zeros((rows[one].max() - top + 1, cols[one].max() - left + 1), bool)
+            canvas[rows[one] - top, cols[one] - left] = True
+            labels, _ = ndimage.label(canvas, structure=np.ones((3, 3), bool))
+            stroke = labels[rows[one] - top, cols[one] - left]
+            share = np.bincount(stroke, on_line[one]) / np.maximum(np.bincount(stroke), 1)
+            drop[np.flatnonzero(one)] = share[stroke] >= 0.5
+        if not drop.any():
+            return self
+        keep = np.ones(len(self.where), bool)
+        keep[dark[drop]] = False
+        return dataclasses.replace(self, where=self.where[keep], colours=self.colours[keep])
 
 
 def _hinted(alpha):

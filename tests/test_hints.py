@@ -350,3 +350,31 @@ def test_a_points_square_reaches_the_network_whole_even_over_a_line():
     prepared, = colorizer.prepare([colorizer.read(drawing, hints=[(64, 40, "#e03c31")])])
     mask = prepared.network[..., -1]
     assert mask[39:42, 63:66].all() and mask.sum() == 9
+
+
+def test_a_dark_stroke_tracing_the_lines_is_left_out():
+    """A black stroke along a glyph's bars, across the small hole between them, is meant for
+    the lines: neither the network nor region fill gets it, so the picture is the one with no
+    hints (the hole is not blackened). A blue stroke on the same path, and a black one inside
+    a region away from the lines, are hints as before."""
+    drawing = np.full((128, 128, 3), 255, np.uint8)
+    drawing[16:112, 16:18] = drawing[16:112, 110:112] = 0      # a box
+    drawing[16:18, 16:112] = drawing[110:112, 16:112] = 0
+    drawing[52:76, 52:76] = 0
+    drawing[60:68, 60:68] = 255                                # a thick ring round a hole
+
+    def stroke(colour, rows, cols):
+        image = np.zeros((128, 128, 4), np.uint8)
+        image[rows, cols] = (*colour, 255)
+        return image
+
+    across = (slice(62, 65), slice(50, 78))                    # 24 of 28 columns on the ring
+    colorizer = Colorizer.load()
+    black = stroke((0, 0, 0), *across)
+    assert len(colorizer.read(drawing, hint_image=black).hint_image.where) == 0
+    assert len(colorizer.read(drawing, hint_image=stroke((0, 0, 255), *across))
+               .hint_image.where) == 3 * 28
+    inside = stroke((0, 0, 0), slice(30, 33), slice(30, 45))
+    assert len(colorizer.read(drawing, hint_image=inside).hint_image.where) == 3 * 15
+    np.testing.assert_array_equal(np.asarray(colorizer.colorize(drawing, hint_image=black)),
+                                  np.asarray(colorizer.colorize(drawing)))
