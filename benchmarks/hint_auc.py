@@ -1,8 +1,11 @@
-"""Hint-AUC (Madono, Mingcheng & Simo-Serra, IEEE TVCG 2026) on the OpenMoji test split.
+"""Hint-AUC (Madono, Mingcheng & Simo-Serra, IEEE TVCG 2026) on a test split (OpenMoji or Open
+Clip Art).
 
     python3 -m venv /work/venv-hintauc      # hintauc pins astropy<6, which needs numpy<2
-    /work/venv-hintauc/bin/pip install -e . "numpy<2" "ml_dtypes>=0.5.1,<0.6" hintauc
-    /work/venv-hintauc/bin/python benchmarks/hint_auc.py --limit 60 --hint-type scribble dot
+    /work/venv-hintauc/bin/pip install -e ".[openmoji,openclipart]" "numpy<2" "ml_dtypes>=0.5.1,<0.6" \
+        hintauc
+    /work/venv-hintauc/bin/python benchmarks/hint_auc.py --hint-type scribble dot
+    /work/venv-hintauc/bin/python benchmarks/hint_auc.py --source openclipart --model drawings
 
 The protocol (the `hintauc` package) places deterministic hints from the ground truth's
 regions, largest regions first, at 0, 1, 3, 5, 10, 25, 50 and 100% of them, scores each
@@ -85,7 +88,8 @@ def error_by_place(system, data, hint_type):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--limit", type=int, default=60, help="first N drawings of the split")
+    parser.add_argument("--limit", type=int, default=0,
+                        help="only the first N drawings of the split (default: all)")
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--hint-type", nargs="+", default=["scribble"], choices=("scribble", "dot"))
     parser.add_argument("--systems", nargs="+", default=["regions", "none", "oracle"],
@@ -93,11 +97,16 @@ def main():
     parser.add_argument("--by-place", action="store_true",
                         help="also: where region fill's error lies with every region hinted")
     parser.add_argument("--cache", default=str(Path.home() / ".cache/pix2color/hintauc"))
-    parser.add_argument("--data-cache", default=str(Path.home() / ".cache/pix2color/openmoji-128"))
+    parser.add_argument("--source", default="openmoji", choices=("openmoji", "openclipart"))
+    parser.add_argument("--model", default=None, help="a bundled model's name or a model "
+                        "folder (default: the default model)")
+    parser.add_argument("--data-cache", default=None,
+                        help="where the source's renders are (default ~/.cache/pix2color)")
     args = parser.parse_args()
 
-    pairs = open_pairs("openmoji", cache=args.data_cache).splits()["test"][: args.limit]
-    colorizer = Colorizer.load()
+    pairs = open_pairs(args.source, cache=args.data_cache).splits()["test"]
+    pairs = pairs[: args.limit or None]
+    colorizer = Colorizer.load(args.model)
     systems = {"pix2color, region fill": pix2color_system(colorizer, "regions"),
                "pix2color, fill none": pix2color_system(colorizer, "none"),
                "protocol hint fill (oracle)": hint_fill}
@@ -112,10 +121,11 @@ def main():
         hints = cached_hints(truth, Path(args.cache) / f"{args.size}" / f"{name}.pkl")
         data.append((sketch, truth, hints))
     for hint_type in args.hint_type:
-        print(f"\n{len(data)} OpenMoji test drawings at {args.size} px, {hint_type} hints "
-              f"(hintauc {hintauc.__version__})")
+        print(f"\n{len(data)} {args.source} test drawings at {args.size} px, {hint_type} hints, "
+              f"{args.model or 'the default model'} (hintauc {hintauc.__version__})")
         print("| system | " + " | ".join(f"PSNR {a:.0%}" for a in alphas) +
               " | Hint-AUC PSNR | Hint-AUC CIEDE2000 |\n|---|" + "---:|" * (len(alphas) + 2))
+        curves = {}
         for label, system in systems.items():
             sums = {a: dict.fromkeys(METRICS, 0.0) for a in alphas}
             for sketch, truth, hints in data:
@@ -129,8 +139,14 @@ def main():
                     for key, value in evaluator(np.ascontiguousarray(output), truth).items():
                         sums[a][key] += value / len(data)
             auc = hintauc.hint_auc_table(sums)
-            print(f"| {label} | " + " | ".join(f"{sums[a]['psnr']:.1f}" for a in alphas) +
+            print(f"| {label} | " + " | ".join(f"{sums[a]['psnr']:.2f}" for a in alphas) +
                   f" | {auc['psnr']:.2f} | {auc['deltae']:.2f} |", flush=True)
+            curves[label] = [sums[a]["psnr"] for a in alphas]
+        for label, psnr in curves.items():   # the protocol's "more hints never hurt"
+            worse = [f"{a:.0%} -> {b:.0%}: {y - x:+.3f} dB" for a, b, x, y in zip(
+                alphas, alphas[1:], psnr, psnr[1:]) if y < x]
+            print(f"{label}: every ratio at least as good as the one before: "
+                  f"{'no, ' + ', '.join(worse) if worse else 'yes'}")
         if args.by_place:
             error_by_place(pix2color_system(colorizer, "regions"), data, hint_type)
 

@@ -26,7 +26,7 @@ import tensorflow as tf
 
 from PIL import Image
 
-from .files import open_image, read_image, to_uint8, to_unit
+from .files import LUMA, open_image, read_image, to_uint8, to_unit
 from .hint_text import parse_colour, parse_hint  # noqa: F401  (public here too)
 
 AGAINST = 2       # a hinted pixel this near a line (in input pixels) lies against it
@@ -212,23 +212,23 @@ class HintImage:
         line than region."""
         from scipy import ndimage
 
-        from .regions import INK, line_darkness
+        from .regions import INK
 
         dark = np.flatnonzero(self.colours.max(axis=-1) <= 1.0 - INK)   # every channel dark
         if not len(dark):
             return self
         rows, cols = self.where[dark].T
         colours = to_uint8(self.colours[dark]).astype(np.int64) @ np.array([1 << 16, 1 << 8, 1])
-        on_line = np.zeros(len(dark), bool)   # on a line or against one
-        for dy in range(-AGAINST, AGAINST + 1):
-            for dx in range(-AGAINST, AGAINST + 1):
-                r = np.clip(rows + dy, 0, rgb8.shape[0] - 1)
-                c = np.clip(cols + dx, 0, rgb8.shape[1] - 1)
-                on_line |= line_darkness(to_unit(rgb8[r, c])) >= INK
+        # The lines within AGAINST pixels of each pixel, over the box the dark strokes span.
+        top, left = max(rows.min() - AGAINST, 0), max(cols.min() - AGAINST, 0)
+        box = rgb8[top: rows.max() + AGAINST + 1, left: cols.max() + AGAINST + 1]
+        line = box.astype(np.float32) @ LUMA <= 255 * (1.0 - INK)   # line_darkness >= INK
+        line = ndimage.maximum_filter(line, 2 * AGAINST + 1)
+        on_line = line[rows - top, cols - left]                      # on a line or against one
         drop = np.zeros(len(dark), bool)
         for key in np.unique(colours):
             one = colours == key
-            top, left = rows[one].min(), cols[one].min()
+            top, left = rows[one].min(), cols[one].min()      # this colour's strokes' box
             canvas = np.zeros((rows[one].max() - top + 1, cols[one].max() - left + 1), bool)
             canvas[rows[one] - top, cols[one] - left] = True
             labels, _ = ndimage.label(canvas, structure=np.ones((3, 3), bool))
