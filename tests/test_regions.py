@@ -185,23 +185,6 @@ def test_a_stroke_hugging_an_outline_does_not_outvote_the_hint_inside():
     np.testing.assert_array_equal(alone, 1.0)              # alone, it colours no region either
 
 
-def test_near_shades_of_one_colour_vote_together():
-    """A stroke in shades a level or two apart (a soft brush, a JPEG) is one vote: 90 hinted
-    pixels in three near greys outvote 50 in another grey, though each shade has fewer; the
-    region takes the most common of them."""
-    segmentation = segment(line_darkness(box_drawing(size=128, box=(16, 16, 112, 112))))
-    palette = np.ones((segmentation.count + 1, 3), np.float32)
-    lengths, greys = (40, 30, 20, 50), (62, 63, 64, 38)
-    rows = np.concatenate([np.full(n, row) for n, row in zip(lengths, (40, 42, 44, 80))])
-    cols = np.concatenate([np.arange(30, 30 + n) for n in lengths])
-    colours = np.repeat(np.array(greys, np.float32)[:, None] / 255, 3, axis=1)
-    colours = np.repeat(colours, lengths, axis=0)
-    palette = apply_hints(palette, segmentation, rows, cols, colours)
-    np.testing.assert_allclose(palette[segmentation.labels[64, 64]], [62 / 255] * 3)
-    alone = apply_hints(np.ones_like(palette), segmentation, rows[70:], cols[70:], colours[70:])
-    np.testing.assert_allclose(alone[segmentation.labels[64, 64]], [38 / 255] * 3)
-
-
 def test_a_hint_beside_the_lines_of_a_thin_region_still_colours_it():
     image = Image.new("RGB", (128, 128), "white")
     draw = ImageDraw.Draw(image)
