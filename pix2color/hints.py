@@ -26,7 +26,7 @@ import tensorflow as tf
 
 from PIL import Image
 
-from .files import LUMA, open_image, read_image, to_uint8, to_unit
+from .files import open_image, read_image, to_uint8, to_unit
 from .hint_text import parse_colour, parse_hint  # noqa: F401  (public here too)
 
 AGAINST = 2       # a hinted pixel this near a line (in input pixels) lies against it
@@ -212,7 +212,7 @@ class HintImage:
         line than region."""
         from scipy import ndimage
 
-        from .regions import INK
+        from .regions import INK, free_pixels
 
         dark = np.flatnonzero(self.colours.max(axis=-1) <= 1.0 - INK)   # every channel dark
         if not len(dark):
@@ -222,8 +222,8 @@ class HintImage:
         # The lines within AGAINST pixels of each pixel, over the box the dark strokes span.
         top, left = max(rows.min() - AGAINST, 0), max(cols.min() - AGAINST, 0)
         box = rgb8[top: rows.max() + AGAINST + 1, left: cols.max() + AGAINST + 1]
-        line = box.astype(np.float32) @ LUMA <= 255 * (1.0 - INK)   # line_darkness >= INK
-        line = ndimage.maximum_filter(line, 2 * AGAINST + 1)
+        free, _ = free_pixels(box, max_pixels=box.shape[0] * box.shape[1])   # pixel by pixel
+        line = ndimage.maximum_filter(~free, 2 * AGAINST + 1)
         on_line = line[rows - top, cols - left]                      # on a line or against one
         drop = np.zeros(len(dark), bool)
         for key in np.unique(colours):
