@@ -4,8 +4,8 @@
     python benchmarks/by_source.py sketch runs/baseline/model --split test --hints 0 5 \
         --against runs/baseline/model --out docs/by-source-test
 
-For every source, every image of the split (128 px renders, split by drawing) is coloured
-through `Colorizer.colorize_batch` with region fill, without hints and with 5 hints sampled
+For every source, every image of the split (128 px renders, or `--size`; split by drawing)
+is coloured through `Colorizer.colorize_batch` with region fill, without hints and with 5 hints sampled
 from the ground truth as `benchmarks/hints.py` samples them. Beside the models:
 `identity` returns the line art unchanged, and `one colour` fills every closed region of the
 line art (regions that do not touch the border) with one fixed colour: the median
@@ -90,7 +90,7 @@ def colorize(colorizer, inputs, spots, batch_size=32):
 
 
 def run_source(name, args):
-    source = open_pairs(name)
+    source = open_pairs(name, size=args.size)
     splits = source.splits()
     pairs = splits[args.split][: args.limit or None]
     inputs = [rgb8(sketch) for sketch, _ in pairs]
@@ -165,6 +165,8 @@ def main():
     parser.add_argument("--split", choices=("val", "test"), default="val")
     parser.add_argument("--hints", type=int, nargs="+", default=[0, 5])
     parser.add_argument("--limit", type=int, default=0)
+    parser.add_argument("--size", type=int, default=128,
+                        help="render size of the drawings (their cache: NAME-SIZE)")
     parser.add_argument("--against", nargs="+", default=[])
     parser.add_argument("--grid", type=int, default=8, help="drawings in the picture grid")
     parser.add_argument("--out", default=None, help="write OUT.md and OUT-SOURCE.png")

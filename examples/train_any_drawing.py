@@ -6,7 +6,7 @@ Library together, with the line art varied, so it colours drawings unlike its tr
     python examples/train_any_drawing.py --recipe gan --out any-gan        # the bundled sketch
     python examples/train_any_drawing.py --recipe baseline --out baseline  # the article's recipe
 
-Recipes (all at 128 px, batch 16, split by drawing, each source split alone):
+Recipes (all at 128 px unless `--size`, batch 16, split by drawing, each source split alone):
 - `gan`: fine-tune the hint-aware OpenMoji model (`--init-from`, default the bundled
   `sketch` of pix2color 0.x) with L1 + least-squares GAN, the line art varied
   (`TrainConfig.line_augment`), no hints for half of the images.
@@ -63,7 +63,7 @@ def parse_args():
 def main():
     args = parse_args()
 
-    source = open_pairs("openmoji,openclipart")
+    source = open_pairs("openmoji,openclipart", size=args.size)  # rendered at the working size
     parts = {name: part.splits() for name, part in source.parts.items()}
     train = parts["openmoji"]["train"] + parts["openclipart"]["train"] * args.openclipart_repeat
     val = parts["openmoji"]["val"] + parts["openclipart"]["val"]
@@ -74,7 +74,7 @@ def main():
     trainer = Trainer(config, train, val, logdir=args.logdir,
                       run_name=args.run_name or f"any-drawing-{args.recipe}",
                       data_info={"name": "OpenMoji 17.0.0 line art + Open Clip Art 0.18 "
-                                         "drawings -> colour, 128x128",
+                                         f"drawings -> colour, {args.size}x{args.size}",
                                  "split": "by drawing, each source alone, 10% val, 10% test",
                                  "openclipart_repeat": args.openclipart_repeat,
                                  "credit": source.info["credit"]},

@@ -244,16 +244,18 @@ class PairSource:
         return split_pairs(self.pairs, val_fraction, test_fraction, by=by or self.split_by)
 
 
-def named_source(name, cache=None):
+def named_source(name, cache=None, size=128):
     """A data set that installs from a package index: `openmoji` or `openclipart` line art
-    and colour renders, made in `cache` (default: ~/.cache/pix2color/NAME-128), split by
-    drawing."""
+    and colour renders of `size` px, made in `cache` (default: ~/.cache/pix2color/NAME-SIZE),
+    split by drawing. Render at the size a model trains at: a 128 px render enlarged to
+    256 gives blurred lines and colour, not a 256 px drawing."""
+    cache = cache or OPENMOJI_CACHE.parent / f"{name}-{size}"
     if name == "openmoji":
-        pairs, credit = openmoji_pairs(cache or OPENMOJI_CACHE), OPENMOJI_CREDIT
+        pairs, credit = openmoji_pairs(cache, size=size), OPENMOJI_CREDIT
     else:
-        from .openclipart import OPENCLIPART_CACHE, OPENCLIPART_CREDIT, openclipart_pairs
+        from .openclipart import OPENCLIPART_CREDIT, openclipart_pairs
 
-        pairs, credit = openclipart_pairs(cache or OPENCLIPART_CACHE), OPENCLIPART_CREDIT
+        pairs, credit = openclipart_pairs(cache, size=size), OPENCLIPART_CREDIT
     return PairSource(pairs, name, split_by="folder", info={"credit": credit})
 
 
@@ -261,12 +263,12 @@ NAMED_SOURCES = ("openmoji", "openclipart")
 
 
 def open_pairs(data, task="sketch", extract_lines=False, limit=None, target_dir=None,
-               cache=None):
+               cache=None, size=128):
     """The one way training, `prepare` and `evaluate` open a data set. `data` is:
 
-    - `openmoji` or `openclipart`: line art and colour renders made in `cache` (split by
-      drawing), or several of them joined by commas (`openmoji,openclipart`), each split
-      alone and, with `cache`, rendered into `cache/NAME`;
+    - `openmoji` or `openclipart`: line art and colour renders of `size` px made in `cache`
+      (split by drawing), or several of them joined by commas (`openmoji,openclipart`), each
+      split alone and, with `cache`, rendered into `cache/NAME`;
     - a folder of shards made by `pix2color prepare` (its train/, val/, test/);
     - for a task whose pairs are one colour picture (gray), or with `extract_lines`: a
       folder of colour pictures;
@@ -278,12 +280,13 @@ def open_pairs(data, task="sketch", extract_lines=False, limit=None, target_dir=
     names = str(data).split(",")
     if all(name in NAMED_SOURCES for name in names):
         if len(names) == 1:
-            source = named_source(data, cache)
+            source = named_source(data, cache, size)
             pairs = source.pairs[:limit] if limit else source.pairs
             source.pairs = [(colour, colour) for _, colour in pairs] if from_target else pairs
             return source
         parts = {name: open_pairs(name, task, extract_lines, limit,
-                                  cache=cache and Path(cache) / name) for name in names}
+                                  cache=cache and Path(cache) / name, size=size)
+                 for name in names}
         return PairSource([pair for part in parts.values() for pair in part.pairs], data,
                           split_by="folder", parts=parts,
                           info={"credit": " / ".join(p.info["credit"] for p in parts.values())})

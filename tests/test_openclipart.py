@@ -86,6 +86,22 @@ def test_several_sources_split_each_alone(library, tmp_path, monkeypatch):
     assert alone.info["credit"].startswith("Drawings from the Open Clip Art Library")
 
 
+def test_a_named_source_is_rendered_at_the_size_asked_in_its_own_cache(library, tmp_path,
+                                                                      monkeypatch):
+    import pix2color.data as data
+    import pix2color.openclipart as openclipart
+
+    monkeypatch.setattr(openclipart, "SVG_ROOT", library)
+    monkeypatch.setattr(data, "OPENMOJI_CACHE", tmp_path / "openmoji-128")  # the cache root
+    small = open_pairs("openclipart", size=24).pairs
+    assert small and all(str(tmp_path / "openclipart-24") in sketch for sketch, _ in small)
+    assert Image.open(small[0][1]).size == (24, 24)
+    larger = open_pairs("openclipart,openclipart", cache=tmp_path / "c", size=40)
+    assert Image.open(larger.pairs[0][0]).size == (40, 40)
+    assert [p.rsplit("/", 2)[1:] for p, _ in larger.pairs] == \
+        [p.rsplit("/", 2)[1:] for p, _ in small]   # the same drawings at either size
+
+
 def thin_line_drawing(size=2048):
     image = np.full((size, size, 3), 255, np.uint8)
     image[size // 2, 100:-100] = 0   # one pixel high

@@ -26,7 +26,7 @@ def add_data_arguments(group, limit=None):
     """Where the pairs come from and how they are split: shared by train, prepare, evaluate."""
     group.add_argument("--cache", default=None,
                        help="where renders are kept, with --data openmoji or openclipart "
-                            "(default: ~/.cache/pix2color/NAME-128; with several, CACHE/NAME)")
+                            "(default: ~/.cache/pix2color/NAME-SIZE; with several, CACHE/NAME)")
     group.add_argument("--limit", type=int, default=limit,
                        help=f"use the first N pairs, sorted (default: {limit or 'all'})")
     group.add_argument("--val-fraction", type=float, default=0.1,
@@ -109,7 +109,8 @@ def _open(args, extract_lines=False, target_dir=None):
     from ..data import open_pairs
 
     source = open_pairs(args.data, args.task, extract_lines=extract_lines, limit=args.limit,
-                        target_dir=target_dir, cache=args.cache)
+                        target_dir=target_dir, cache=args.cache,
+                        size=getattr(args, "size", 128))  # train: render at the training size
     if source.unmatched:
         print(f"{len(source.unmatched)} input file(s) have no partner and are left out, "
               f"e.g. {source.unmatched[0]}")
