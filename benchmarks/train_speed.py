@@ -112,8 +112,8 @@ def whole_fit(pairs, args, width, precision, logdir):
     marks = []
 
     class Timed(Trainer):
-        def update(self, inputs, targets, step):
-            losses = super().update(inputs, targets, step)
+        def update(self, inputs, targets, step, indices=None):
+            losses = super().update(inputs, targets, step, indices)
             if step + 1 in (args.warmup, args.warmup + args.steps):
                 float(losses["g_total"])   # wait for the device at both marks
                 marks.append(time.perf_counter())

@@ -51,6 +51,9 @@ def parse_args():
     recipe = chooser.parse_known_args()[0].recipe
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], parents=[chooser])
     parser.add_argument("--openclipart-repeat", type=int, default=3)
+    parser.add_argument("--rebalance-sources", default="openmoji,openclipart",
+                        help="the sources whose pairs --colour-rebalance weighs (the others "
+                             "keep plain L1), comma-separated")
     add_config_options(parser, skip=PER_EPOCH, **{**SHARED, **RECIPES[recipe]})
     run = parser.add_argument_group("run")
     run.add_argument("--logdir", default="runs")
@@ -66,6 +69,9 @@ def main():
     source = open_pairs("openmoji,openclipart", size=args.size)  # rendered at the working size
     parts = {name: part.splits() for name, part in source.parts.items()}
     train = parts["openmoji"]["train"] + parts["openclipart"]["train"] * args.openclipart_repeat
+    weighed = args.rebalance_sources.split(",")
+    emoji = len(parts["openmoji"]["train"])
+    rebalanced = ["openmoji" in weighed] * emoji + ["openclipart" in weighed] * (len(train) - emoji)
     val = parts["openmoji"]["val"] + parts["openclipart"]["val"]
     for name, splits in parts.items():
         print(name, {split: len(pairs) for split, pairs in splits.items()})
@@ -77,8 +83,9 @@ def main():
                                          f"drawings -> colour, {args.size}x{args.size}",
                                  "split": "by drawing, each source alone, 10% val, 10% test",
                                  "openclipart_repeat": args.openclipart_repeat,
+                                 "rebalance_sources": args.rebalance_sources,
                                  "credit": source.info["credit"]},
-                      resume=args.resume)
+                      resume=args.resume, rebalanced=rebalanced)
     if args.resume:
         print("resumed from", trainer.restore())
     print(f"logs and checkpoints: {trainer.run_dir}   (tensorboard --logdir {args.logdir})")

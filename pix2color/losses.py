@@ -116,12 +116,14 @@ def colour_rebalance_weights(targets, strength):
     return tf.stop_gradient(weights / tf.reduce_mean(weights))[..., None]
 
 
-def pixel_weights(inputs, targets, config):
+def pixel_weights(inputs, targets, config, rebalanced=None):
     """The per-pixel weights of the L1 that the configuration asks for, multiplied, or None
     when all are 1. With hints, pixels at and within 2 pixels of a hint count `hint_weight`
     times: hinted pixels are a fraction of a percent of an image, and without the extra
     weight the generator learns to follow them very slowly. With `colour_rebalance`, rare
-    colours count more (`colour_rebalance_weights`). A new weighting term goes here."""
+    colours count more (`colour_rebalance_weights`), in the images where `rebalanced`
+    (batch,) is 1 (None: all of them); the others weigh every pixel 1. A new weighting term
+    goes here."""
     import tensorflow as tf
 
     weights = None
@@ -130,6 +132,9 @@ def pixel_weights(inputs, targets, config):
         weights = 1.0 + (config.hint_weight - 1.0) * near_hint
     if config.colour_rebalance:
         rebalance = colour_rebalance_weights(targets, config.colour_rebalance)
+        if rebalanced is not None:
+            on = tf.reshape(tf.cast(rebalanced, rebalance.dtype), [-1, 1, 1, 1])
+            rebalance = 1.0 + on * (rebalance - 1.0)
         weights = rebalance if weights is None else weights * rebalance
     return weights
 

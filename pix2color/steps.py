@@ -15,16 +15,18 @@ from .losses import discriminator_loss, generator_loss, pixel_weights, regressio
 def make_gan_step(generator, discriminator, g_optimizer, d_optimizer, config, base_channels):
     """pix2pix: the generator on L1 + adversarial loss, the PatchGAN on telling real pairs
     from generated ones, both updated from one forward pass. The discriminator sees the first
-    `base_channels` of the input (the sketch or L, not the hint channels)."""
+    `base_channels` of the input (the sketch or L, not the hint channels). Each step takes an
+    optional `rebalanced` (batch,): which images colour rebalancing weighs (`pixel_weights`)."""
 
-    def gan_step(inputs, targets):
+    def gan_step(inputs, targets, rebalanced=None):
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake = generator(inputs, training=True)
             condition = inputs[..., :base_channels]
             real_logits = discriminator([condition, targets], training=True)
             fake_logits = discriminator([condition, fake], training=True)
             g_losses = generator_loss(fake_logits, fake, targets, config.l1_weight,
-                                      config.gan_loss, pixel_weights(inputs, targets, config))
+                                      config.gan_loss,
+                                      pixel_weights(inputs, targets, config, rebalanced))
             d_losses = discriminator_loss(real_logits, fake_logits, config.gan_loss)
             share = global_batch_share(inputs)
             g_scaled = g_optimizer.scale_loss(g_losses["total"] * share)
@@ -44,10 +46,10 @@ def make_regression_step(generator, optimizer, config):
     grayscale post's baseline)."""
     mode = "l1" if config.mode == "gan" else config.mode
 
-    def regression_step(inputs, targets):
+    def regression_step(inputs, targets, rebalanced=None):
         with tf.GradientTape() as tape:
             losses = regression_loss(generator(inputs, training=True), targets, mode,
-                                     pixel_weights(inputs, targets, config))
+                                     pixel_weights(inputs, targets, config, rebalanced))
             scaled = optimizer.scale_loss(losses["total"] * global_batch_share(inputs))
         grads = tape.gradient(scaled, generator.trainable_variables)
         optimizer.apply_gradients(zip(grads, generator.trainable_variables))

@@ -41,8 +41,10 @@ class Trainer:
     `logdir/run_name` (see `pix2color.runs.RunFolder` for its layout)."""
 
     def __init__(self, config, train_pairs, val_pairs=(), logdir="runs", run_name=None,
-                 data_info=None, strategy=None, resume=False, overwrite=False):
+                 data_info=None, strategy=None, resume=False, overwrite=False, rebalanced=None):
         """`train_pairs`, `val_pairs`: lists of (input, target) paths, or ShardedPairs.
+        `rebalanced`: a bool per training pair, the pairs `config.colour_rebalance` weighs
+        (default: all), e.g. only the sources whose drawings come back too pale.
         `resume`: continue the run in the folder from its newest readable checkpoint; its
         configuration must match but for `runs.RESUMABLE` keys. `overwrite`: replace the run
         already there. Without either, a folder that holds a run is refused: nothing is ever
@@ -55,6 +57,11 @@ class Trainer:
         self.val_pairs = val_pairs if hasattr(val_pairs, "records") else list(val_pairs)
         if not len(self.train_pairs):
             raise ValueError("no training pairs")
+        if rebalanced is not None and len(rebalanced) != len(self.train_pairs):
+            raise ValueError(f"rebalanced has {len(rebalanced)} entries for "
+                             f"{len(self.train_pairs)} training pairs: give one per pair")
+        self.rebalanced = None if rebalanced is None else \
+            tf.constant(np.asarray(rebalanced, np.float32))
         run_name = run_name or time.strftime(f"%Y%m%d-%H%M%S-{c.mode}")
         self.run = RunFolder(Path(logdir) / run_name, is_chief(self.strategy),
                              task_id(self.strategy))
@@ -92,6 +99,8 @@ class Trainer:
 
         self.data_info = dict(data_info or {}, train_pairs=len(self.train_pairs),
                               val_pairs=len(self.val_pairs))
+        if self.rebalanced is not None:
+            self.data_info["rebalanced_pairs"] = int(tf.reduce_sum(self.rebalanced))
         self.skipped = {}  # path -> times skipped as unreadable
         if len(self.val_pairs) < TINY_SPLIT:
             tqdm.write(f"warning: {len(self.val_pairs)} validation pairs: "
@@ -106,9 +115,15 @@ class Trainer:
     def _distributed(self, step):
         """Compile `step` to run on every replica of the strategy; losses come back averaged."""
         replica_step = tf.function(step, jit_compile=self.config.jit, reduce_retracing=True)
+        table = self.rebalanced
 
-        def run(inputs, targets):
-            losses = self.strategy.run(replica_step, args=(inputs, targets))
+        def replica(inputs, targets, indices):  # which images colour rebalancing weighs
+            return replica_step(inputs, targets, None if indices is None else
+                                tf.gather(table, indices))
+
+        def run(inputs, targets, indices=None):
+            indices = None if table is None else indices
+            losses = self.strategy.run(replica, args=(inputs, targets, indices))
             self.step.assign_add(1)  # in the graph: no eager op of its own each step
             return {k: self.strategy.reduce("MEAN", v, axis=None) for k, v in losses.items()}
 
@@ -122,15 +137,17 @@ class Trainer:
 
     # --- training -----------------------------------------------------------------------
 
-    def train_step(self, inputs, targets):
+    def train_step(self, inputs, targets, indices=None):
         """One update on one batch; returns the losses as floats."""
-        return _floats(self.update(inputs, targets, int(self.step)))
+        return _floats(self.update(inputs, targets, int(self.step), indices))
 
-    def update(self, inputs, targets, step):
+    def update(self, inputs, targets, step, indices=None):
         """One update without waiting for it: the losses stay tensors. `step`: the updates
-        made before. In gan mode the first `warmup_steps` train the generator on L1 alone."""
+        made before; `indices`: the batch's pair indices (they say which pairs are
+        `rebalanced`; None: all). In gan mode the first `warmup_steps` train the generator on
+        L1 alone."""
         warm = self.gan_step is not None and step >= self.config.warmup_steps
-        return (self.gan_step if warm else self.regression_step)(inputs, targets)
+        return (self.gan_step if warm else self.regression_step)(inputs, targets, indices)
 
     def restore(self):
         """Continue from the newest readable checkpoint (reading only); its path, or None if
@@ -218,7 +235,7 @@ class Trainer:
                    unit="step", dynamic_ncols=True)
         step, start, images, seen = int(self.step), time.perf_counter(), 0, []
         for inputs, targets, indices in self._training_data(epoch, done):
-            losses = self.update(inputs, targets, step)
+            losses = self.update(inputs, targets, step, indices)
             step += 1
             seen += self.strategy.experimental_local_results(indices)  # tensors till the end
             images += sum(int(t.shape[0]) for t in self.strategy.experimental_local_results(inputs))

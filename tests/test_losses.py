@@ -87,6 +87,21 @@ def test_colour_rebalance_weighs_rare_colours_up_and_keeps_the_mean():
     assert weights[2][:, 9].sum() == pytest.approx(weights[2][:, :9].sum())
 
 
+def test_colour_rebalance_weighs_only_the_images_asked():
+    """Rebalancing one source of a mixed batch: the images not `rebalanced` keep weight 1
+    everywhere; the others keep the weights the whole batch gives them."""
+    from pix2color.config import TrainConfig
+    from pix2color.losses import pixel_weights
+
+    white, red = [1.0, 1.0, 1.0], [1.0, -1.0, -1.0]
+    target = tf.constant([[[white] * 9 + [red]] * 10] * 2)          # (2, 10, 10, 3)
+    config = TrainConfig(colour_rebalance=0.5)
+    every = pixel_weights(target, target, config).numpy()
+    some = pixel_weights(target, target, config, tf.constant([0.0, 1.0])).numpy()
+    assert np.allclose(some[0], 1.0) and not np.allclose(every[0], 1.0)
+    assert np.allclose(some[1], every[1])
+
+
 def test_colour_rebalance_is_a_training_option_for_rgb_targets():
     from pix2color.config import TrainConfig
 

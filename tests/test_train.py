@@ -45,8 +45,8 @@ def test_interrupted_run_resumes_to_the_same_weights(pair_tree, tmp_path):
     straight.fit()
 
     class Interrupted(Trainer):
-        def update(self, inputs, targets, step):  # what fit calls for each batch
-            losses = super().update(inputs, targets, step)
+        def update(self, inputs, targets, step, indices=None):  # what fit calls for each batch
+            losses = super().update(inputs, targets, step, indices)
             if step + 1 == 4:
                 raise KeyboardInterrupt
             return losses
@@ -145,8 +145,8 @@ def test_sigterm_stops_fit_like_ctrl_c_and_gives_the_handler_back(pair_tree, tmp
     before = signal.getsignal(signal.SIGTERM)
 
     class Killed(Trainer):
-        def update(self, inputs, targets, step):
-            losses = super().update(inputs, targets, step)
+        def update(self, inputs, targets, step, indices=None):
+            losses = super().update(inputs, targets, step, indices)
             if step + 1 == 3:
                 os.kill(os.getpid(), signal.SIGTERM)
             return losses
@@ -240,6 +240,25 @@ def test_the_compiled_steps_are_pure_functions_of_models_and_config():
         last = float(step(x, y)["g_l1"])
     assert last < first                                           # it learns the batch
     assert all(np.array_equal(a, b) for a, b in zip(d_weights, D.get_weights()))  # D waits
+
+
+@pytest.mark.slow
+def test_a_trainer_rebalances_only_the_pairs_it_is_told(pair_tree, tmp_path):
+    """`Trainer(rebalanced=...)`: with no pair rebalanced the step is the plain L1 step (the
+    same loss on the same batch from the same start); with all of them, a different one."""
+    pairs = pairs_of(pair_tree)[:8]
+    x, y, indices = next(iter(paired_dataset(pairs[:4], 32, 4)))
+    first = {}
+    for name, strength, rebalanced in (("plain", 0.0, None), ("none", 0.5, [False] * 8),
+                                       ("all", 0.5, [True] * 8)):
+        config = TrainConfig(mode="l1", **TINY, colour_rebalance=strength)
+        trainer = Trainer(config, pairs, logdir=tmp_path, run_name=name, rebalanced=rebalanced)
+        first[name] = trainer.train_step(x, y, indices)["g_l1"]
+    assert first["none"] == pytest.approx(first["plain"], rel=1e-5)
+    assert first["all"] != pytest.approx(first["plain"], rel=1e-3)
+    with pytest.raises(ValueError, match="one per pair"):
+        Trainer(TrainConfig(mode="l1", **TINY), pairs, logdir=tmp_path, run_name="short",
+                rebalanced=[True] * 3)
 
 
 def test_colour_rebalance_makes_the_step_learn_a_rare_colour_sooner():
