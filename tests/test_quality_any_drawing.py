@@ -40,10 +40,10 @@ def openclipart_test_pairs(tmp_path_factory):
 
 
 # (margin below the line art's fg CIEDE2000, least colourfulness ratio), measured on the 14
-# test drawings among the first 1,500 files: the line art 35.84; sketch 32.85 and 0.54 (the
-# OpenMoji-only model: 34.16, 0.33); drawings 34.01 and 0.68 (on all 96 test drawings it is
-# the better of the two, 30.09 against 33.27: docs/model-drawings.md).
-BOUNDS = {"sketch": (2.0, 0.45), "drawings": (1.2, 0.55)}
+# test drawings among the first 1,500 files: the line art 35.84; sketch 32.27 and 0.84 (the
+# previous default: 32.85, 0.54; the OpenMoji-only model: 34.16, 0.33); drawings 34.01 and
+# 0.68 (on all 96 test drawings: sketch 30.60, drawings 30.09, docs/model-sketch.md).
+BOUNDS = {"sketch": (2.5, 0.65), "drawings": (1.2, 0.55)}
 
 
 @pytest.mark.parametrize("model", sorted(BOUNDS))
