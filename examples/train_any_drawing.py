@@ -3,7 +3,8 @@ Library together, with the line art varied, so it colours drawings unlike its tr
 
     apt-get install openclipart-svg
     pip install -e ".[openmoji,openclipart]"
-    python examples/train_any_drawing.py --recipe gan --out any-gan        # the bundled sketch
+    python examples/train_any_drawing.py --recipe rebalanced --epochs 4 --openclipart-repeat 1 \
+        --rebalance-sources openclipart --out sketch-new    # the bundled sketch, from the last
     python examples/train_any_drawing.py --recipe baseline --out baseline  # the article's recipe
 
 Recipes (all at 128 px unless `--size`, batch 16, split by drawing, each source split alone):
@@ -12,7 +13,8 @@ Recipes (all at 128 px unless `--size`, batch 16, split by drawing, each source 
   (`TrainConfig.line_augment`), no hints for half of the images.
 - `l1`: the same fine-tune with L1 alone (to measure what the adversarial term adds).
 - `rebalanced`: the L1 fine-tune with rare colours weighed up (`TrainConfig.colour_rebalance`
-  0.5, Zhang et al. 2016's class rebalancing), so the model stops painting white when unsure.
+  0.5, Zhang et al. 2016's class rebalancing), so the model stops painting white when unsure;
+  `--rebalance-sources openclipart` weighs only the Open Clip Art pairs so.
 - `baseline`: the article's plain recipe on the same pairs: a fresh width-32 U-Net, L1, no
   hints, no line augmentation, 17 epochs.
 - `wide`: a fresh U-Net at the article's width 64 (four times the weights of width 32), hint
