@@ -1,0 +1,53 @@
+"""How much of the paper around a drawing a line-art model leaves alone: on each source's
+split, the CIEDE2000 over the targets' background (pixels lighter than
+`pix2color.metrics.BACKGROUND` in every channel) and the share of it kept paper white (no
+channel below 235), with region fill and no hints. `benchmarks/by_source.py` scores the
+foreground; a model that paints colour where unsure can also paint the paper beside a shape.
+
+    python benchmarks/paper_kept.py PREV_SKETCH sketch --split test
+"""
+
+import argparse
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from pix2color import Colorizer  # noqa: E402
+from pix2color.color import ciede2000, rgb_to_lab  # noqa: E402
+from pix2color.data import open_pairs  # noqa: E402
+from pix2color.metrics import BACKGROUND  # noqa: E402
+
+
+def paper_scores(colorizer, inputs, truths):
+    """(background CIEDE2000, share of the background kept white), pooled over pixels."""
+    errors, white = [], []
+    for output, truth in zip(colorizer.colorize_batch(inputs, 16, fill="regions"), truths):
+        output = np.asarray(output.convert("RGB"), np.float32) / 255
+        paper = truth.min(-1) >= BACKGROUND
+        errors.append(ciede2000(rgb_to_lab(output), rgb_to_lab(truth)).numpy()[paper])
+        white.append(output[paper].min(-1) >= 235 / 255)
+    return np.concatenate(errors).mean(), np.concatenate(white).mean()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("models", nargs="+")
+    parser.add_argument("--sources", nargs="+", default=["openmoji", "openclipart"])
+    parser.add_argument("--split", choices=("val", "test"), default="val")
+    args = parser.parse_args()
+    print("| source | model | background CIEDE2000 | paper kept white |\n|---|---|---:|---:|")
+    for source in args.sources:
+        pairs = open_pairs(source).splits()[args.split]
+        inputs = [np.asarray(Image.open(s).convert("RGB")) for s, _ in pairs]
+        truths = [np.asarray(Image.open(c).convert("RGB"), np.float32) / 255 for _, c in pairs]
+        for model in args.models:
+            error, kept = paper_scores(Colorizer.load(model), inputs, truths)
+            print(f"| {source} ({len(pairs)}) | {model} | {error:.2f} | {100 * kept:.1f}% |",
+                  flush=True)
+
+
+if __name__ == "__main__":
+    main()
