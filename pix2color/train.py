@@ -114,16 +114,16 @@ class Trainer:
 
     def _distributed(self, step):
         """Compile `step` to run on every replica of the strategy; losses come back averaged."""
-        replica_step = tf.function(step, jit_compile=self.config.jit, reduce_retracing=True)
         table = self.rebalanced
 
         def replica(inputs, targets, indices):  # which images colour rebalancing weighs
-            return replica_step(inputs, targets, None if indices is None else
-                                tf.gather(table, indices))
+            return step(inputs, targets, None if indices is None else tf.gather(table, indices))
+
+        replica_step = tf.function(replica, jit_compile=self.config.jit, reduce_retracing=True)
 
         def run(inputs, targets, indices=None):
             indices = None if table is None else indices
-            losses = self.strategy.run(replica, args=(inputs, targets, indices))
+            losses = self.strategy.run(replica_step, args=(inputs, targets, indices))
             self.step.assign_add(1)  # in the graph: no eager op of its own each step
             return {k: self.strategy.reduce("MEAN", v, axis=None) for k, v in losses.items()}
 

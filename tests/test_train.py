@@ -122,8 +122,8 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(pair_tree, tmp_path):
                       logdir=tmp_path, run_name="nan")
     real_step = trainer.regression_step
 
-    def poisoned(inputs, targets):
-        losses = real_step(inputs, targets)
+    def poisoned(inputs, targets, indices=None):
+        losses = real_step(inputs, targets, indices)
         if int(trainer.step) == 3:   # the step counts itself: this is the third update
             return dict(losses, g_total=tf.constant(np.nan))
         return losses
