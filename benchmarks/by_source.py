@@ -5,8 +5,8 @@
         --against runs/baseline/model --out docs/by-source-test
 
 For every source, every image of the split (128 px renders, or `--size`; split by drawing)
-is coloured through `Colorizer.colorize_batch` with region fill, without hints and with 5 hints sampled
-from the ground truth as `benchmarks/hints.py` samples them. Beside the models:
+is coloured through `Colorizer.colorize_batch` with region fill, without hints and with 5
+hints sampled from the ground truth as `benchmarks/hints.py` samples them. Beside the models:
 `identity` returns the line art unchanged, and `one colour` fills every closed region of the
 line art (regions that do not touch the border) with one fixed colour: the median
 foreground colour of the source's training targets, a safe guess that CIEDE2000 alone rewards.

@@ -9,12 +9,15 @@ foreground; a model that paints colour where unsure can also paint the paper bes
 
 import argparse
 import os
+import sys
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).parent))
 
 import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
 
+from by_source import colorize, rgb8  # noqa: E402  (benchmarks/by_source.py)
 from pix2color import Colorizer  # noqa: E402
 from pix2color.color import ciede2000, rgb_to_lab  # noqa: E402
 from pix2color.data import open_pairs  # noqa: E402
@@ -24,8 +27,8 @@ from pix2color.metrics import BACKGROUND  # noqa: E402
 def paper_scores(colorizer, inputs, truths):
     """(background CIEDE2000, share of the background kept white), pooled over pixels."""
     errors, white = [], []
-    for output, truth in zip(colorizer.colorize_batch(inputs, 16, fill="regions"), truths):
-        output = np.asarray(output.convert("RGB"), np.float32) / 255
+    for output, truth in zip(colorize(colorizer, inputs, [[]] * len(inputs)), truths):
+        output = output.astype(np.float32) / 255
         paper = truth.min(-1) >= BACKGROUND
         errors.append(ciede2000(rgb_to_lab(output), rgb_to_lab(truth)).numpy()[paper])
         white.append(output[paper].min(-1) >= 235 / 255)
@@ -41,8 +44,8 @@ def main():
     print("| source | model | background CIEDE2000 | paper kept white |\n|---|---|---:|---:|")
     for source in args.sources:
         pairs = open_pairs(source).splits()[args.split]
-        inputs = [np.asarray(Image.open(s).convert("RGB")) for s, _ in pairs]
-        truths = [np.asarray(Image.open(c).convert("RGB"), np.float32) / 255 for _, c in pairs]
+        inputs = [rgb8(sketch) for sketch, _ in pairs]
+        truths = [rgb8(colour).astype(np.float32) / 255 for _, colour in pairs]
         for model in args.models:
             error, kept = paper_scores(Colorizer.load(model), inputs, truths)
             print(f"| {source} ({len(pairs)}) | {model} | {error:.2f} | {100 * kept:.1f}% |",

@@ -24,6 +24,7 @@ from .sketch import random_lines, vary_lines, xdog
 from .tasks import get_task
 
 JITTER_SCALE = 286 / 256  # pix2pix: upscale to 286, randomly crop back to 256
+RENDER_CACHE = Path.home() / ".cache/pix2color"  # the named sources' renders: NAME-SIZE/
 
 
 def find_pairs(input_dir, target_dir):
@@ -249,7 +250,7 @@ def named_source(name, cache=None, size=128):
     and colour renders of `size` px, made in `cache` (default: ~/.cache/pix2color/NAME-SIZE),
     split by drawing. Render at the size a model trains at: a 128 px render enlarged to
     256 gives blurred lines and colour, not a 256 px drawing."""
-    cache = cache or OPENMOJI_CACHE.parent / f"{name}-{size}"
+    cache = cache or RENDER_CACHE / f"{name}-{size}"
     if name == "openmoji":
         pairs, credit = openmoji_pairs(cache, size=size), OPENMOJI_CREDIT
     else:

@@ -92,7 +92,7 @@ def test_a_named_source_is_rendered_at_the_size_asked_in_its_own_cache(library, 
     import pix2color.openclipart as openclipart
 
     monkeypatch.setattr(openclipart, "SVG_ROOT", library)
-    monkeypatch.setattr(data, "OPENMOJI_CACHE", tmp_path / "openmoji-128")  # the cache root
+    monkeypatch.setattr(data, "RENDER_CACHE", tmp_path)
     small = open_pairs("openclipart", size=24).pairs
     assert small and all(str(tmp_path / "openclipart-24") in sketch for sketch, _ in small)
     assert Image.open(small[0][1]).size == (24, 24)
@@ -100,6 +100,13 @@ def test_a_named_source_is_rendered_at_the_size_asked_in_its_own_cache(library, 
     assert Image.open(larger.pairs[0][0]).size == (40, 40)
     assert [p.rsplit("/", 2)[1:] for p, _ in larger.pairs] == \
         [p.rsplit("/", 2)[1:] for p, _ in small]   # the same drawings at either size
+    from argparse import Namespace
+
+    from pix2color.cli.training import _open   # `pix2color train --size 40` renders at 40
+    args = Namespace(data="openclipart", task="sketch", limit=None, cache=None, size=40,
+                     val_fraction=0.1, test_fraction=0.1, split_by=None)
+    trained_on = _open(args)[0].pairs
+    assert all(str(tmp_path / "openclipart-40") in sketch for sketch, _ in trained_on)
 
 
 def thin_line_drawing(size=2048):
