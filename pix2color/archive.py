@@ -11,7 +11,7 @@ LAYER_PARAMETERS = {
     "GroupNormalization": lambda c, ch: 2 * ch,
     **{name: lambda c, ch: 0 for name in ("InputLayer", "LeakyReLU", "Identity", "Add",
                                           "UpSampling2D", "Dropout", "Activation",
-                                          "Rescaling")},
+                                          "Rescaling", "HueDecode")},
 }
 MAX_PARAMETERS = 200_000_000  # 800 MB of float32 weights; the bundled sketch model has 5.4 M
 

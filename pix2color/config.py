@@ -51,6 +51,9 @@ class TrainConfig:
                                      "colour is in the batch (12 hue sectors and neutrals; "
                                      "Zhang et al. 2016's class rebalancing): 0 off, 0.5 "
                                      "theirs, 1 pure inverse frequency")
+    hue_loss: float = option(0.0, "sketch, with --hue-head: weight of the hue head's "
+                             "cross-entropy (12 hue sectors and neutrals, weighed as the L1 "
+                             "is) beside the L1; 0 leaves the head untrained")
     no_hint_fraction: float = option(0.25, "with hints: the share of training images given "
                                      "no hints at all, so the model also learns to colour "
                                      "alone", "data")
@@ -68,6 +71,10 @@ class TrainConfig:
     upsample: str = option("transpose", "decoder: transposed convs (the article) or resize "
                            "+ conv (no checkerboard)", "model", UPSAMPLINGS)
     dropout: float = option(0.0, "decoder dropout while training (inference never uses it)",
+                            "model")
+    hue_head: bool = option(False, "sketch: a second head that classifies each pixel's hue "
+                            "(Zhang et al. 2016's classification, over 12 hue sectors); its "
+                            "choice of hue is put on the colour the first head paints",
                             "model")
     disc_width: int = option(0, "discriminator width (0: the generator's)", "model")
     disc_layers: int = option(3, "discriminator layers (3: pix2pix's 70x70 PatchGAN)", "model")
@@ -132,6 +139,10 @@ class TrainConfig:
                              "task='sketch'")
         if self.colour_rebalance and task.colour_space != "rgb":
             raise ValueError("colour_rebalance weighs RGB targets: use task='sketch'")
+        if self.hue_head and (task.colour_space != "rgb" or self.generator != "unet"):
+            raise ValueError("hue_head is for the unet's RGB out: use task='sketch'")
+        if self.hue_loss and not self.hue_head:
+            raise ValueError("hue_loss trains the hue head: add hue_head")
         if self.generator == "simple_lab" and task.colour_space != "lab":
             raise ValueError("simple_lab is the grayscale post's Lab model: use task='gray'")
         if self.hints and self.generator != "unet":

@@ -116,6 +116,22 @@ def colour_rebalance_weights(targets, strength):
     return tf.stop_gradient(weights / tf.reduce_mean(weights))[..., None]
 
 
+def hue_class_loss(logits, targets, pixel_weights=None):
+    """The hue head's cross-entropy (`unet(hue_head=True)`): each target pixel's class is
+    its hue sector, or neutral (`colour_rebalance_weights`' classes), weighed per pixel as
+    the L1 is (so rare colours count more where the L1's do)."""
+    import tensorflow as tf
+
+    from .metrics import hue_sectors
+
+    sector, saturated = hue_sectors(targets)
+    classes = tf.where(saturated, sector + 1, 0)
+    loss = tf.nn.sparse_softmax_cross_entropy_with_logits(classes, tf.cast(logits, tf.float32))
+    if pixel_weights is not None:
+        loss *= pixel_weights[..., 0]
+    return tf.reduce_mean(loss)
+
+
 def pixel_weights(inputs, targets, config, rebalanced=None):
     """The per-pixel weights of the L1 that the configuration asks for, multiplied, or None
     when all are 1. With hints, pixels at and within 2 pixels of a hint count `hint_weight`

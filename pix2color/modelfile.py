@@ -178,7 +178,7 @@ ARGUMENT_LIMITS = {
     "size": (int, 1, 16384), "in_channels": (int, 1, 64), "out_channels": (int, 1, 64),
     "width": (int, 1, 1024), "depth": (int, 1, 8), "norm": (str, NORMS, None),
     "upsample": (str, UPSAMPLINGS, None), "dropout": (float, 0.0, 1.0),
-    "raw_l": (bool, None, None)}
+    "raw_l": (bool, None, None), "hue_head": (bool, None, None)}
 
 
 def _check_archive(path, info):

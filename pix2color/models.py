@@ -5,6 +5,7 @@ Every builder returns a functional `keras.Model`. `dtype` is a Keras dtype polic
 model can be built without touching Keras's global policy; outputs are always float32.
 """
 
+import colorsys
 import inspect
 
 import keras
@@ -12,6 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from .config import GENERATORS, NORMS, UPSAMPLINGS
+from .metrics import HUE_SECTORS
 
 
 def _norm(kind, dtype, name):
@@ -30,27 +32,31 @@ def _norm(kind, dtype, name):
     raise ValueError(f"norm must be one of {NORMS}, got {kind!r}")
 
 
-def _up(filters, upsample, dtype, name, activation=None):
+def _up(filters, upsample, dtype, name, activation=None, initializer="glorot_uniform"):
     """A x2 upsampling convolution: the article's transposed conv, or resize-then-conv."""
     if upsample == "transpose":
         return [keras.layers.Conv2DTranspose(filters, 5, strides=2, padding="same",
-                                             activation=activation, dtype=dtype, name=name)]
+                                             activation=activation, dtype=dtype, name=name,
+                                             kernel_initializer=initializer)]
     if upsample == "resize":
         # Resize-then-conv avoids the checkerboard a stride-2 transposed conv leaves in flat fills.
         return [keras.layers.UpSampling2D(2, interpolation="bilinear", dtype=dtype,
                                           name=f"{name}_resize"),
                 keras.layers.Conv2D(filters, 5, padding="same", activation=activation,
-                                    dtype=dtype, name=name)]
+                                    dtype=dtype, name=name, kernel_initializer=initializer)]
     raise ValueError(f"upsample must be one of {UPSAMPLINGS}, got {upsample!r}")
 
 
 def unet(size=128, in_channels=3, out_channels=3, width=64, depth=5, norm="batch",
-         upsample="transpose", dropout=0.0, dtype="float32", name="unet"):
+         upsample="transpose", dropout=0.0, hue_head=False, dtype="float32", name="unet"):
     """The sketch-painting article's U-Net generator.
 
     The defaults build it exactly: five 5x5 stride-2 conv blocks (LeakyReLU 0.2, BatchNorm
     momentum 0.9), a transposed-conv decoder whose skips are *added*, tanh out; 21,730,307
     parameters. `size=None` gives a model that runs at any size divisible by 2**depth.
+    `hue_head` (RGB out only) adds a second head beside the last one, `hue_logits`: a class
+    per hue sector and one for neutrals, trained by `TrainConfig.hue_loss`, whose hue
+    `HueDecode` puts on the colour (the model's output is still one RGB image).
     """
     if size is not None and size % 2**depth:
         raise ValueError(f"size {size} is not divisible by 2**depth = {2**depth}")
@@ -79,10 +85,58 @@ def unet(size=128, in_channels=3, out_channels=3, width=64, depth=5, norm="batch
         x = keras.layers.Add(dtype=dtype, name=f"d{level}_skip")([x, skips[level - 1]])
 
     # out: back to full size.                                  (batch, 128, 128, out_channels)
+    features = x
     for layer in _up(out_channels, upsample, dtype, "out"):
         x = layer(x)
     outputs = keras.layers.Activation("tanh", dtype="float32", name="out_tanh")(x)
+    if hue_head:
+        if out_channels != 3:
+            raise ValueError(f"hue_head needs RGB out (3 channels), got {out_channels}")
+        # Starts at zero: every class equally likely, so the decode keeps the colour as is.
+        logits = features
+        for layer in _up(1 + HUE_SECTORS, upsample, dtype, "hue_logits", initializer="zeros"):
+            logits = layer(logits)
+        outputs = HueDecode(dtype="float32", name="out_hue")([outputs, logits])
     return keras.Model(inputs, outputs, name=name)
+
+
+@keras.saving.register_keras_serializable(package="pix2color")
+class HueDecode(keras.layers.Layer):
+    """An RGB colour in [-1, 1] given the hue its hue head chose: Zhang, Isola & Efros
+    (2016)'s annealed mean (softmax at `temperature`), over the hue sectors of
+    `pix2color.metrics` instead of their ab bins. The colour keeps its grey level and its
+    chroma (its distance from the grey axis); its direction across that axis becomes the
+    mean of the sector centres' directions weighed by the classes' annealed probabilities,
+    the neutral class voting for the colour's own direction. A regression head unsure
+    between hues paints their mean, a dull orange; a class head picks one."""
+
+    def __init__(self, temperature=0.38, **kwargs):
+        super().__init__(**kwargs)
+        self.temperature = temperature
+        centres = np.array([colorsys.hsv_to_rgb(k / HUE_SECTORS, 1.0, 1.0)
+                            for k in range(HUE_SECTORS)], np.float32)
+        centres -= centres.mean(axis=1, keepdims=True)
+        self._directions = centres / np.linalg.norm(centres, axis=1, keepdims=True)
+
+    def call(self, inputs):
+        ops = keras.ops
+        rgb, logits = inputs
+        rgb = (rgb + 1.0) / 2.0
+        grey = ops.mean(rgb, axis=-1, keepdims=True)
+        across = rgb - grey
+        chroma = ops.sqrt(ops.sum(ops.square(across), axis=-1, keepdims=True) + 1e-8)
+        chances = ops.softmax(ops.cast(logits, "float32") / self.temperature, axis=-1)
+        direction = ops.matmul(chances[..., 1:], ops.convert_to_tensor(self._directions)) + \
+            chances[..., :1] * across / chroma
+        direction = direction / ops.sqrt(
+            ops.sum(ops.square(direction), axis=-1, keepdims=True) + 1e-8)
+        return ops.clip(grey + chroma * direction, 0.0, 1.0) * 2.0 - 1.0
+
+    def compute_output_shape(self, input_shapes):
+        return input_shapes[0]
+
+    def get_config(self):
+        return {**super().get_config(), "temperature": self.temperature}
 
 
 def simple_lab(size=None, raw_l=True, dtype="float32", name="simple_lab"):

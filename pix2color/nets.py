@@ -72,11 +72,13 @@ def build_optimizers(config, net, discriminator, total_steps, policy):
 
 def start_from(net, args, config, task):
     """Copy `config.init_from`'s weights into `net`: the same task, kind and arguments (but
-    for the input channels: a hint-aware model may grow from a plain one)."""
+    for the input channels and the hue head: a hint-aware model may grow from a plain one, a
+    model with a hue head from one without, whose new weights start at zero)."""
     model = config.init_from
     source, info = load_generator(model_path(model))
-    args = {k: v for k, v in args.items() if k != "in_channels"}
-    source_args = {k: v for k, v in info.generator["args"].items() if k != "in_channels"}
+    grown = ("in_channels", "hue_head")
+    args = {k: v for k, v in args.items() if k not in grown}
+    source_args = {k: v for k, v in info.generator["args"].items() if k not in grown}
     if info.task != task.name or info.generator["kind"] != config.generator \
             or source_args != args:
         raise ValueError(f"init_from {model}: a {info.task} {info.generator['kind']} "

@@ -37,7 +37,8 @@ def test_every_config_field_can_be_set_from_the_command_line():
                "precision": "float32", "jit": True, "seed": 5, "deterministic": True,
                "log_every": 2, "image_every": 3, "val_every": 4, "val_batches": 5,
                "checkpoint_every": 6, "keep_checkpoints": 1, "best_metric": "psnr"}
-    sketch_only = {"extract_lines", "line_augment", "colour_rebalance"}  # the task here is gray
+    sketch_only = {"extract_lines", "line_augment", "colour_rebalance", "hue_head",
+                   "hue_loss"}  # the task here is gray
     assert set(changed) | sketch_only == {f.name for f in dataclasses.fields(TrainConfig)}
     argv = ["train", "--data", "x"]
     for name, value in changed.items():

@@ -110,3 +110,31 @@ def test_colour_rebalance_is_a_training_option_for_rgb_targets():
         TrainConfig(colour_rebalance=1.5)
     with pytest.raises(ValueError, match="task='sketch'"):
         TrainConfig(task="gray", colour_rebalance=0.5)
+
+
+def test_the_hue_loss_is_lowest_for_the_targets_hue_and_weighs_its_pixels():
+    from pix2color.losses import hue_class_loss
+
+    target = np.ones((1, 2, 2, 3), np.float32)     # white paper (neutral: class 0) ...
+    target[0, 0] = [1.0, -1.0, -1.0]               # ... with a red top row (class 1)
+    right = np.zeros((1, 2, 2, 13), np.float32)
+    right[0, 0, :, 1], right[0, 1, :, 0] = 10.0, 10.0
+    wrong = np.zeros((1, 2, 2, 13), np.float32)
+    wrong[..., 5] = 10.0                           # green everywhere
+    assert float(hue_class_loss(right, target)) < 0.01 < 9.0 < float(hue_class_loss(wrong, target))
+    only_paper = np.zeros((1, 2, 2, 1), np.float32)
+    only_paper[0, 1] = 2.0                         # the red row weighs nothing
+    half_right = right.copy()
+    half_right[0, 0] = wrong[0, 0]
+    assert float(hue_class_loss(half_right, target, only_paper)) < 0.01
+    assert float(hue_class_loss(half_right, target)) > 4.0
+
+
+def test_the_hue_loss_needs_a_hue_head():
+    from pix2color.config import TrainConfig
+
+    assert TrainConfig(hue_head=True, hue_loss=0.05).hue_loss == 0.05
+    with pytest.raises(ValueError, match="add hue_head"):
+        TrainConfig(hue_loss=0.05)
+    with pytest.raises(ValueError, match="hue_head is for"):
+        TrainConfig(task="gray", hue_head=True)

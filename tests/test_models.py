@@ -106,7 +106,43 @@ def test_generator_arguments_come_from_the_builders():
     config = TrainConfig(width=8, depth=3, norm="instance", dropout=0.5, size=32)
     args = generator_args("unet", config, size=None, in_channels=7, out_channels=3)
     assert args == dict(size=None, in_channels=7, out_channels=3, width=8, depth=3,
-                        norm="instance", upsample="transpose", dropout=0.5)
+                        norm="instance", upsample="transpose", dropout=0.5, hue_head=False)
     assert unet(**args).input_shape == (None, None, None, 7)
     gray = TrainConfig(task="gray", generator="simple_lab")
     assert generator_args("simple_lab", gray, size=None, in_channels=1) == {"size": None}
+
+
+def test_a_hue_head_starts_out_as_the_model_without_it_and_reloads(tmp_path):
+    from pix2color.models import transfer_weights
+
+    plain = unet(32, 3, width=4, depth=3)
+    headed = unet(32, 3, width=4, depth=3, hue_head=True)
+    assert "hue_logits" not in transfer_weights(plain, headed)
+    assert headed.get_layer("hue_logits").count_params() > 0
+    x = np.random.default_rng(0).random((2, 32, 32, 3), np.float32)
+    np.testing.assert_allclose(headed(x), plain(x), atol=1e-4)   # its head starts at zero
+    headed.save(tmp_path / "headed.keras")
+    reloaded = keras.saving.load_model(tmp_path / "headed.keras", compile=False, safe_mode=True)
+    np.testing.assert_array_equal(reloaded(x), headed(x))
+    with pytest.raises(ValueError, match="hue_head needs RGB"):
+        unet(32, 1, out_channels=2, width=4, depth=3, hue_head=True)
+
+
+def test_hue_decode_gives_the_colour_the_hue_its_head_chose():
+    from pix2color.models import HueDecode
+
+    orange = np.array([[[[0.8, 0.5, 0.2]]]], np.float32) * 2 - 1   # in the tanh range
+    decode = HueDecode()
+
+    def decoded(chosen_class):
+        logits = 20.0 * np.eye(13, dtype=np.float32)[chosen_class][None, None, None]
+        return (decode([orange, logits]).numpy()[0, 0, 0] + 1) / 2
+
+    grey, chroma = 0.5, np.linalg.norm(np.array([0.8, 0.5, 0.2]) - 0.5)
+    # classes: 0 neutral, then the 30-degree hue sectors from red: 1 red, 5 green, 9 blue
+    for chosen_class, strongest in ((1, 0), (5, 1), (9, 2)):
+        colour = decoded(chosen_class)
+        assert np.argmax(colour) == strongest
+        assert colour.mean() == pytest.approx(grey, abs=1e-4)          # its grey level kept
+        assert np.linalg.norm(colour - colour.mean()) == pytest.approx(chroma, abs=1e-3)
+    np.testing.assert_allclose(decoded(0), [0.8, 0.5, 0.2], atol=1e-4)  # neutral: its own

@@ -3,6 +3,7 @@ import json
 import numpy as np
 import pytest
 import tensorflow as tf
+from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from pix2color.data import find_pairs, paired_dataset
@@ -286,3 +287,30 @@ def test_colour_rebalance_makes_the_step_learn_a_rare_colour_sooner():
         out = generator(x, training=False).numpy()
         red_error[strength] = np.abs(out - target)[:, 12:20, 12:20].mean()
     assert red_error[0.5] < 0.8 * red_error[0.0], red_error
+
+
+@pytest.mark.slow
+def test_a_hue_head_grows_on_a_trained_model_learns_and_is_saved(pair_tree, tmp_path):
+    """A model without a hue head starts one (`init_from`), colouring as before at first;
+    `hue_loss` trains it (its cross-entropy, logged, falls from ln 13, all classes equal);
+    the saved model has it."""
+    from pix2color import Colorizer
+
+    pairs = pairs_of(pair_tree)[:8]
+    tiny = dict(TINY, mode="l1", epochs=1, learning_rate=2e-3)
+    plain = Trainer(TrainConfig(**tiny), pairs, logdir=tmp_path, run_name="plain")
+    plain.fit()
+    config = TrainConfig(**dict(tiny, epochs=5), hue_head=True, hue_loss=1.0,
+                         init_from=str(plain.run_dir / "model"))
+    headed = Trainer(config, pairs, logdir=tmp_path, run_name="headed")
+    headed.save_generator(tmp_path / "at-start")
+    sketch = np.asarray(Image.open(pairs[0][0]).convert("RGB"))
+    before = [np.asarray(Colorizer.load(path).colorize(sketch, fill="none"), np.int16)
+              for path in (plain.run_dir / "model", tmp_path / "at-start")]
+    assert np.abs(before[0] - before[1]).max() <= 1
+    headed.fit()
+    hue = [float(tf.make_ndarray(e.tensor_proto))
+           for e in scalar_events(headed.run_dir / "train", "loss/g_hue")]
+    assert hue[0] == pytest.approx(np.log(13), rel=0.05) and np.mean(hue[-3:]) < 0.85 * hue[0]
+    saved = load_generator(headed.run_dir / "model")[0]
+    assert saved.get_layer("hue_logits") is not None
