@@ -15,6 +15,7 @@ from .files import combine_blocks
 from .regions import Segmentation, blow_up, border_values, nearest_pixels
 
 WHITE = 0.85    # the network's paper: every channel above this
+CORE = 3        # a coloured part of the paper is a shape if it is this many working pixels deep
 
 
 def paper_colours(plain_rgb, hinted_rgb, paper_hints, white=WHITE):
@@ -46,8 +47,9 @@ def split_open_regions(segmentation, open_regions, network_rgb, white=WHITE):
     """Where outlines leave a region open to the background, let the network say where the
     background ends. The network's colour is blurred near lines, so it is read only where
     lines are more than one working pixel away: the parts it paints in colour there (some
-    channel below `white`) become regions of their own, the rest stays background, and the
-    blocks near lines follow the core they grew from. A light patch that does not reach the
+    channel below `white`) become regions of their own if they are a shape's inside, not a
+    halo (somewhere `CORE` working pixels from their edge), the rest stays background, and
+    the blocks near lines follow the core they grew from. A light patch that does not reach the
     image border is no background but a fleck inside the drawing (the network painting an
     inner ear pale): it joins a coloured part it touches rather than being left as a white
     hole. This is decided on the block grid the distance was measured on. Returns a
@@ -67,6 +69,7 @@ def split_open_regions(segmentation, open_regions, network_rgb, white=WHITE):
         darkest = np.asarray(darkest)
     pieces, found = ndimage.label(far & (darkest < white))
     big = np.bincount(pieces.ravel(), minlength=found + 1) * block * block >= 4 * margin ** 2
+    big &= _deepest(pieces, found) * block >= CORE * margin
     big[0] = False
     if not big.any():
         return segmentation
@@ -89,6 +92,17 @@ def split_open_regions(segmentation, open_regions, network_rgb, white=WHITE):
     labels = np.where(changed, piece, labels)
     return Segmentation(labels, segmentation.count + int(big.sum()), segmentation.free,
                         coarse, block, segmentation.nearest, segmentation.gap)
+
+
+def _deepest(pieces, count):
+    """For each label 0..count of `pieces`: how far its deepest pixel lies from its edge,
+    in grid cells. A network that paints a faint ring around shapes on the paper (the
+    hue-head `sketch`) gives pieces a cell or two thick; with `CORE` 3 the validation
+    splits (no hints) kept 84.9% of Open Clip Art's paper white instead of 84.0% (whole
+    pictures 14.75 against 14.88 CIEDE2000, foreground 30.67 against 30.70), emoji level
+    (12.01 against 12.00), and the plain drawing lost its halos (docs/plain-drawing.png)."""
+    depth = ndimage.distance_transform_edt(pieces > 0)
+    return np.asarray(ndimage.maximum(depth, pieces, index=np.arange(count + 1)))
 
 
 def _among(labels, values):

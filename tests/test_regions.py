@@ -139,6 +139,26 @@ def test_a_closed_shape_inside_a_painted_open_region_keeps_no_paper_around_it(sc
     assert (split.labels[ring] == green).all()
 
 
+@pytest.mark.parametrize("scale", [1, 5])
+def test_a_ring_the_network_paints_around_a_shape_stays_paper(scale):
+    """A network unsure where a shape ends paints a faint ring round it on the paper: a
+    piece of colour two working pixels thick is a halo, not a shape's inside (`CORE`)."""
+    drawing = box_drawing(256 * scale, tuple(64 * scale + k * 128 * scale for k in (0, 0, 1, 1)),
+                          width=2 * scale, gap=40 * scale)
+    segmentation = segment(line_darkness(drawing))
+    corner = 5 * scale
+    network = np.ones((128, 128, 3), np.float32)
+    network[26:102, 26:102] = [0.95, 0.8, 0.7]     # a peach ring around the box ...
+    network[30:98, 30:98] = 1.0                     # ... 4 working pixels wide, 2 clear of lines
+    split = split_open_regions(segmentation, segmentation.open_regions(), network)
+    assert split.count == segmentation.count
+    ring = split.labels[27 * 2 * scale, 128 * scale]
+    assert ring == split.labels[corner, corner]     # the ring is paper
+    network[26:102, 26:102] = [0.95, 0.8, 0.7]     # the same colour over the box's inside
+    split = split_open_regions(segmentation, segmentation.open_regions(), network)
+    assert split.labels[128 * scale, 128 * scale] != split.labels[corner, corner]
+
+
 def test_a_drawing_over_1024_px_is_segmented_on_blocks_and_keeps_its_regions():
     image = Image.new("RGB", (1100, 1100), "white")
     draw = ImageDraw.Draw(image)
