@@ -1,8 +1,9 @@
 """How much of the paper around a drawing a line-art model leaves alone: on each source's
 split, the CIEDE2000 over the targets' background (pixels lighter than
 `pix2color.metrics.BACKGROUND` in every channel) and the share of it kept paper white (no
-channel below 235), with region fill and no hints. `benchmarks/by_source.py` scores the
-foreground; a model that paints colour where unsure can also paint the paper beside a shape.
+channel below 235), with region fill and no hints; and the whole pictures' CIEDE2000 (each
+picture's mean, averaged over pictures). `benchmarks/by_source.py` scores the foreground; a
+model that paints colour where unsure can also paint the paper beside a shape.
 
     python benchmarks/paper_kept.py PREV_SKETCH sketch --split test
 """
@@ -25,14 +26,17 @@ from pix2color.metrics import BACKGROUND  # noqa: E402
 
 
 def paper_scores(colorizer, inputs, truths):
-    """(background CIEDE2000, share of the background kept white), pooled over pixels."""
-    errors, white = [], []
+    """(background CIEDE2000, share of the background kept white, both pooled over pixels;
+    whole-picture CIEDE2000, the mean of the pictures' means)."""
+    errors, white, whole = [], [], []
     for output, truth in zip(colorize(colorizer, inputs, [[]] * len(inputs)), truths):
         output = output.astype(np.float32) / 255
         paper = truth.min(-1) >= BACKGROUND
-        errors.append(ciede2000(rgb_to_lab(output), rgb_to_lab(truth)).numpy()[paper])
+        error = ciede2000(rgb_to_lab(output), rgb_to_lab(truth)).numpy()
+        errors.append(error[paper])
         white.append(output[paper].min(-1) >= 235 / 255)
-    return np.concatenate(errors).mean(), np.concatenate(white).mean()
+        whole.append(error.mean())
+    return np.concatenate(errors).mean(), np.concatenate(white).mean(), np.mean(whole)
 
 
 def main():
@@ -41,15 +45,16 @@ def main():
     parser.add_argument("--sources", nargs="+", default=["openmoji", "openclipart"])
     parser.add_argument("--split", choices=("val", "test"), default="val")
     args = parser.parse_args()
-    print("| source | model | background CIEDE2000 | paper kept white |\n|---|---|---:|---:|")
+    print("| source | model | background CIEDE2000 | paper kept white | whole CIEDE2000 |\n"
+          "|---|---|---:|---:|---:|")
     for source in args.sources:
         pairs = open_pairs(source).splits()[args.split]
         inputs = [rgb8(sketch) for sketch, _ in pairs]
         truths = [rgb8(colour).astype(np.float32) / 255 for _, colour in pairs]
         for model in args.models:
-            error, kept = paper_scores(Colorizer.load(model), inputs, truths)
-            print(f"| {source} ({len(pairs)}) | {model} | {error:.2f} | {100 * kept:.1f}% |",
-                  flush=True)
+            error, kept, whole = paper_scores(Colorizer.load(model), inputs, truths)
+            print(f"| {source} ({len(pairs)}) | {model} | {error:.2f} | {100 * kept:.1f}% | "
+                  f"{whole:.2f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ Library together, with the line art varied, so it colours drawings unlike its tr
     apt-get install openclipart-svg
     pip install -e ".[openmoji,openclipart]"
     python examples/train_any_drawing.py --recipe rebalanced --epochs 4 --openclipart-repeat 1 \
-        --rebalance-sources openclipart --out sketch-new    # the bundled sketch, from the last
+        --rebalance-sources openclipart --hue-head --hue-loss 0.05 --init-from PREV_SKETCH \
+        --out sketch-new    # the bundled sketch, from the default two before it (its card)
     python examples/train_any_drawing.py --recipe baseline --out baseline  # the article's recipe
 
 Recipes (all at 128 px unless `--size`, batch 16, split by drawing, each source split alone):
@@ -14,7 +15,8 @@ Recipes (all at 128 px unless `--size`, batch 16, split by drawing, each source 
 - `l1`: the same fine-tune with L1 alone (to measure what the adversarial term adds).
 - `rebalanced`: the L1 fine-tune with rare colours weighed up (`TrainConfig.colour_rebalance`
   0.5, Zhang et al. 2016's class rebalancing), so the model stops painting white when unsure;
-  `--rebalance-sources openclipart` weighs only the Open Clip Art pairs so.
+  `--rebalance-sources openclipart` weighs only the Open Clip Art pairs so; `--hue-head
+  --hue-loss 0.05` adds a head that classifies each pixel's hue (`TrainConfig.hue_head`).
 - `baseline`: the article's plain recipe on the same pairs: a fresh width-32 U-Net, L1, no
   hints, no line augmentation, 17 epochs.
 - `wide`: a fresh U-Net at the article's width 64 (four times the weights of width 32), hint
