@@ -53,7 +53,7 @@ class TrainConfig:
                                      "theirs, 1 pure inverse frequency")
     hue_loss: float = option(0.0, "sketch, with --hue-head: weight of the hue head's "
                              "cross-entropy (12 hue sectors and neutrals, weighed as the L1 "
-                             "is) beside the L1; 0 leaves the head untrained")
+                             "is) against the L1's; 0: the head learns only through the L1")
     no_hint_fraction: float = option(0.25, "with hints: the share of training images given "
                                      "no hints at all, so the model also learns to colour "
                                      "alone", "data")

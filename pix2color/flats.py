@@ -28,6 +28,8 @@ from .resample import Enlarger
 CACHED_ENTRIES = 8           # kept: segmentations and network inputs of the last drawings
 CACHED_PIXELS = 1 << 22      # larger drawings (over 2048 x 2048) are not kept
 WIDER = (2, 3, 4)            # a hint on the paper tries balls this many times as large
+INSIDE = 2                   # with hints, the network is read where balls this many times
+                             # as large as the gap close the drawing (RegionFill._inside)
 CLOSED_KEPT = 4              # sets of shapes those found, kept per segmentation
 
 
@@ -145,7 +147,7 @@ class RegionFill:
     @staticmethod
     def _inside(segmentation, later, plain):
         """`plain()` (the network's colour without hints), white where the lines enclose
-        nothing even with balls twice the segmentation's (`WIDER[0]`) closing their gaps:
+        nothing even with balls `INSIDE` (2) times the segmentation's closing their gaps:
         the paper around the drawing, where the network paints soft shadows. Used when
         there are hints: on the validation split without hints, reading the network only
         there measured worse (foreground CIEDE2000 13.28 against 12.15; with gaps up to 5%
@@ -157,7 +159,7 @@ class RegionFill:
         def read():
             rgb = plain()
             if "inside" not in later:
-                later["inside"] = _resized(enclosed(segmentation, WIDER[0] * segmentation.gap),
+                later["inside"] = _resized(enclosed(segmentation, INSIDE * segmentation.gap),
                                            rgb.shape[:2])
             return np.where(later["inside"][..., None], rgb, 1.0)
         return functools.cache(read)

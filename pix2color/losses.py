@@ -105,10 +105,9 @@ def colour_rebalance_weights(targets, strength):
     white that most pixels are whenever it is unsure."""
     import tensorflow as tf
 
-    from .metrics import HUE_SECTORS, hue_sectors
+    from .metrics import HUE_SECTORS, hue_classes
 
-    sector, saturated = hue_sectors(targets)
-    classes = tf.where(saturated, sector + 1, 0)
+    classes = hue_classes(targets)
     count = HUE_SECTORS + 1
     share = tf.reduce_mean(tf.one_hot(classes, count), axis=[0, 1, 2])
     class_weight = 1.0 / (strength * share + (1.0 - strength) / count)
@@ -122,11 +121,10 @@ def hue_class_loss(logits, targets, pixel_weights=None):
     the L1 is (so rare colours count more where the L1's do)."""
     import tensorflow as tf
 
-    from .metrics import hue_sectors
+    from .metrics import hue_classes
 
-    sector, saturated = hue_sectors(targets)
-    classes = tf.where(saturated, sector + 1, 0)
-    loss = tf.nn.sparse_softmax_cross_entropy_with_logits(classes, tf.cast(logits, tf.float32))
+    loss = tf.nn.sparse_softmax_cross_entropy_with_logits(hue_classes(targets),
+                                                          tf.cast(logits, tf.float32))
     if pixel_weights is not None:
         loss *= pixel_weights[..., 0]
     return tf.reduce_mean(loss)

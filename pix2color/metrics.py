@@ -105,6 +105,13 @@ def hue_sectors(images):
     return sector, saturated
 
 
+def hue_classes(images):
+    """Each pixel's colour class (int32): 0 for neutrals (not saturated), 1 + its hue sector
+    for saturated colour; the classes of colour rebalancing and of the hue head."""
+    sector, saturated = hue_sectors(images)
+    return tf.where(saturated, sector + 1, 0)
+
+
 def hue_intersection(counts, target_counts):
     """Histogram intersection of two `hue_counts`: the sum over sectors of the smaller share,
     1 when outputs spread over hues as the targets do, 0 when they share no hue."""

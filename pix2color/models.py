@@ -55,8 +55,9 @@ def unet(size=128, in_channels=3, out_channels=3, width=64, depth=5, norm="batch
     momentum 0.9), a transposed-conv decoder whose skips are *added*, tanh out; 21,730,307
     parameters. `size=None` gives a model that runs at any size divisible by 2**depth.
     `hue_head` (RGB out only) adds a second head beside the last one, `hue_logits`: a class
-    per hue sector and one for neutrals, trained by `TrainConfig.hue_loss`, whose hue
-    `HueDecode` puts on the colour (the model's output is still one RGB image).
+    per hue sector and one for neutrals, whose hue `HueDecode` puts on the colour (the
+    model's output is still one RGB image); it learns through that and, with
+    `TrainConfig.hue_loss`, from its own cross-entropy.
     """
     if size is not None and size % 2**depth:
         raise ValueError(f"size {size} is not divisible by 2**depth = {2**depth}")
@@ -104,14 +105,18 @@ def unet(size=128, in_channels=3, out_channels=3, width=64, depth=5, norm="batch
 class HueDecode(keras.layers.Layer):
     """An RGB colour in [-1, 1] given the hue its hue head chose: Zhang, Isola & Efros
     (2016)'s annealed mean (softmax at `temperature`), over the hue sectors of
-    `pix2color.metrics` instead of their ab bins. The colour keeps its grey level and its
-    chroma (its distance from the grey axis); its direction across that axis becomes the
-    mean of the sector centres' directions weighed by the classes' annealed probabilities,
-    the neutral class voting for the colour's own direction. A regression head unsure
-    between hues paints their mean, a dull orange; a class head picks one."""
+    `pix2color.metrics` instead of their ab bins (its classes: `metrics.hue_classes`). The
+    colour keeps its grey level and its chroma (its distance from the grey axis); its
+    direction across that axis becomes the mean of the sector centres' directions weighed
+    by the classes' annealed probabilities, the neutral class voting for the colour's own
+    direction. A regression head unsure
+    between hues paints their mean, a dull orange; a class head picks one (where its votes
+    cancel, two opposite hues equally likely, the colour fades to grey)."""
 
     def __init__(self, temperature=0.38, **kwargs):
         super().__init__(**kwargs)
+        if not temperature > 0:
+            raise ValueError(f"temperature must be above 0, got {temperature!r}")
         self.temperature = temperature
         centres = np.array([colorsys.hsv_to_rgb(k / HUE_SECTORS, 1.0, 1.0)
                             for k in range(HUE_SECTORS)], np.float32)
@@ -128,8 +133,8 @@ class HueDecode(keras.layers.Layer):
         chances = ops.softmax(ops.cast(logits, "float32") / self.temperature, axis=-1)
         direction = ops.matmul(chances[..., 1:], ops.convert_to_tensor(self._directions)) + \
             chances[..., :1] * across / chroma
-        direction = direction / ops.sqrt(
-            ops.sum(ops.square(direction), axis=-1, keepdims=True) + 1e-8)
+        direction = direction / ops.maximum(
+            ops.sqrt(ops.sum(ops.square(direction), axis=-1, keepdims=True)), 1e-3)
         return ops.clip(grey + chroma * direction, 0.0, 1.0) * 2.0 - 1.0
 
     def compute_output_shape(self, input_shapes):

@@ -76,6 +76,9 @@ def start_from(net, args, config, task):
     model with a hue head from one without, whose new weights start at zero)."""
     model = config.init_from
     source, info = load_generator(model_path(model))
+    if info.generator["args"].get("hue_head") and not args.get("hue_head"):
+        raise ValueError(f"init_from {model}: it has a hue head, which this model would drop "
+                         f"(add --hue-head)")
     grown = ("in_channels", "hue_head")
     args = {k: v for k, v in args.items() if k not in grown}
     source_args = {k: v for k, v in info.generator["args"].items() if k not in grown}

@@ -24,13 +24,14 @@ def _forward(generator, config):
     return lambda inputs: both(inputs, training=True)
 
 
-def _with_hue(losses, logits, targets, weights, config):
-    """`losses` with the hue head's cross-entropy added, `config.hue_loss` times, to the
-    total (unchanged when there is no head to train)."""
+def _with_hue(losses, logits, targets, weights, config, l1_weight=1.0):
+    """`losses` with the hue head's cross-entropy added to the total, `config.hue_loss`
+    times what the L1 weighs there (`l1_weight`: the GAN step's), so a weight means the same
+    in every mode; unchanged when there is no head to train."""
     if logits is None:
         return losses
     hue = hue_class_loss(logits, targets, weights)
-    return {**losses, "total": losses["total"] + config.hue_loss * hue, "hue": hue}
+    return {**losses, "total": losses["total"] + l1_weight * config.hue_loss * hue, "hue": hue}
 
 
 def make_gan_step(generator, discriminator, g_optimizer, d_optimizer, config, base_channels):
@@ -50,7 +51,7 @@ def make_gan_step(generator, discriminator, g_optimizer, d_optimizer, config, ba
             weights = pixel_weights(inputs, targets, config, rebalanced)
             g_losses = _with_hue(generator_loss(fake_logits, fake, targets, config.l1_weight,
                                                 config.gan_loss, weights),
-                                 hue_logits, targets, weights, config)
+                                 hue_logits, targets, weights, config, config.l1_weight)
             d_losses = discriminator_loss(real_logits, fake_logits, config.gan_loss)
             share = global_batch_share(inputs)
             g_scaled = g_optimizer.scale_loss(g_losses["total"] * share)

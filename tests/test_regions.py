@@ -142,7 +142,8 @@ def test_a_closed_shape_inside_a_painted_open_region_keeps_no_paper_around_it(sc
 @pytest.mark.parametrize("scale", [1, 5])
 def test_a_ring_the_network_paints_around_a_shape_stays_paper(scale):
     """A network unsure where a shape ends paints a faint ring round it on the paper: a
-    piece of colour two working pixels thick is a halo, not a shape's inside (`CORE`)."""
+    piece of colour 4 working pixels wide, so under `CORE` deep, is a halo, not a shape's
+    inside."""
     drawing = box_drawing(256 * scale, tuple(64 * scale + k * 128 * scale for k in (0, 0, 1, 1)),
                           width=2 * scale, gap=40 * scale)
     segmentation = segment(line_darkness(drawing))

@@ -313,4 +313,22 @@ def test_a_hue_head_grows_on_a_trained_model_learns_and_is_saved(pair_tree, tmp_
            for e in scalar_events(headed.run_dir / "train", "loss/g_hue")]
     assert hue[0] == pytest.approx(np.log(13), rel=0.05) and np.mean(hue[-3:]) < 0.85 * hue[0]
     saved = load_generator(headed.run_dir / "model")[0]
-    assert saved.get_layer("hue_logits") is not None
+    assert "hue_logits" in [layer.name for layer in saved.layers]
+    with pytest.raises(ValueError, match="hue head.*add --hue-head"):   # not dropped silently
+        Trainer(TrainConfig(**tiny, init_from=str(headed.run_dir / "model")), pairs,
+                logdir=tmp_path, run_name="headless")
+
+
+@pytest.mark.slow
+def test_the_hue_loss_weighs_against_the_l1_in_both_modes(pair_tree, tmp_path):
+    """`hue_loss` is a weight against the L1's: in the GAN step, whose L1 counts
+    `l1_weight` times, the head's cross-entropy counts `l1_weight * hue_loss` times."""
+    pairs = pairs_of(pair_tree)[:4]
+    x, y, _ = next(iter(paired_dataset(pairs, 32, 4)))
+    for mode, l1_weight in (("l1", 1.0), ("gan", 50.0)):
+        config = TrainConfig(**dict(TINY, mode=mode), l1_weight=l1_weight, hue_head=True,
+                             hue_loss=0.1)
+        losses = Trainer(config, pairs, logdir=tmp_path, run_name=mode).train_step(x, y)
+        rest = losses["g_l1"] * l1_weight + losses.get("g_adversarial", 0.0)
+        assert float(losses["g_total"]) == pytest.approx(
+            float(rest + l1_weight * 0.1 * losses["g_hue"]), rel=1e-4)
