@@ -9,9 +9,9 @@ Library together, with the line art varied, so it colours drawings unlike its tr
     python examples/train_any_drawing.py --recipe baseline --out baseline  # the article's recipe
 
 Recipes (all at 128 px unless `--size`, batch 16, split by drawing, each source split alone):
-- `gan`: fine-tune the hint-aware OpenMoji model (`--init-from`, default the bundled
-  `sketch` of pix2color 0.x) with L1 + least-squares GAN, the line art varied
-  (`TrainConfig.line_augment`), no hints for half of the images.
+- `gan`: fine-tune a hint-aware model (`--init-from`, default the bundled `sketch`, which
+  has a hue head: add `--hue-head` to keep it) with L1 + least-squares GAN, the line art
+  varied (`TrainConfig.line_augment`), no hints for half of the images.
 - `l1`: the same fine-tune with L1 alone (to measure what the adversarial term adds).
 - `rebalanced`: the L1 fine-tune with rare colours weighed up (`TrainConfig.colour_rebalance`
   0.5, Zhang et al. 2016's class rebalancing), so the model stops painting white when unsure;
@@ -80,16 +80,20 @@ def main():
     for name, splits in parts.items():
         print(name, {split: len(pairs) for split, pairs in splits.items()})
     steps_per_epoch = -(-len(train) // args.batch_size)
-    config = config_from_args(args, image_every=steps_per_epoch, checkpoint_every=steps_per_epoch)
-    trainer = Trainer(config, train, val, logdir=args.logdir,
-                      run_name=args.run_name or f"any-drawing-{args.recipe}",
-                      data_info={"name": "OpenMoji 17.0.0 line art + Open Clip Art 0.18 "
-                                         f"drawings -> colour, {args.size}x{args.size}",
-                                 "split": "by drawing, each source alone, 10% val, 10% test",
-                                 "openclipart_repeat": args.openclipart_repeat,
-                                 "rebalance_sources": args.rebalance_sources,
-                                 "credit": source.info["credit"]},
-                      resume=args.resume, rebalanced=rebalanced)
+    try:
+        config = config_from_args(args, image_every=steps_per_epoch,
+                                  checkpoint_every=steps_per_epoch)
+        trainer = Trainer(config, train, val, logdir=args.logdir,
+                          run_name=args.run_name or f"any-drawing-{args.recipe}",
+                          data_info={"name": "OpenMoji 17.0.0 line art + Open Clip Art 0.18 "
+                                             f"drawings -> colour, {args.size}x{args.size}",
+                                     "split": "by drawing, each source alone, 10% val, 10% test",
+                                     "openclipart_repeat": args.openclipart_repeat,
+                                     "rebalance_sources": args.rebalance_sources,
+                                     "credit": source.info["credit"]},
+                          resume=args.resume, rebalanced=rebalanced)
+    except ValueError as error:   # a bad option or starting model: one line, no traceback
+        raise SystemExit(f"train_any_drawing: {error}") from None
     if args.resume:
         print("resumed from", trainer.restore())
     print(f"logs and checkpoints: {trainer.run_dir}   (tensorboard --logdir {args.logdir})")
