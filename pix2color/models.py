@@ -109,9 +109,9 @@ class HueDecode(keras.layers.Layer):
     colour keeps its grey level and its chroma (its distance from the grey axis); its
     direction across that axis becomes the mean of the sector centres' directions weighed
     by the classes' annealed probabilities, the neutral class voting for the colour's own
-    direction. A regression head unsure
-    between hues paints their mean, a dull orange; a class head picks one (where its votes
-    cancel, two opposite hues equally likely, the colour fades to grey)."""
+    direction. A regression head unsure between hues paints their mean, a dull orange; a
+    class head picks one (where its votes cancel, two opposite hues equally likely, the
+    colour fades to grey)."""
 
     def __init__(self, temperature=0.38, **kwargs):
         super().__init__(**kwargs)

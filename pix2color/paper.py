@@ -49,10 +49,10 @@ def split_open_regions(segmentation, open_regions, network_rgb, white=WHITE):
     lines are more than one working pixel away: the parts it paints in colour there (some
     channel below `white`) become regions of their own if they are a shape's inside, not a
     halo (somewhere `CORE` working pixels from their edge), the rest stays background, and
-    the blocks near lines follow the core they grew from. A light patch that does not reach the
-    image border is no background but a fleck inside the drawing (the network painting an
-    inner ear pale): it joins a coloured part it touches rather than being left as a white
-    hole. This is decided on the block grid the distance was measured on. Returns a
+    the blocks near lines follow the core they grew from. A light patch that does not reach
+    the image border is no background but a fleck inside the drawing (the network painting
+    an inner ear pale): it joins a coloured part it touches rather than being left as a
+    white hole. This is decided on the block grid the distance was measured on. Returns a
     new segmentation (new labels appended)."""
     labels, block, coarse = segmentation.labels, segmentation.block, segmentation.coarse
     if not len(open_regions) or segmentation.nearest is None:
