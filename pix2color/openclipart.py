@@ -20,6 +20,9 @@ everything by many hands. `openclipart_pairs` turns it into pairs the way OpenMo
      (they draw at least half of its near-black pixels);
    - `black`: its own near-black, low-chroma pixels, where outlines are filled shapes;
    - `xdog`: XDoG lines of the colour render where neither gives lines.
+   Lines count only where they show the drawing: near at least 60% of its colour's hard
+   edges (`edges_shown`). Without that rule a cat drawn in grey outlines gave the
+   near-black lines of its eyes alone, a coloured picture for a nearly blank page.
 4. **Cache** the renders (`sketch/<name>/<hash>.png`, `src/<name>/<hash>.png`) with an
    `index.json` of every decision, so a second call renders nothing; split by drawing name
    (`split_by="folder"`), so variants of one drawing stay in one split.
@@ -37,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from scipy import ndimage
 
 from .files import LUMA, write_atomically, write_json
 
@@ -49,7 +53,9 @@ MAX_SVG_BYTES = 1 << 20
 GRADIENT_SHARE = 0.2       # more shapes than this share filled by gradients or filters: photo-like
 RENDER_SCALE = 4           # lines are drawn at 4x the working size, then block-min shrunk
 MIN_INK, MAX_INK = 0.004, 0.35   # share of line pixels that makes usable line art
-INDEX_VERSION = 1
+EDGES_SHOWN = 0.6          # least share of the colour's edges the line art must come near ...
+EDGE_REACH = 2             # ... within this many working pixels
+INDEX_VERSION = 2          # 2: line art must show the colour's edges (EDGES_SHOWN)
 
 _SHAPES = {"path", "rect", "circle", "ellipse", "polygon", "polyline", "line"}
 _URL_FILL = re.compile(r"(?:^|;)\s*fill\s*:\s*url\(|^url\(")
@@ -182,20 +188,45 @@ def colour_problem(rgb):
     return None
 
 
+def edges_shown(lines, colour, reach):
+    """The share of the colour's hard edges (a jump over 0.25 in a channel between two
+    neighbouring pixels) within `reach` pixels of a line: how much of the drawing the line
+    art shows. Grey outlines with a few black details give near-black lines of the details
+    only; the network would get a blank page for a coloured picture."""
+    jumps = np.abs(np.diff(colour, axis=0)).max(-1) > 0.25, \
+        np.abs(np.diff(colour, axis=1)).max(-1) > 0.25
+    edges = np.zeros(colour.shape[:2], bool)
+    edges[:-1] |= jumps[0]
+    edges[:, :-1] |= jumps[1]
+    if not edges.any():
+        return 1.0
+    ink = lines[..., 0] < 0.5
+    if not ink.any():
+        return 0.0
+    near = ndimage.distance_transform_edt(~ink)[edges] <= reach
+    return float(near.mean())
+
+
 def line_art(colour, strokes):
-    """(method, lines) at the render size: strokes, near-black pixels or XDoG, as above."""
+    """(method, lines) at the render size: strokes, near-black pixels or XDoG, as above; the
+    first with a usable share of ink that shows `EDGES_SHOWN` of the colour's edges."""
     dark = near_black(colour)[..., 0] < 0.5
     from_strokes = stroke_lines(strokes)
     drawn = from_strokes[..., 0] < 0.5
-    explains = dark.any() and (drawn & dark).sum() >= 0.5 * dark.sum()
-    if MIN_INK <= drawn.mean() <= MAX_INK and explains:
+    strokes_are_outlines = dark.any() and (drawn & dark).sum() >= 0.5 * dark.sum()
+
+    def usable(lines):
+        return (MIN_INK <= ink_share(lines) <= MAX_INK
+                and edges_shown(lines, colour, EDGE_REACH * RENDER_SCALE) >= EDGES_SHOWN)
+
+    if strokes_are_outlines and usable(from_strokes):
         return "strokes", from_strokes
-    if MIN_INK <= dark.mean() <= MAX_INK:
+    if usable(near_black(colour)):
         return "black", near_black(colour)
     from .sketch import xdog
 
     lines = xdog(colour).numpy()
-    if MIN_INK <= ink_share(lines) <= MAX_INK:
+    if usable(lines):
         return "xdog", lines
     return None, None
 

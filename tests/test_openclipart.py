@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pytest
+from scipy import ndimage
 import tensorflow as tf
 from PIL import Image, ImageDraw
 
@@ -20,6 +21,11 @@ STROKED = HEAD + ('<rect x="10" y="10" width="80" height="50" fill="#d03020" str
                   'stroke="#000" stroke-width="4"/></svg>')
 FILLED = HEAD + ('<rect x="8" y="8" width="84" height="84" fill="#000"/>'
                  '<rect x="14" y="14" width="72" height="72" style="fill:#30b040"/></svg>')
+# a cat's head drawn the way many Open Clip Art drawings are: grey outlines, black eyes only
+GREY_OUTLINED = HEAD + ('<circle cx="50" cy="50" r="40" fill="#606060"/>'
+                        '<circle cx="50" cy="50" r="35" fill="#e08020"/>'
+                        '<circle cx="38" cy="42" r="4" fill="#000"/>'
+                        '<circle cx="62" cy="42" r="4" fill="#000"/></svg>')
 RASTER = HEAD + ('<rect x="10" y="10" width="80" height="80" fill="#d03020" stroke="#000"/>'
                  '<image x="0" y="0" width="10" height="10" href="data:image/png;base64,AAAA"/>'
                  '</svg>')
@@ -68,6 +74,22 @@ def test_reserved_drawings_are_never_yielded(library, tmp_path):
     assert all("my_house_01" not in sketch for sketch, _ in pairs)
     decisions = json.loads((tmp_path / "c" / "index.json").read_text())["drawings"]
     assert len(decisions) == 3  # stroked (once), filled, raster: the reserved one not even read
+
+
+def test_line_art_that_misses_the_drawings_outlines_gives_way_to_xdog(tmp_path):
+    pytest.importorskip("cairosvg", reason="needs pip install pix2color[openclipart]")
+    (tmp_path / "svg" / "animals").mkdir(parents=True)
+    (tmp_path / "svg" / "animals" / "cat.svg").write_text(GREY_OUTLINED)
+    pairs = openclipart_pairs(tmp_path / "c", size=32, svg_root=tmp_path / "svg", workers=1,
+                              progress=False)
+    # its near-black pixels are the eyes alone: a usable share of ink, but not the drawing
+    assert openclipart_summary(tmp_path / "c")["kept"] == {"xdog": 1}
+    sketch = np.asarray(Image.open(pairs[0][0]).convert("L"))
+    colour = np.asarray(Image.open(pairs[0][1]).convert("RGB")).astype(int)
+    grey = (np.abs(colour - 96).max(-1) < 30)            # the grey outline ring
+    assert grey.mean() > 0.05
+    near_grey = ndimage.binary_dilation(grey, iterations=1)
+    assert np.mean(sketch[near_grey] < 128) > 0.3, "the outline is not in the line art"
 
 
 def test_a_missing_library_is_a_one_line_error_naming_the_package(tmp_path):
