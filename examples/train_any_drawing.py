@@ -3,9 +3,9 @@ Library together, with the line art varied, so it colours drawings unlike its tr
 
     apt-get install openclipart-svg
     pip install -e ".[openmoji,openclipart]"
-    python examples/train_any_drawing.py --recipe rebalanced --epochs 4 --openclipart-repeat 1 \
-        --rebalance-sources openclipart --hue-head --hue-loss 0.05 --init-from PREV_SKETCH \
-        --out sketch-new    # the bundled sketch, from the default two before it (its card)
+    python examples/train_any_drawing.py --recipe rebalanced --epochs 4 --learning-rate 5e-5 \
+        --openclipart-repeat 1 --rebalance-sources openclipart --hue-head --hue-loss 0.05 \
+        --init-from HUE_SKETCH --out sketch-new  # the bundled sketch (docs/model-sketch.md)
     python examples/train_any_drawing.py --recipe baseline --out baseline  # the article's recipe
 
 Recipes (all at 128 px unless `--size`, batch 16, split by drawing, each source split alone):
