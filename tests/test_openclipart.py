@@ -10,7 +10,7 @@ import tensorflow as tf
 from PIL import Image, ImageDraw
 
 from pix2color.data import open_pairs, paired_dataset
-from pix2color.openclipart import openclipart_pairs, openclipart_summary, reserved
+from pix2color.openclipart import edges_shown, openclipart_pairs, openclipart_summary, reserved
 from pix2color.pipeline import network_input
 from pix2color.resample import box_factor, box_shrink8, shrink
 from pix2color.sketch import line_weight, vary_lines
@@ -90,6 +90,18 @@ def test_line_art_that_misses_the_drawings_outlines_gives_way_to_xdog(tmp_path):
     assert grey.mean() > 0.05
     near_grey = ndimage.binary_dilation(grey, iterations=1)
     assert np.mean(sketch[near_grey] < 128) > 0.3, "the outline is not in the line art"
+
+
+def test_edges_shown_counts_the_colour_edges_near_a_line():
+    colour = np.ones((40, 40, 3), np.float32)
+    colour[10:30, 10:30] = (0.9, 0.3, 0.1)                # an orange square on white
+    lines = np.ones_like(colour)
+    assert edges_shown(lines, colour, reach=2) == 0.0       # no ink shows nothing
+    lines[9:31, 9] = 0.0                                     # its left side drawn
+    assert 0.2 < edges_shown(lines, colour, reach=2) < 0.35
+    lines[9, 9:31] = lines[30, 9:31] = lines[9:31, 30] = 0.0  # all four sides
+    assert edges_shown(lines, colour, reach=2) == 1.0
+    assert edges_shown(lines, np.ones_like(colour), reach=2) == 1.0  # nothing to show
 
 
 def test_a_missing_library_is_a_one_line_error_naming_the_package(tmp_path):
