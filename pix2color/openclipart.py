@@ -210,7 +210,8 @@ def edges_shown(lines, colour, reach):
 def line_art(colour, strokes):
     """(method, lines) at the render size: strokes, near-black pixels or XDoG, as above; the
     first with a usable share of ink that shows `EDGES_SHOWN` of the colour's edges."""
-    dark = near_black(colour)[..., 0] < 0.5
+    black = near_black(colour)
+    dark = black[..., 0] < 0.5
     from_strokes = stroke_lines(strokes)
     drawn = from_strokes[..., 0] < 0.5
     strokes_are_outlines = dark.any() and (drawn & dark).sum() >= 0.5 * dark.sum()
@@ -221,8 +222,8 @@ def line_art(colour, strokes):
 
     if strokes_are_outlines and usable(from_strokes):
         return "strokes", from_strokes
-    if usable(near_black(colour)):
-        return "black", near_black(colour)
+    if usable(black):
+        return "black", black
     from .sketch import xdog
 
     lines = xdog(colour).numpy()
