@@ -35,7 +35,7 @@ def region_palette(segmentation, network_rgb, aggregate="mode", network_lab=None
     (h, w), count = network_rgb.shape[:2], segmentation.count
     samples, sample_labels, small, small_rows, small_cols = segmentation.remembered(
         ("palette samples", h, w), lambda: _palette_samples(segmentation, h, w))
-    palette = _aggregate(sample_labels, values.reshape(-1, 3)[samples], count, aggregate)
+    palette = aggregate_colours(sample_labels, values.reshape(-1, 3)[samples], count, aggregate)
     palette[small] = network_rgb[small_rows, small_cols]
     return palette
 
@@ -75,7 +75,7 @@ def _palette_samples(segmentation, h, w):
             small_cols.copy())
 
 
-def _aggregate(labels, values, count, aggregate):
+def aggregate_colours(labels, values, count, aggregate):
     """Region labels (n,) and their values (n, 3): RGB, or Lab for "mean" -> the palette."""
     palette = np.ones((count + 1, 3), np.float32)
     if not len(labels):

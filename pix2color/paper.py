@@ -12,10 +12,12 @@ from PIL import Image
 from scipy import ndimage
 
 from .files import combine_blocks
+from .palette import aggregate_colours
 from .regions import Segmentation, blow_up, border_values, nearest_pixels
 
 WHITE = 0.85    # the network's paper: every channel above this
 CORE = 3        # a coloured part of the paper is a shape if it is this many working pixels deep
+GREY_LIGHT, GREY_SATURATION = 0.7, 0.08   # a light grey part of the paper stays paper
 
 
 def paper_colours(plain_rgb, hinted_rgb, paper_hints, white=WHITE):
@@ -62,14 +64,12 @@ def split_open_regions(segmentation, open_regions, network_rgb, white=WHITE):
     in_open = _any_in_blocks(open_pixels, block)   # on the grid
     far = in_open & (coarse > margin)
     # (channel by channel: numpy's min over a 3-long last axis is ~50x slower at 128 px)
-    darkest = np.minimum(np.minimum(network_rgb[..., 0], network_rgb[..., 1]),
-                         network_rgb[..., 2]).astype(np.float32)
-    if darkest.shape != coarse.shape:
-        darkest = Image.fromarray(darkest, "F").resize(coarse.shape[::-1], Image.BILINEAR)
-        darkest = np.asarray(darkest)
+    colour = [_on_grid(network_rgb[..., k], coarse.shape) for k in range(3)]
+    darkest = np.minimum(np.minimum(colour[0], colour[1]), colour[2])
     pieces, found = ndimage.label(far & (darkest < white))
     big = np.bincount(pieces.ravel(), minlength=found + 1) * block * block >= 4 * margin ** 2
     big &= _deepest(pieces, found) * block >= CORE * margin
+    big &= ~_light_grey(pieces, found, np.stack(colour, axis=-1))
     big[0] = False
     if not big.any():
         return segmentation
@@ -92,6 +92,26 @@ def split_open_regions(segmentation, open_regions, network_rgb, white=WHITE):
     labels = np.where(changed, piece, labels)
     return Segmentation(labels, segmentation.count + int(big.sum()), segmentation.free,
                         coarse, block, segmentation.nearest, segmentation.gap)
+
+
+def _on_grid(channel, shape):
+    """One channel of the network's colour (float32) at the segmentation grid's `shape`."""
+    channel = channel.astype(np.float32)
+    if channel.shape == shape:
+        return channel
+    return np.asarray(Image.fromarray(channel, "F").resize(shape[::-1], Image.BILINEAR))
+
+
+def _light_grey(pieces, count, colour):
+    """For each label 0..count of `pieces`: whether region fill would paint it a light grey
+    (its `colour`'s mode, as `region_palette` reads it: every channel above `GREY_LIGHT`,
+    HSV saturation under `GREY_SATURATION`). That is the paper in shadow, not a shape: the
+    hue-head `sketch` washes the paper beside a plain drawing's face and triangle with a
+    grey (208, 212, 212) where no line says a shape is."""
+    inside = pieces > 0
+    painted = aggregate_colours(pieces[inside], colour[inside], count, "mode")
+    low, high = painted.min(axis=1), painted.max(axis=1)
+    return (low > GREY_LIGHT) & (high - low < GREY_SATURATION * high)
 
 
 def _deepest(pieces, count):

@@ -160,6 +160,21 @@ def test_a_ring_the_network_paints_around_a_shape_stays_paper(scale):
     assert split.labels[128 * scale, 128 * scale] != split.labels[corner, corner]
 
 
+def test_a_light_grey_the_network_washes_over_the_paper_stays_paper():
+    """The hue-head `sketch` washes the paper beside a plain drawing's shapes a light grey:
+    a wide, deep piece, but no colour, so not a shape; a light colour as deep is one."""
+    drawing = box_drawing(gap=40)
+    segmentation = segment(line_darkness(drawing))
+    network = np.ones((128, 128, 3), np.float32)
+    network[10:118, 10:118] = [0.816, 0.831, 0.831]    # the wash seen beside the face
+    split = split_open_regions(segmentation, segmentation.open_regions(), network)
+    assert split.count == segmentation.count
+    assert split.labels[128, 128] == split.labels[5, 5]
+    network[10:118, 10:118] = [0.95, 0.8, 0.7]        # as light, but peach: a shape
+    split = split_open_regions(segmentation, segmentation.open_regions(), network)
+    assert split.labels[128, 128] != split.labels[5, 5]
+
+
 def test_a_drawing_over_1024_px_is_segmented_on_blocks_and_keeps_its_regions():
     image = Image.new("RGB", (1100, 1100), "white")
     draw = ImageDraw.Draw(image)
