@@ -119,8 +119,9 @@ class RegionFill:
             on_paper = _on_paper(segmentation, open_regions, rows, cols, points,
                                  network_rgb.shape[:2])
             if on_paper.any():  # and the blobs it paints around hints on the paper
-                segmentation = closed(split_open_regions(base, open_regions, paper_colours(
-                    plain(), network_rgb, on_paper)))
+                decide, asked = paper_colours(plain(), network_rgb, on_paper)
+                segmentation = closed(split_open_regions(base, open_regions, decide,
+                                                         asked=asked))
         else:
             segmentation = closed(segmentation)
         palette = region_palette(segmentation, network_rgb, settings.aggregate, network_lab)

@@ -23,13 +23,14 @@ GREY_LIGHT, GREY_SATURATION = 0.7, 0.08   # a light grey part of the paper stays
 def paper_colours(plain_rgb, hinted_rgb, paper_hints, white=WHITE):
     """The network's colours that decide where the paper ends: its output without hints
     (`plain_rgb`, h x w x 3), except in the coloured blobs of its hinted output that hold a
-    hint lying on the paper (`paper_hints`, h x w bool), which a hint asked for."""
+    hint lying on the paper (`paper_hints`, h x w bool), which a hint asked for. Returns the
+    colours and where they were asked for (h x w bool)."""
     if not paper_hints.any():
-        return plain_rgb
+        return plain_rgb, np.zeros(paper_hints.shape, bool)
     blobs, _ = ndimage.label(hinted_rgb.min(axis=-1) < white)
     asked = np.unique(blobs[paper_hints])
     chosen = np.isin(blobs, asked[asked > 0])
-    return np.where(chosen[..., None], hinted_rgb, plain_rgb)
+    return np.where(chosen[..., None], hinted_rgb, plain_rgb), chosen
 
 
 def enclosed(segmentation, radius):
@@ -45,12 +46,14 @@ def enclosed(segmentation, radius):
     return inner[holes] | closed
 
 
-def split_open_regions(segmentation, open_regions, network_rgb, white=WHITE):
+def split_open_regions(segmentation, open_regions, network_rgb, white=WHITE, asked=None):
     """Where outlines leave a region open to the background, let the network say where the
     background ends. The network's colour is blurred near lines, so it is read only where
     lines are more than one working pixel away: the parts it paints in colour there (some
     channel below `white`) become regions of their own if they are a shape's inside, not a
-    halo (somewhere `CORE` working pixels from their edge), the rest stays background, and
+    halo (somewhere `CORE` working pixels from their edge) nor a light grey wash
+    (`_light_grey`; unless a hint asked for it: `asked`, h x w bool like `network_rgb`, see
+    `paper_colours`), the rest stays background, and
     the blocks near lines follow the core they grew from. A light patch that does not reach
     the image border is no background but a fleck inside the drawing (the network painting
     an inner ear pale): it joins a coloured part it touches rather than being left as a
@@ -69,7 +72,10 @@ def split_open_regions(segmentation, open_regions, network_rgb, white=WHITE):
     pieces, found = ndimage.label(far & (darkest < white))
     big = np.bincount(pieces.ravel(), minlength=found + 1) * block * block >= 4 * margin ** 2
     big &= _deepest(pieces, found) * block >= CORE * margin
-    big &= ~_light_grey(pieces, found, np.stack(colour, axis=-1))
+    grey = _light_grey(pieces, found, np.stack(colour, axis=-1))
+    if asked is not None and asked.any():   # a blob a hint asked for is no wash
+        grey[np.unique(pieces[_on_grid(asked.astype(np.float32), coarse.shape) > 0.5])] = False
+    big &= ~grey
     big[0] = False
     if not big.any():
         return segmentation
@@ -103,11 +109,11 @@ def _on_grid(channel, shape):
 
 
 def _light_grey(pieces, count, colour):
-    """For each label 0..count of `pieces`: whether region fill would paint it a light grey
-    (its `colour`'s mode, as `region_palette` reads it: every channel above `GREY_LIGHT`,
-    HSV saturation under `GREY_SATURATION`). That is the paper in shadow, not a shape: the
-    hue-head `sketch` washes the paper beside a plain drawing's face and triangle with a
-    grey (208, 212, 212) where no line says a shape is."""
+    """For each label 0..count of `pieces`: whether the mode of its `colour` (on the grid,
+    `aggregate_colours`, the aggregate region fill paints with) is a light grey: every
+    channel above `GREY_LIGHT`, HSV saturation under `GREY_SATURATION`. That is the paper
+    in shadow, not a shape: the hue-head `sketch` washes the paper beside a plain drawing's
+    face and triangle with a grey (208, 212, 212) where no line says a shape is."""
     inside = pieces > 0
     painted = aggregate_colours(pieces[inside], colour[inside], count, "mode")
     low, high = painted.min(axis=1), painted.max(axis=1)

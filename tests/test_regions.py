@@ -173,6 +173,11 @@ def test_a_light_grey_the_network_washes_over_the_paper_stays_paper():
     network[10:118, 10:118] = [0.95, 0.8, 0.7]        # as light, but peach: a shape
     split = split_open_regions(segmentation, segmentation.open_regions(), network)
     assert split.labels[128, 128] != split.labels[5, 5]
+    network[10:118, 10:118] = [0.816, 0.831, 0.831]    # the grey again, a hint's blob:
+    asked = np.zeros((128, 128), bool)                  # a user's light grey on the paper
+    asked[60:68, 60:68] = True
+    split = split_open_regions(segmentation, segmentation.open_regions(), network, asked=asked)
+    assert split.labels[128, 128] != split.labels[5, 5]
 
 
 def test_a_drawing_over_1024_px_is_segmented_on_blocks_and_keeps_its_regions():
