@@ -72,11 +72,11 @@ def split_open_regions(segmentation, open_regions, network_rgb, white=WHITE, ask
     pieces, found = ndimage.label(far & (darkest < white))
     big = np.bincount(pieces.ravel(), minlength=found + 1) * block * block >= 4 * margin ** 2
     big &= _deepest(pieces, found) * block >= CORE * margin
-    grey = _light_grey(pieces, found, np.stack(colour, axis=-1))
+    big[0] = False
+    grey = _light_grey(pieces, big, np.stack(colour, axis=-1))
     if asked is not None and asked.any():   # a blob a hint asked for is no wash
         grey[np.unique(pieces[_on_grid(asked.astype(np.float32), coarse.shape) > 0.5])] = False
     big &= ~grey
-    big[0] = False
     if not big.any():
         return segmentation
     pieces = _join_enclosed_light(far, pieces, big)
@@ -108,14 +108,15 @@ def _on_grid(channel, shape):
     return np.asarray(Image.fromarray(channel, "F").resize(shape[::-1], Image.BILINEAR))
 
 
-def _light_grey(pieces, count, colour):
-    """For each label 0..count of `pieces`: whether the mode of its `colour` (on the grid,
+def _light_grey(pieces, candidates, colour):
+    """For each label of `pieces` among `candidates` (bool, one per label; the others come
+    out True, unread): whether the mode of its `colour` (on the grid,
     `aggregate_colours`, the aggregate region fill paints with) is a light grey: every
     channel above `GREY_LIGHT`, HSV saturation under `GREY_SATURATION`. That is the paper
     in shadow, not a shape: the hue-head `sketch` washes the paper beside a plain drawing's
     face and triangle with a grey (208, 212, 212) where no line says a shape is."""
-    inside = pieces > 0
-    painted = aggregate_colours(pieces[inside], colour[inside], count, "mode")
+    inside = candidates[pieces]   # the mode's sort only over the pieces still in question
+    painted = aggregate_colours(pieces[inside], colour[inside], len(candidates) - 1, "mode")
     low, high = painted.min(axis=1), painted.max(axis=1)
     return (low > GREY_LIGHT) & (high - low < GREY_SATURATION * high)
 
