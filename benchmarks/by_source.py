@@ -19,9 +19,18 @@ scores the orange share of the targets). The hue table prints each row's shares.
 MODEL` prints each row's foreground CIEDE2000 difference from MODEL's (no hints) with a 95%
 bootstrap interval over drawings (variants of a drawing resampled together); MODEL may also be
 `identity` or `one colour`.
+
+`--svg-root DIR` adds a folder of SVG drawings that no model trained on (Debian's
+`tuxpaint-stamps-default` installs Tux Paint's under /usr/share/tuxpaint/stamps), made into
+pairs as Open Clip Art's are and scored whole: a second held-out set of clip art to choose
+on, so a choice need not rest on one 102-drawing split. Its drawings that look like an Open
+Clip Art one (stamps are often clip art saved again) are left out and counted: those the
+render cache holds, which models trained or were chosen on, and the reserved ones, rendered
+here only to be left out.
 """
 
 import argparse
+import hashlib
 import os
 import sys
 from pathlib import Path
@@ -35,17 +44,67 @@ from PIL import Image  # noqa: E402
 from hints import sample_spots  # noqa: E402  (benchmarks/hints.py)
 from region_fill import interval  # noqa: E402  (benchmarks/region_fill.py)
 from pix2color import Colorizer  # noqa: E402
-from pix2color.data import open_pairs  # noqa: E402
+from pix2color.data import RENDER_CACHE, open_pairs  # noqa: E402
 from pix2color.metrics import (BACKGROUND, HUE_SECTORS, batch_metrics, hue_counts,  # noqa: E402
                                hue_intersection, summarize)
+from pix2color.openclipart import SVG_ROOT, openclipart_pairs, render, reserved  # noqa: E402
 from pix2color.regions import compose, line_darkness, segment  # noqa: E402
 
+LOOKALIKE = 0.02  # mean grey difference of 32-px thumbnails under which two renders are one drawing
 SECTOR_NAMES = ("red", "orange", "yellow", "chartreuse", "green", "spring", "cyan", "azure",
                 "blue", "violet", "magenta", "rose")
 
 
 def rgb8(path):
     return np.asarray(Image.open(path).convert("RGB"))
+
+
+def thumbnail(rgb):
+    """A 32x32 grey thumbnail of an RGB uint8 render, flattened, in [0, 1]."""
+    grey = Image.fromarray(rgb).convert("L").resize((32, 32), Image.Resampling.BILINEAR)
+    return np.asarray(grey, np.float32).ravel() / 255.0
+
+
+def reserved_thumbnails(size, root=SVG_ROOT):
+    """Thumbnails of the reserved Open Clip Art drawings, rendered in memory only to leave
+    their look-alikes out of a held-out folder (never cached, never scored)."""
+    hashes, names = reserved()
+    found = []
+    for path in sorted(Path(root).rglob("*.svg")) if Path(root).is_dir() else []:
+        svg = path.read_bytes()
+        if path.name in names or hashlib.sha1(svg).hexdigest()[:12] in hashes:
+            try:
+                colour = render(svg, size)[0]
+            except Exception:  # cairosvg raises many kinds on broken files
+                continue
+            found.append(thumbnail(np.round(colour * 255).astype(np.uint8)))
+    return found
+
+
+def without_lookalikes(pairs, known):
+    """`pairs` less those whose colour render looks like one of the `known` thumbnails."""
+    if not known:
+        return pairs, 0
+    known = np.stack(known)
+    kept = [pair for pair in pairs
+            if np.abs(known - thumbnail(rgb8(pair[1]))).mean(-1).min() >= LOOKALIKE]
+    return kept, len(pairs) - len(kept)
+
+
+def held_out_folder(root, size):
+    """(pairs, label) of every usable drawing under the SVG folder `root` that does not look
+    like an Open Clip Art drawing, rendered into RENDER_CACHE/svg-NAME-HASH-SIZE."""
+    root = Path(root).resolve()
+    tag = hashlib.sha1(str(root).encode()).hexdigest()[:8]
+    pairs = openclipart_pairs(RENDER_CACHE / f"svg-{root.name}-{tag}-{size}", size,
+                              svg_root=root, progress=False)
+    clip_art = [thumbnail(rgb8(colour)) for _, colour in open_pairs("openclipart", size=size).pairs]
+    kept, dropped = without_lookalikes(pairs, clip_art + reserved_thumbnails(size))
+    if not kept:
+        raise SystemExit(f"{root}: no usable drawing left ({len(pairs)} made into pairs, "
+                         f"{dropped} like Open Clip Art ones)")
+    return kept, (f"{len(kept)} drawings: every usable SVG under {root} ({dropped} more left out "
+                  f"as look-alikes of Open Clip Art drawings)")
 
 
 def one_colour(line_art, colour):
@@ -90,14 +149,20 @@ def colorize(colorizer, inputs, spots, batch_size=32):
 
 
 def run_source(name, args):
-    source = open_pairs(name, size=args.size)
-    splits = source.splits()
-    pairs = splits[args.split][: args.limit or None]
+    """Score every model on one source: a named one's `args.split`, or a held-out folder."""
+    if name in args.svg_root:
+        pairs, header = held_out_folder(name, args.size)
+        train = open_pairs("openclipart", size=args.size).splits()["train"]
+    else:
+        splits = open_pairs(name, size=args.size).splits()
+        pairs, train = splits[args.split], splits["train"]
+        header = f"{len(pairs[: args.limit or None])} drawings: {name} {args.split} split (by drawing)"
+    pairs = pairs[: args.limit or None]
     inputs = [rgb8(sketch) for sketch, _ in pairs]
     truths = [rgb8(colour) for _, colour in pairs]
     rng = np.random.default_rng(0)
     spots = [sample_spots(truth / 255.0, max(args.hints), rng) for truth in truths]
-    fixed = median_colour(splits["train"])
+    fixed = median_colour(train)
     rows = [("identity", 0, score(inputs, truths)),
             (f"one colour #{''.join(f'{round(v * 255):02x}' for v in fixed)}", 0,
              score([one_colour(x, fixed) for x in inputs], truths))]
@@ -113,7 +178,7 @@ def run_source(name, args):
             print(f"  {name} {model} {count} hints: fg {rows[-1][2]['ciede2000_fg']:.2f}",
                   flush=True)
     drawings = [Path(sketch).parent.name for sketch, _ in pairs]
-    return f"{len(pairs)} drawings: {name} {args.split} split (by drawing)", rows, grid, drawings
+    return header, rows, grid, drawings
 
 
 def tables(header, rows, drawings, against):
@@ -161,7 +226,10 @@ def save_grid(grid, path, cell=128):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("models", nargs="*", default=["sketch"])
-    parser.add_argument("--sources", nargs="+", default=["openmoji", "openclipart"])
+    parser.add_argument("--sources", nargs="*", default=["openmoji", "openclipart"])
+    parser.add_argument("--svg-root", nargs="+", default=[], metavar="DIR",
+                        help="also score every drawing of these SVG folders, held out from "
+                             "training (e.g. /usr/share/tuxpaint/stamps)")
     parser.add_argument("--split", choices=("val", "test"), default="val")
     parser.add_argument("--hints", type=int, nargs="+", default=[0, 5])
     parser.add_argument("--limit", type=int, default=0)
@@ -172,14 +240,15 @@ def main():
     parser.add_argument("--out", default=None, help="write OUT.md and OUT-SOURCE.png")
     args = parser.parse_args()
     text = []
-    for name in args.sources:
+    for name in args.sources + args.svg_root:
         header, rows, grid, drawings = run_source(name, args)
         text.append(tables(header, rows, drawings, args.against))
         print("\n" + text[-1], flush=True)
         if args.out:
-            columns = save_grid(grid, f"{args.out}-{name}.png")
+            tag = name if name in args.sources else f"svg-{Path(name).resolve().name}"
+            columns = save_grid(grid, f"{args.out}-{tag}.png")
             text.append(f"\nGrid columns: {' | '.join(columns)}\n\n"
-                        f"![{name}]({Path(args.out).name}-{name}.png)\n")
+                        f"![{tag}]({Path(args.out).name}-{tag}.png)\n")
     if args.out:
         command = "python benchmarks/by_source.py " + " ".join(sys.argv[1:])
         Path(f"{args.out}.md").write_text(f"Made by `{command}`\n\n" + "\n\n".join(text) + "\n")

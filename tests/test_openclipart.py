@@ -220,3 +220,23 @@ def test_the_uint8_pre_shrink_takes_each_blocks_darkest_value():
         darkest = rgb8[: h * factor, : w * factor].reshape(h, factor, w, factor, 3).min((1, 3))
         assert np.array_equal(box_shrink8(rgb8, factor, darkest=True),
                               darkest.astype(np.float32) * np.float32(1 / 255))
+
+
+def test_a_held_out_folder_leaves_out_clip_art_saved_again(library, tmp_path):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
+    from by_source import rgb8, thumbnail, without_lookalikes
+
+    stamps = tmp_path / "stamps"
+    stamps.mkdir()   # one clip-art drawing saved again (other bytes, same picture), one new
+    (stamps / "resaved.svg").write_text(STROKED.replace("<rect", "<!-- a stamp --><rect"))
+    (stamps / "cat.svg").write_text(GREY_OUTLINED)
+    known = [thumbnail(rgb8(colour)) for _, colour in openclipart_pairs(
+        tmp_path / "clip-art", size=32, svg_root=library, workers=1, progress=False)]
+    held_out = openclipart_pairs(tmp_path / "held-out", size=32, svg_root=stamps, workers=1,
+                                 progress=False)
+    assert len(held_out) == 2
+    kept, dropped = without_lookalikes(held_out, known)
+    assert [p[0].split("/")[-2] for p in kept] == ["cat"] and dropped == 1
