@@ -6,6 +6,12 @@ Library together, with the line art varied, so it colours drawings unlike its tr
     python examples/train_any_drawing.py --recipe rebalanced --epochs 4 --learning-rate 5e-5 \
         --openclipart-repeat 1 --rebalance-sources openclipart --hue-head --hue-loss 0.05 \
         --init-from HUE_SKETCH --out sketch-new  # the bundled sketch (docs/model-sketch.md)
+    python examples/train_any_drawing.py --recipe rebalanced --init-from "" --width 64 \
+        --epochs 17 --rebalance-sources openclipart --hue-head --hue-loss 0.05 --run-name W64
+    python examples/train_any_drawing.py --recipe rebalanced --init-from runs/W64/model \
+        --width 64 --epochs 4 --learning-rate 1e-4 --openclipart-repeat 1 \
+        --rebalance-sources openclipart --hue-head --hue-loss 0.05 --out drawings-new
+        # the bundled drawings (docs/model-drawings.md)
     python examples/train_any_drawing.py --recipe baseline --out baseline  # the article's recipe
 
 Recipes (all at 128 px unless `--size`, batch 16, split by drawing, each source split alone):
