@@ -47,7 +47,8 @@ from pix2color import Colorizer  # noqa: E402
 from pix2color.data import RENDER_CACHE, open_pairs  # noqa: E402
 from pix2color.metrics import (BACKGROUND, HUE_SECTORS, batch_metrics, hue_counts,  # noqa: E402
                                hue_intersection, summarize)
-from pix2color.openclipart import SVG_ROOT, openclipart_pairs, render, reserved  # noqa: E402
+from pix2color.openclipart import (RENDER_SCALE, SVG_ROOT, openclipart_pairs, render,  # noqa: E402
+                                   reserved)
 from pix2color.regions import compose, line_darkness, segment  # noqa: E402
 
 LOOKALIKE = 0.02  # mean grey difference of 32-px thumbnails under which two renders are one drawing
@@ -67,17 +68,21 @@ def thumbnail(rgb):
 
 def reserved_thumbnails(size, root=SVG_ROOT):
     """Thumbnails of the reserved Open Clip Art drawings, rendered in memory only to leave
-    their look-alikes out of a held-out folder (never cached, never scored)."""
+    their look-alikes out of a held-out folder (never cached, never scored); None when the
+    library is not installed, so they cannot be checked."""
+    if not Path(root).is_dir():
+        return None
     hashes, names = reserved()
     found = []
-    for path in sorted(Path(root).rglob("*.svg")) if Path(root).is_dir() else []:
+    for path in sorted(Path(root).rglob("*.svg")):
         svg = path.read_bytes()
         if path.name in names or hashlib.sha1(svg).hexdigest()[:12] in hashes:
-            try:
-                colour = render(svg, size)[0]
+            try:  # rendered as the pairs' colour is: at RENDER_SCALE times the size, shrunk
+                colour = render(svg, size * RENDER_SCALE)[0]
             except Exception:  # cairosvg raises many kinds on broken files
                 continue
-            found.append(thumbnail(np.round(colour * 255).astype(np.uint8)))
+            rgb = Image.fromarray(np.round(colour * 255).astype(np.uint8)).reduce(RENDER_SCALE)
+            found.append(thumbnail(np.asarray(rgb)))
     return found
 
 
@@ -91,20 +96,27 @@ def without_lookalikes(pairs, known):
     return kept, len(pairs) - len(kept)
 
 
-def held_out_folder(root, size):
-    """(pairs, label) of every usable drawing under the SVG folder `root` that does not look
-    like an Open Clip Art drawing, rendered into RENDER_CACHE/svg-NAME-HASH-SIZE."""
+def folder_tag(root):
+    """svg-NAME-HASH: a held-out folder's name in its render cache and in `--out` files."""
     root = Path(root).resolve()
-    tag = hashlib.sha1(str(root).encode()).hexdigest()[:8]
-    pairs = openclipart_pairs(RENDER_CACHE / f"svg-{root.name}-{tag}-{size}", size,
+    return f"svg-{root.name}-{hashlib.sha1(str(root).encode()).hexdigest()[:8]}"
+
+
+def held_out_folder(root, size):
+    """(pairs, note) of every usable drawing under the SVG folder `root` that does not look
+    like an Open Clip Art drawing, rendered into RENDER_CACHE/svg-NAME-HASH-SIZE."""
+    pairs = openclipart_pairs(RENDER_CACHE / f"{folder_tag(root)}-{size}", size,
                               svg_root=root, progress=False)
     clip_art = [thumbnail(rgb8(colour)) for _, colour in open_pairs("openclipart", size=size).pairs]
-    kept, dropped = without_lookalikes(pairs, clip_art + reserved_thumbnails(size))
+    reserved_looks = reserved_thumbnails(size)
+    kept, dropped = without_lookalikes(pairs, clip_art + (reserved_looks or []))
     if not kept:
         raise SystemExit(f"{root}: no usable drawing left ({len(pairs)} made into pairs, "
                          f"{dropped} like Open Clip Art ones)")
-    return kept, (f"{len(kept)} drawings: every usable SVG under {root} ({dropped} more left out "
-                  f"as look-alikes of Open Clip Art drawings)")
+    note = f"{dropped} more left out as look-alikes of Open Clip Art drawings"
+    if reserved_looks is None:
+        note += f"; the reserved ones not checked: {SVG_ROOT} is missing"
+    return kept, note
 
 
 def one_colour(line_art, colour):
@@ -151,13 +163,15 @@ def colorize(colorizer, inputs, spots, batch_size=32):
 def run_source(name, args):
     """Score every model on one source: a named one's `args.split`, or a held-out folder."""
     if name in args.svg_root:
-        pairs, header = held_out_folder(name, args.size)
+        pairs, note = held_out_folder(name, args.size)
         train = open_pairs("openclipart", size=args.size).splits()["train"]
+        what = f"{'the first' if args.limit else 'every'} usable SVG under {name} ({note})"
     else:
         splits = open_pairs(name, size=args.size).splits()
         pairs, train = splits[args.split], splits["train"]
-        header = f"{len(pairs[: args.limit or None])} drawings: {name} {args.split} split (by drawing)"
+        what = f"{name} {args.split} split (by drawing)"
     pairs = pairs[: args.limit or None]
+    header = f"{len(pairs)} drawings: {what}"
     inputs = [rgb8(sketch) for sketch, _ in pairs]
     truths = [rgb8(colour) for _, colour in pairs]
     rng = np.random.default_rng(0)
@@ -239,13 +253,15 @@ def main():
     parser.add_argument("--grid", type=int, default=8, help="drawings in the picture grid")
     parser.add_argument("--out", default=None, help="write OUT.md and OUT-SOURCE.png")
     args = parser.parse_args()
+    if not args.sources + args.svg_root:
+        parser.error("nothing to score: name --sources or an --svg-root folder")
     text = []
     for name in args.sources + args.svg_root:
         header, rows, grid, drawings = run_source(name, args)
         text.append(tables(header, rows, drawings, args.against))
         print("\n" + text[-1], flush=True)
         if args.out:
-            tag = name if name in args.sources else f"svg-{Path(name).resolve().name}"
+            tag = name if name in args.sources else folder_tag(name)
             columns = save_grid(grid, f"{args.out}-{tag}.png")
             text.append(f"\nGrid columns: {' | '.join(columns)}\n\n"
                         f"![{tag}]({Path(args.out).name}-{tag}.png)\n")

@@ -222,21 +222,30 @@ def test_the_uint8_pre_shrink_takes_each_blocks_darkest_value():
                               darkest.astype(np.float32) * np.float32(1 / 255))
 
 
+HOUSE = HEAD + ('<polygon points="10,45 50,8 90,45" fill="#c04020" stroke="#000" '
+                'stroke-width="4"/><rect x="20" y="45" width="60" height="45" fill="#e0c080" '
+                'stroke="#000" stroke-width="4"/></svg>')
+
+
 def test_a_held_out_folder_leaves_out_clip_art_saved_again(library, tmp_path):
     import sys
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
-    from by_source import rgb8, thumbnail, without_lookalikes
+    from by_source import reserved_thumbnails, rgb8, thumbnail, without_lookalikes
 
     stamps = tmp_path / "stamps"
-    stamps.mkdir()   # one clip-art drawing saved again (other bytes, same picture), one new
+    stamps.mkdir()   # a clip-art drawing and a reserved one saved again (other bytes), one new
     (stamps / "resaved.svg").write_text(STROKED.replace("<rect", "<!-- a stamp --><rect"))
+    (stamps / "home.svg").write_text(HOUSE.replace("<polygon", "<!-- a stamp --><polygon"))
     (stamps / "cat.svg").write_text(GREY_OUTLINED)
     known = [thumbnail(rgb8(colour)) for _, colour in openclipart_pairs(
         tmp_path / "clip-art", size=32, svg_root=library, workers=1, progress=False)]
+    (library / "buildings/homes/my_house_01.svg").write_text(HOUSE)   # a reserved name
+    reserved_looks = reserved_thumbnails(32, root=library)
+    assert len(reserved_looks) == 1 and reserved_thumbnails(32, tmp_path / "none") is None
     held_out = openclipart_pairs(tmp_path / "held-out", size=32, svg_root=stamps, workers=1,
                                  progress=False)
-    assert len(held_out) == 2
-    kept, dropped = without_lookalikes(held_out, known)
-    assert [p[0].split("/")[-2] for p in kept] == ["cat"] and dropped == 1
+    assert len(held_out) == 3
+    kept, dropped = without_lookalikes(held_out, known + reserved_looks)
+    assert [Path(p[0]).parent.name for p in kept] == ["cat"] and dropped == 2
