@@ -47,7 +47,7 @@ from pix2color import Colorizer  # noqa: E402
 from pix2color.data import RENDER_CACHE, open_pairs  # noqa: E402
 from pix2color.metrics import (BACKGROUND, HUE_SECTORS, batch_metrics, hue_counts,  # noqa: E402
                                hue_intersection, summarize)
-from pix2color.openclipart import (RENDER_SCALE, SVG_ROOT, openclipart_pairs, render,  # noqa: E402
+from pix2color.openclipart import (SVG_ROOT, colour_render, openclipart_pairs,  # noqa: E402
                                    reserved)
 from pix2color.regions import compose, line_darkness, segment  # noqa: E402
 
@@ -77,12 +77,11 @@ def reserved_thumbnails(size, root=SVG_ROOT):
     for path in sorted(Path(root).rglob("*.svg")):
         svg = path.read_bytes()
         if path.name in names or hashlib.sha1(svg).hexdigest()[:12] in hashes:
-            try:  # rendered as the pairs' colour is: at RENDER_SCALE times the size, shrunk
-                colour = render(svg, size * RENDER_SCALE)[0]
+            try:  # rendered as the pairs' colour is
+                colour = colour_render(svg, size)[0]
             except Exception:  # cairosvg raises many kinds on broken files
                 continue
-            rgb = Image.fromarray(np.round(colour * 255).astype(np.uint8)).reduce(RENDER_SCALE)
-            found.append(thumbnail(np.asarray(rgb)))
+            found.append(thumbnail(np.round(colour * 255).astype(np.uint8)))
     return found
 
 
@@ -102,12 +101,13 @@ def folder_tag(root):
     return f"svg-{root.name}-{hashlib.sha1(str(root).encode()).hexdigest()[:8]}"
 
 
-def held_out_folder(root, size):
+def held_out_folder(root, size, clip_art_pairs):
     """(pairs, note) of every usable drawing under the SVG folder `root` that does not look
-    like an Open Clip Art drawing, rendered into RENDER_CACHE/svg-NAME-HASH-SIZE."""
+    like an Open Clip Art drawing (`clip_art_pairs`, or a reserved one), rendered into
+    RENDER_CACHE/svg-NAME-HASH-SIZE."""
     pairs = openclipart_pairs(RENDER_CACHE / f"{folder_tag(root)}-{size}", size,
                               svg_root=root, progress=False)
-    clip_art = [thumbnail(rgb8(colour)) for _, colour in open_pairs("openclipart", size=size).pairs]
+    clip_art = [thumbnail(rgb8(colour)) for _, colour in clip_art_pairs]
     reserved_looks = reserved_thumbnails(size)
     kept, dropped = without_lookalikes(pairs, clip_art + (reserved_looks or []))
     if not kept:
@@ -163,8 +163,9 @@ def colorize(colorizer, inputs, spots, batch_size=32):
 def run_source(name, args):
     """Score every model on one source: a named one's `args.split`, or a held-out folder."""
     if name in args.svg_root:
-        pairs, note = held_out_folder(name, args.size)
-        train = open_pairs("openclipart", size=args.size).splits()["train"]
+        clip_art = open_pairs("openclipart", size=args.size)
+        pairs, note = held_out_folder(name, args.size, clip_art.pairs)
+        train = clip_art.splits()["train"]
         what = f"{'the first' if args.limit else 'every'} usable SVG under {name} ({note})"
     else:
         splits = open_pairs(name, size=args.size).splits()

@@ -232,6 +232,15 @@ def line_art(colour, strokes):
     return None, None
 
 
+def colour_render(svg_bytes, size):
+    """A drawing's colour as its pairs hold it: rendered at RENDER_SCALE times `size` and
+    shrunk by box averaging. Returns (the `size` px colour, the large render, its crop box),
+    floats in [0, 1]; the large render and the box are what its line art is made from."""
+    colour, box = render(svg_bytes, size * RENDER_SCALE)
+    small = Image.fromarray(np.round(colour * 255).astype(np.uint8)).reduce(RENDER_SCALE)
+    return np.asarray(small, np.float32) / 255.0, colour, box
+
+
 def make_pair(svg_path, sketch_path, src_path, size):
     """Render one drawing into the cache: {"lines": method} or {"skipped": reason}."""
     svg = Path(svg_path).read_bytes()
@@ -239,9 +248,7 @@ def make_pair(svg_path, sketch_path, src_path, size):
     if problem:
         return {"skipped": problem}
     try:
-        colour, box = render(svg, size * RENDER_SCALE)
-        small = np.asarray(Image.fromarray(np.round(colour * 255).astype(np.uint8)).reduce(
-            RENDER_SCALE), np.float32) / 255.0
+        small, colour, box = colour_render(svg, size)
         problem = colour_problem(small)
         if problem:
             return {"skipped": problem}
