@@ -7,6 +7,7 @@ line, the Python API and `config.json` cannot drift apart. Importing this module
 start TensorFlow.
 """
 
+import argparse
 import dataclasses
 
 from .losses import GAN_LOSSES
@@ -175,9 +176,10 @@ def add_config_options(parser, groups=None, only=None, skip=(), **defaults):
         if meta["group"] not in groups:
             groups[meta["group"]] = parser.add_argument_group(meta["group"])
         flags = [f"--{field.name.replace('_', '-')}", *meta["flags"]]
-        if field.type is bool:
+        if field.type is bool:   # --name and --no-name: a recipe may turn a switch on
             groups[meta["group"]].add_argument(*flags, dest=field.name, default=default,
-                                               action="store_true", help=meta["help"])
+                                               action=argparse.BooleanOptionalAction,
+                                               help=meta["help"])
         else:
             groups[meta["group"]].add_argument(*flags, dest=field.name, default=default,
                                                type=field.type, choices=meta["choices"],

@@ -180,6 +180,10 @@ def test_a_script_maps_its_options_onto_the_config():
         config_from_args(args, width=8)                       # an option already
     with pytest.raises(TypeError, match="colour"):
         add_config_options(argparse.ArgumentParser(), colour="red")
+    switched_on = argparse.ArgumentParser()   # a recipe's switch can be turned off
+    add_config_options(switched_on, only=("hints", "line_augment"), hints=True, line_augment=True)
+    assert vars(switched_on.parse_args(["--no-line-augment"])) == {"hints": True,
+                                                                   "line_augment": False}
     few = argparse.ArgumentParser()
     add_config_options(few, only=("size", "epochs"), epochs=10)
     assert config_from_args(few.parse_args([]), task="gray") == TrainConfig(task="gray", epochs=10)
