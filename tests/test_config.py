@@ -223,3 +223,28 @@ def test_each_any_drawing_recipe_is_a_valid_configuration(recipe, monkeypatch):
         assert config.hints and config.line_augment and config.mode == "l1"
     else:
         assert config.width == 32
+
+
+def test_the_any_drawing_commands_the_docs_give_are_valid(monkeypatch):
+    """Every `examples/train_any_drawing.py` command in the README, docs/training.md and the
+    script's own docstring (how the bundled models were made) parses into a training
+    configuration as written."""
+    import importlib.util
+    import shlex
+
+    from pix2color.config import config_from_args
+
+    spec = importlib.util.spec_from_file_location(
+        "train_any_drawing", ROOT / "examples" / "train_any_drawing.py")
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    commands = []
+    for page in ("README.md", "docs/training.md", "examples/train_any_drawing.py"):
+        text = (ROOT / page).read_text().replace("\\\n", " ")
+        commands += [line.split("#")[0] for line in map(str.strip, text.splitlines())
+                     if line.startswith("python examples/train_any_drawing.py")]
+    assert len(commands) >= 12
+    for command in commands:
+        monkeypatch.setattr("sys.argv", shlex.split(command)[1:])
+        config = config_from_args(example.parse_args(), image_every=1, checkpoint_every=1)
+        assert config.size == 128, command
