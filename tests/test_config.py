@@ -203,18 +203,24 @@ def test_choices_are_listed_where_they_are_defined():
     assert better["colourfulness_ratio"](1.1) < better["colourfulness_ratio"](0.5)  # near 1
 
 
-@pytest.mark.parametrize("recipe", ["gan", "l1", "rebalanced", "baseline", "wide"])
-def test_each_any_drawing_recipe_is_a_valid_configuration(recipe, monkeypatch):
-    """The recipes of examples/train_any_drawing.py (how the bundled line-art models and the
-    candidates in docs/model-drawings.md were made) are training configurations as written."""
+def _any_drawing_example():
+    """examples/train_any_drawing.py, imported as a module."""
     import importlib.util
-
-    from pix2color.config import config_from_args
 
     spec = importlib.util.spec_from_file_location(
         "train_any_drawing", ROOT / "examples" / "train_any_drawing.py")
     example = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(example)
+    return example
+
+
+@pytest.mark.parametrize("recipe", ["gan", "l1", "rebalanced", "baseline", "wide"])
+def test_each_any_drawing_recipe_is_a_valid_configuration(recipe, monkeypatch):
+    """The recipes of examples/train_any_drawing.py (how the bundled line-art models and the
+    candidates in docs/model-drawings.md were made) are training configurations as written."""
+    from pix2color.config import config_from_args
+
+    example = _any_drawing_example()
     monkeypatch.setattr("sys.argv", ["train_any_drawing.py", "--recipe", recipe])
     config = config_from_args(example.parse_args(), image_every=1, checkpoint_every=1)
     assert config.size == 128 and config.decay_fraction == 0.3
@@ -229,15 +235,11 @@ def test_the_any_drawing_commands_the_docs_give_are_valid(monkeypatch):
     """Every `examples/train_any_drawing.py` command in the README, docs/training.md and the
     script's own docstring (how the bundled models were made) parses into a training
     configuration as written."""
-    import importlib.util
     import shlex
 
     from pix2color.config import config_from_args
 
-    spec = importlib.util.spec_from_file_location(
-        "train_any_drawing", ROOT / "examples" / "train_any_drawing.py")
-    example = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(example)
+    example = _any_drawing_example()
     commands = []
     for page in ("README.md", "docs/training.md", "examples/train_any_drawing.py"):
         text = (ROOT / page).read_text().replace("\\\n", " ")
