@@ -42,8 +42,8 @@ def openclipart_test_pairs(tmp_path_factory):
 # (margin below the line art's fg CIEDE2000, least colourfulness ratio), measured on the 14
 # test drawings among the first 1,500 files, with the line art of cache version 2 (lines must
 # show the drawing's edges): the line art 36.18; sketch 33.10 and 0.71 (the default before it
-# 31.42 and 0.74); drawings 31.17 and 0.74 (the width-32 drawings before it 35.56 and 0.69; on
-# all 93 test drawings: sketch 28.83, drawings 26.56, docs/model-drawings.md).
+# 31.42 and 0.74); drawings 31.35 and 0.66 (the width-64 drawings it averages 31.17 and 0.74,
+# the width-32 one before that 35.56 and 0.69; on all 93 test drawings: docs/model-drawings.md).
 BOUNDS = {"sketch": (2.5, 0.65), "drawings": (4.0, 0.65)}
 
 
