@@ -11,7 +11,8 @@ Library together, with the line art varied, so it colours drawings unlike its tr
     python examples/train_any_drawing.py --recipe rebalanced --init-from runs/W64/model \
         --width 64 --epochs 4 --learning-rate 1e-4 --openclipart-repeat 1 \
         --rebalance-sources openclipart --hue-head --hue-loss 0.05 --out drawings-new
-        # the bundled drawings (docs/model-drawings.md)
+        # DRAWINGS_V2; the bundled drawings averages it with three fine-tunes of it
+        # (`pix2color average`, docs/model-drawings.md)
     python examples/train_any_drawing.py --recipe baseline --out baseline  # the article's recipe
 
 Recipes (all at 128 px unless `--size`, batch 16, split by drawing, each source split alone):
